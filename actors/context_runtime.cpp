@@ -1,0 +1,229 @@
+// The running half of StreamingContext: builds the Job, the actor system and the supervision
+// tree at start(), and tears them down at stop(). CAF lives here, out of the user's headers.
+#include <thread>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/driver.hpp"
+#include "actors/log_level.hpp"
+#include "actors/supervisor.hpp"
+#include "actors/type_ids.hpp"
+#include "actors/workers.hpp"
+#include "dataflow/config_error.hpp"
+#include "dataflow/streaming_context.hpp"
+
+namespace rill {
+
+namespace {
+SupervisionNode convert(const actors::SupervisionNode& n) {
+  SupervisionNode out{n.name, n.kind, n.restarts, {}};
+  for (const auto& c : n.children) out.children.push_back(convert(c));
+  return out;
+}
+}  // namespace
+
+class ContextRuntime {
+ public:
+  ContextRuntime(StreamingContext& ctx, const ContextOptions& options,
+                 const std::vector<std::pair<int, std::shared_ptr<InputSource>>>& sources,
+                 std::vector<std::shared_ptr<StreamingListener>> listeners);
+  ~ContextRuntime() { shutdown(); }
+
+  void stop(bool graceful);
+  void shutdown();
+  SupervisionNode tree();
+  actors::Job job;
+  std::optional<caf::actor_system> system;
+
+ private:
+  actors::SupervisorSpec tree_spec();
+  caf::actor_system_config config_;
+  caf::actor root_;
+  bool shut_down_ = false;
+  std::mutex stop_mu_;
+};
+
+ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& options,
+                               const std::vector<std::pair<int, std::shared_ptr<InputSource>>>& sources,
+                               std::vector<std::shared_ptr<StreamingListener>> listeners) {
+  const JobGraph& g = ctx.graph();
+  job.graph = &g;
+  job.plan = std::make_shared<const Plan>(g);
+  job.meta = std::make_shared<persistence::InMemoryMetaLog>();
+  job.status = std::make_shared<actors::JobStatus>(std::move(listeners));
+  job.clock = &ctx.clock();
+  job.sources = sources;
+  // Spark's grid: the first batch is the first interval boundary after now.
+  Millis interval = g.interval();
+  Millis now = job.clock->now();
+  job.zero = Millis{(now.count() / interval.count()) * interval.count()};
+  (void)job.meta->record_zero_time(job.zero);
+  for (const auto& [node, src] : sources) {
+    (void)job.meta->record_partitions(g.node(node).name, g.node(node).partitions);
+    src->start(SourceContext{job.clock, job.zero, interval});
+  }
+  int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  config_.set("scheduler.policy", caf::atom("sharing"));
+  config_.set("scheduler.max-threads", static_cast<size_t>(threads));
+  system.emplace(config_);
+  root_ = actors::spawn_supervisor(*system, tree_spec());
+}
+
+actors::SupervisorSpec ContextRuntime::tree_spec() {
+  using actors::ChildSpec;
+  actors::Job* j = &job;
+  auto wire = [j](std::string role, int index) {
+    return [j, role, index](const caf::actor& a) { j->directory.set(role, index, a); };
+  };
+  actors::SupervisorSpec receivers{"receivers", actors::Strategy::one_for_one, {}, {}, 1};
+  actors::SupervisorSpec workers{"workers", actors::Strategy::one_for_one, {}, {}, 2};
+  for (size_t i = 0; i < job.sources.size(); ++i) {
+    int idx = static_cast<int>(i);
+    const std::string& name = job.graph->node(job.sources[i].first).name;
+    if (ReceiverSlot* slot = job.sources[i].second->receiver_slot()) {
+      slot->set_clock(job.clock);
+      receivers.children.push_back(ChildSpec{"receiver-" + name, "receiver", actors::RestartType::permanent,
+                                             [j, slot](caf::local_actor& p) { return actors::spawn_receiver(p, *j, *slot); },
+                                             wire("receiver", idx)});
+    }
+    workers.children.push_back(ChildSpec{"builder-" + name, "batch_builder", actors::RestartType::permanent,
+                                         [j, idx](caf::local_actor& p) { return actors::spawn_batch_builder(p, *j, idx); },
+                                         wire("builder", idx)});
+  }
+  for (const Stage& s : job.plan->stages())
+    for (int p = 0; p < s.partitions; ++p)
+      workers.children.push_back(ChildSpec{"stage-" + std::to_string(s.id) + "-" + std::to_string(p), "stage",
+                                           actors::RestartType::permanent,
+                                           [j, sid = s.id, p](caf::local_actor& parent) {
+                                             return actors::spawn_stage(parent, *j, sid, p);
+                                           },
+                                           wire("stage", actors::stage_index(s.id, p))});
+  for (const OutputOp& op : job.graph->outputs())
+    workers.children.push_back(ChildSpec{"sink-" + op.name, "sink", actors::RestartType::permanent,
+                                         [j, id = op.id](caf::local_actor& p) { return actors::spawn_sink(p, *j, id); },
+                                         wire("sink", op.id)});
+  actors::SupervisorSpec driver{"driver", actors::Strategy::one_for_one, {}, {}, 3};
+  driver.children.push_back(ChildSpec{"job-scheduler", "driver", actors::RestartType::permanent,
+                                      [j](caf::local_actor& p) { return actors::spawn_driver(p, *j); },
+                                      wire("driver", 0)});
+  // Workers start before the driver, so its first batch finds every handle in the directory.
+  actors::SupervisorSpec root{"root", actors::Strategy::one_for_one, {}, {}, 0};
+  workers.children.insert(workers.children.begin(), actors::supervisor_child(std::move(receivers)));
+  root.children.push_back(actors::supervisor_child(std::move(workers)));
+  root.children.push_back(actors::supervisor_child(std::move(driver)));
+  return root;
+}
+
+void ContextRuntime::stop(bool graceful) {
+  std::lock_guard lock(stop_mu_);
+  if (shut_down_ || !system) return;
+  caf::actor driver = job.directory.get("driver", 0);
+  if (driver && !job.status->terminated()) {
+    caf::scoped_actor self{*system};
+    // A graceful stop waits for the drain; a plain stop only for receivers to stop.
+    auto limit = graceful ? std::chrono::hours(24) : std::chrono::hours(0) + std::chrono::seconds(30);
+    self->request(driver, limit, actors::stop_atom::value, graceful)
+        .receive([](bool) {}, [](caf::error& e) { spdlog::warn("stop: driver did not answer: {}", to_string(e)); });
+  }
+  job.status->terminate(std::nullopt);
+}
+
+void ContextRuntime::shutdown() {
+  std::lock_guard lock(stop_mu_);
+  if (shut_down_ || !system) return;
+  shut_down_ = true;
+  job.status->terminate(std::nullopt);
+  {
+    caf::scoped_actor self{*system};
+    self->monitor(root_);
+    caf::anon_send_exit(root_, caf::exit_reason::user_shutdown);
+    self->receive([](caf::down_msg&) {}, caf::after(std::chrono::seconds(30)) >> [] {
+      spdlog::error("supervision tree did not stop within 30 s");
+    });
+  }
+  for (const auto& [node, src] : job.sources) src->stop();
+  root_ = nullptr;
+  system.reset();
+}
+
+// --- StreamingContext's lifecycle -------------------------------------------------------
+
+namespace {
+int default_cores() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+}  // namespace
+
+StreamingContext::StreamingContext(Millis batch_interval, ContextOptions options)
+    : options_(std::move(options)), graph_(batch_interval) {
+  check_interval(batch_interval, "batch interval");
+  if (options_.partitions < 0) throw ConfigError("partitions must be positive");
+  clock_ = options_.clock ? options_.clock : std::make_shared<SystemClock>();
+  graph_.set_default_partitions(options_.partitions > 0 ? options_.partitions : default_cores());
+}
+
+
+StreamingContext::~StreamingContext() {
+  if (runtime_) runtime_->shutdown();
+}
+
+void StreamingContext::start() {
+  if (state_ == 1) throw ConfigError("start(): the context was already started");
+  if (state_ == 2) throw ConfigError("start(): a stopped context cannot be restarted, as in Spark");
+  graph_.validate();
+  actors::apply_log_level_from_env();
+  runtime_ = std::make_unique<ContextRuntime>(*this, options_, sources_, listeners_);
+  state_ = 1;
+  spdlog::info("{}: started, batch interval {} ms, {} partitions, {} stages", options_.app_name,
+               graph_.interval().count(), graph_.default_partitions(), runtime_->job.plan->stages().size());
+}
+
+void StreamingContext::await_termination() {
+  if (!runtime_) throw ConfigError("await_termination(): the context was not started");
+  runtime_->job.status->wait_terminated(std::nullopt);
+  if (auto e = runtime_->job.status->error()) throw JobError(*e);
+}
+
+bool StreamingContext::await_termination_or_timeout(Millis d) {
+  if (!runtime_) throw ConfigError("await_termination_or_timeout(): the context was not started");
+  bool done = runtime_->job.status->wait_terminated(d);
+  if (auto e = runtime_->job.status->error()) throw JobError(*e);
+  return done;
+}
+
+void StreamingContext::stop(bool stop_gracefully) {
+  if (state_ != 1) {
+    state_ = 2;
+    return;
+  }
+  runtime_->stop(stop_gracefully);
+  runtime_->shutdown();
+  state_ = 2;
+}
+
+bool StreamingContext::is_stopped() const {
+  return state_ == 2 || (runtime_ && runtime_->job.status->terminated());
+}
+
+bool StreamingContext::await_batch(Millis t, Millis timeout) {
+  if (!runtime_) return false;
+  return runtime_->job.status->wait_batch(t, timeout);
+}
+
+
+SupervisionNode ContextRuntime::tree() {
+  std::lock_guard lock(stop_mu_);
+  if (shut_down_ || !system) return {};
+  auto t = actors::supervision_tree(*system, root_, std::chrono::milliseconds(2000));
+  if (!t) return {};
+  return convert(*t);
+}
+
+SupervisionNode StreamingContext::supervision_tree() const {
+  if (!runtime_) return {};
+  return runtime_->tree();
+}
+
+}  // namespace rill

@@ -1,0 +1,290 @@
+// Driver actor. Batches run one at a time, in time order (Spark's default): allocate inputs
+// (durable in the MetaLog before any work), run stages as their inputs complete, run outputs
+// one after another, record completion. Work is asynchronous requests; nothing blocks.
+#include "actors/driver.hpp"
+
+#include <deque>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/type_ids.hpp"
+#include "dataflow/batch_run.hpp"
+
+namespace rill::actors {
+
+namespace {
+
+constexpr int kMaxTaskAttempts = 4;
+
+struct DriverState {
+  Millis next_tick{0};
+  std::deque<Millis> due;
+  std::optional<BatchRun> run;
+  BatchInfo info;
+  std::map<int, std::vector<AnyPart>> source_parts;
+  std::vector<persistence::BlockRef> blocks;
+  size_t sources_waiting = 0;
+  size_t next_output = 0;
+  bool stopping = false;  // no more ticks
+  bool draining = false;  // graceful stop: run batches until sources hold nothing
+  bool failed = false;
+  std::vector<caf::response_promise> stop_promises;
+  static inline const char* name = "driver";
+};
+
+using Self = caf::stateful_actor<DriverState>;
+
+void maybe_start(Self* self, Job* job);
+
+void fail(Self* self, Job* job, const std::string& error) {
+  auto& st = self->state;
+  if (st.failed) return;
+  st.failed = true;
+  st.stopping = true;
+  spdlog::error("job failed: {}", error);
+  st.info.failure = error;
+  job->status->batch_failed(st.info);
+  job->status->terminate(error);
+  for (auto& p : st.stop_promises) p.deliver(false);
+  st.stop_promises.clear();
+}
+
+void schedule_tick(Self* self, Job* job) {
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  Millis t = self->state.next_tick;
+  job->clock->schedule(t, [me, t] { caf::anon_send(me, tick_atom::value, static_cast<int64_t>(t.count())); });
+}
+
+void complete_batch(Self* self, Job* job) {
+  auto& st = self->state;
+  Millis t = st.run->time();
+  if (Status s = job->meta->record_completion(t); !s) return fail(self, job, s.to_string());
+  st.info.processing_end = job->clock->now();
+  spdlog::info("batch {} ms: {} records, scheduling delay {} ms, processing {} ms, total {} ms",
+               t.count(), st.info.input_records, st.info.scheduling_delay().count(),
+               st.info.processing_delay().count(), st.info.total_delay().count());
+  job->status->batch_completed(st.info);
+  st.run.reset();
+  maybe_start(self, job);
+}
+
+void run_outputs(Self* self, Job* job) {
+  auto& st = self->state;
+  const auto& outputs = job->graph->outputs();
+  while (st.next_output < outputs.size()) {
+    const OutputOp& op = outputs[st.next_output];
+    std::vector<AnyPart> parts = st.run->node_parts(op.node);
+    if (parts.empty()) {  // the stream did not produce at this time (not on its slide)
+      ++st.next_output;
+      continue;
+    }
+    caf::actor sink = job->directory.get("sink", op.id);
+    self->request(sink, caf::infinite, output_atom::value, OutputRequest{op.id, st.run->time(), std::move(parts)})
+        .then(
+            [self, job](const OutputReply& r) {
+              if (r.error) return fail(self, job, *r.error);
+              ++self->state.next_output;
+              run_outputs(self, job);
+            },
+            [self, job, name = op.name](caf::error& e) {
+              fail(self, job, "output '" + name + "' lost its sink: " + self->system().render(e));
+            });
+    return;
+  }
+  complete_batch(self, job);
+}
+
+void launch_ready(Self* self, Job* job);
+
+void send_task(Self* self, Job* job, int stage, int partition, int attempt) {
+  auto& st = self->state;
+  Millis t = st.run->time();
+  TaskRequest req{stage, partition, t, job->zero, st.run->inputs(stage, partition)};
+  caf::actor worker = job->directory.get("stage", stage_index(stage, partition));
+  self->request(worker, caf::infinite, run_atom::value, std::move(req))
+      .then(
+          [self, job, t](const TaskReply& r) {
+            auto& s = self->state;
+            if (s.failed || !s.run || s.run->time() != t) return;
+            if (!r.ok) return fail(self, job, r.error.to_string());
+            s.run->complete(r.stage, r.partition, r.result);
+            launch_ready(self, job);
+          },
+          [self, job, stage, partition, attempt, t](caf::error& e) {
+            // The stage actor died mid-task; its supervisor restarts it. Stateless stages
+            // retry on the new instance; stateful ones lost their state (recovery arrives with
+            // checkpoints), so the job stops with the cause.
+            auto& s = self->state;
+            if (s.failed || !s.run || s.run->time() != t) return;
+            bool stateless = true;
+            for (int id : job->plan->stages()[static_cast<size_t>(stage)].nodes)
+              stateless = stateless && !job->graph->node(id).make_state;
+            std::string where = "stage " + std::to_string(stage) + " partition " + std::to_string(partition) +
+                                " at batch time " + to_string(t);
+            if (!stateless || attempt + 1 >= kMaxTaskAttempts)
+              return fail(self, job, where + " failed: " + self->system().render(e) +
+                                         (stateless ? " (attempts exhausted)" : " (operator state lost)"));
+            spdlog::warn("{}: task lost ({}), retrying", where, self->system().render(e));
+            self->delayed_send(self, std::chrono::milliseconds(20), retry_atom::value, stage, partition, attempt + 1);
+          });
+}
+
+void launch_ready(Self* self, Job* job) {
+  auto& st = self->state;
+  if (st.run->all_done()) {
+    st.next_output = 0;
+    return run_outputs(self, job);
+  }
+  for (int s : st.run->take_ready_stages())
+    for (int p = 0; p < job->plan->stages()[static_cast<size_t>(s)].partitions; ++p) send_task(self, job, s, p, 0);
+}
+
+void allocate_and_run(Self* self, Job* job) {
+  auto& st = self->state;
+  Millis t = st.info.batch_time;
+  if (Status s = job->meta->record_allocation(t, st.blocks); !s) return fail(self, job, s.to_string());
+  st.info.processing_start = job->clock->now();
+  st.run.emplace(*job->plan, t, std::move(st.source_parts));
+  st.source_parts.clear();
+  launch_ready(self, job);
+}
+
+void start_batch(Self* self, Job* job, Millis t) {
+  auto& st = self->state;
+  st.info = BatchInfo{};
+  st.info.batch_time = t;
+  st.info.submission_time = job->clock->now();
+  st.blocks.clear();
+  st.source_parts.clear();
+  st.sources_waiting = job->sources.size();
+  if (st.sources_waiting == 0) return allocate_and_run(self, job);
+  for (size_t i = 0; i < job->sources.size(); ++i) {
+    caf::actor builder = job->directory.get("builder", static_cast<int>(i));
+    self->request(builder, caf::infinite, take_atom::value, static_cast<int64_t>(t.count()))
+        .then(
+            [self, job](SourceBatch& b) {
+              auto& s = self->state;
+              s.info.input_records += b.records;
+              s.blocks.push_back({b.node, b.block_seq, b.records});
+              s.source_parts[b.node] = std::move(b.parts);
+              if (--s.sources_waiting == 0) allocate_and_run(self, job);
+            },
+            [self, job](caf::error& e) {
+              fail(self, job, "a batch builder died while cutting a batch: " + self->system().render(e));
+            });
+  }
+}
+
+// Graceful stop: after receivers stopped, run batches at the next grid times without waiting
+// for the clock until no source holds data, then report drained.
+void drain_step(Self* self, Job* job) {
+  auto& st = self->state;
+  auto remaining = std::make_shared<size_t>(job->sources.size());
+  auto pending = std::make_shared<bool>(false);
+  auto decide = [self, job, pending] {
+    auto& s = self->state;
+    if (*pending) {
+      s.due.push_back(s.next_tick);
+      s.next_tick += job->graph->interval();
+      return maybe_start(self, job);
+    }
+    job->status->drained();
+    for (auto& p : s.stop_promises) p.deliver(true);
+    s.stop_promises.clear();
+    s.draining = false;
+  };
+  if (*remaining == 0) return decide();
+  for (size_t i = 0; i < job->sources.size(); ++i) {
+    self->request(job->directory.get("builder", static_cast<int>(i)), caf::infinite, pending_atom::value)
+        .then(
+            [remaining, pending, decide](bool has) {
+              *pending = *pending || has;
+              if (--*remaining == 0) decide();
+            },
+            [self, job](caf::error& e) { fail(self, job, "drain: " + self->system().render(e)); });
+  }
+  (void)st;
+}
+
+void maybe_start(Self* self, Job* job) {
+  auto& st = self->state;
+  if (st.run || st.failed || st.sources_waiting > 0) return;
+  if (st.due.empty()) {
+    if (st.draining) drain_step(self, job);
+    return;
+  }
+  Millis t = st.due.front();
+  st.due.pop_front();
+  start_batch(self, job, t);
+}
+
+void stop_receivers(Self* self, Job* job, std::function<void()> then) {
+  auto remaining = std::make_shared<size_t>(0);
+  for (size_t i = 0; i < job->sources.size(); ++i)
+    if (job->sources[i].second->receiver_slot() != nullptr) ++*remaining;
+  if (*remaining == 0) return then();
+  for (size_t i = 0; i < job->sources.size(); ++i) {
+    if (job->sources[i].second->receiver_slot() == nullptr) continue;
+    self->request(job->directory.get("receiver", static_cast<int>(i)), caf::infinite, stop_atom::value, true)
+        .then(
+            [remaining, then](bool) {
+              if (--*remaining == 0) then();
+            },
+            [remaining, then](caf::error&) {
+              if (--*remaining == 0) then();  // a dead receiver receives nothing either
+            });
+  }
+}
+
+caf::behavior driver_actor(Self* self, Job* job) {
+  auto& st = self->state;
+  // Recover entry point: resume on the grid after the last completed batch.
+  Millis interval = job->graph->interval();
+  Millis first = job->zero + interval;
+  if (auto last = job->meta->last_completed()) first = std::max(first, *last + interval);
+  Millis now = job->clock->now();
+  while (first <= now - interval) first += interval;  // skip a downtime's grid points
+  st.next_tick = first;
+  schedule_tick(self, job);
+  return {
+      [self, job](tick_atom, int64_t t) {
+        auto& s = self->state;
+        if (s.stopping || Millis{t} != s.next_tick) return;
+        s.due.push_back(Millis{t});
+        s.next_tick += job->graph->interval();
+        schedule_tick(self, job);
+        maybe_start(self, job);
+      },
+      [self, job](retry_atom, int stage, int partition, int attempt) {
+        if (self->state.run) send_task(self, job, stage, partition, attempt);
+      },
+      [self, job](stop_atom, bool graceful) -> caf::response_promise {
+        auto& s = self->state;
+        auto promise = self->make_response_promise();
+        if (s.failed) {
+          promise.deliver(false);
+          return promise;
+        }
+        s.stopping = true;
+        s.stop_promises.push_back(promise);
+        stop_receivers(self, job, [self, job, graceful] {
+          auto& s2 = self->state;
+          if (!graceful) {
+            for (auto& p : s2.stop_promises) p.deliver(true);
+            s2.stop_promises.clear();
+            return;
+          }
+          s2.draining = true;
+          maybe_start(self, job);
+        });
+        return promise;
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_driver(caf::local_actor& parent, Job& job) { return parent.spawn(driver_actor, &job); }
+
+}  // namespace rill::actors

@@ -1,0 +1,55 @@
+// Everything the actors of one running job share: the plan, the driver's log, the clock, the
+// sources and the table of current actor handles. Built by ContextRuntime; outlives the actors.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <caf/actor.hpp>
+
+#include "actors/job_status.hpp"
+#include "dataflow/clock.hpp"
+#include "dataflow/input_source.hpp"
+#include "dataflow/plan.hpp"
+#include "persistence/meta_log.hpp"
+
+namespace rill::actors {
+
+/// The current handle of every worker actor by role and index, updated by the supervisors'
+/// on_started hooks after each (re)start, read by the driver when it routes work. Thread-safe.
+class ActorDirectory {
+ public:
+  void set(const std::string& role, int index, caf::actor handle) {
+    std::lock_guard lock(mu_);
+    handles_[{role, index}] = std::move(handle);
+  }
+  caf::actor get(const std::string& role, int index) const {
+    std::lock_guard lock(mu_);
+    auto it = handles_.find({role, index});
+    return it == handles_.end() ? caf::actor{} : it->second;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, int>, caf::actor> handles_;
+};
+
+/// Stage actor index in the directory: stages are numbered densely across partitions.
+inline int stage_index(int stage, int partition) { return stage * 4096 + partition; }
+
+struct Job {
+  const JobGraph* graph = nullptr;
+  std::shared_ptr<const Plan> plan;
+  std::shared_ptr<persistence::MetaLog> meta;
+  std::shared_ptr<JobStatus> status;
+  Clock* clock = nullptr;
+  Millis zero{0};
+  std::vector<std::pair<int, std::shared_ptr<InputSource>>> sources;  // by source node
+  ActorDirectory directory;
+};
+
+}  // namespace rill::actors

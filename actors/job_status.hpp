@@ -1,0 +1,50 @@
+// What the runtime tells the waiting program: batches completed, the job ended, and why.
+// Thread-safe: written by the driver, read by await_* callers and listeners' owners.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "dataflow/batch_info.hpp"
+
+namespace rill::actors {
+
+class JobStatus {
+ public:
+  explicit JobStatus(std::vector<std::shared_ptr<StreamingListener>> listeners)
+      : listeners_(std::move(listeners)) {}
+
+  void batch_completed(const BatchInfo& info);
+  void batch_failed(const BatchInfo& info);
+  void receiver_error(const std::string& receiver, const std::string& message);
+  void actor_restarted(const std::string& kind, const std::string& name, const std::string& reason);
+  /// The job ended: error set when it failed.
+  void terminate(std::optional<std::string> error);
+  /// A graceful stop finished draining.
+  void drained();
+
+  bool terminated() const;
+  std::optional<std::string> error() const;
+  /// Waits until pred or timeout; returns pred's value.
+  bool wait_terminated(std::optional<Millis> timeout);
+  bool wait_batch(Millis t, Millis timeout);
+  bool wait_drained(Millis timeout);
+  std::vector<BatchInfo> completed() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::shared_ptr<StreamingListener>> listeners_;
+  std::set<Millis> completed_times_;
+  std::vector<BatchInfo> infos_;
+  bool terminated_ = false;
+  bool drained_ = false;
+  std::optional<std::string> error_;
+};
+
+}  // namespace rill::actors

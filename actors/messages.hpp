@@ -1,0 +1,54 @@
+// The values actors exchange inside one process: typed batches behind AnyPart, never encoded.
+// Plain values; CAF carries them as whitelisted types (type_ids.hpp).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dataflow/plan.hpp"
+
+namespace rill::actors {
+
+/// Run partition `partition` of stage `stage` for batch `time`.
+struct TaskRequest {
+  int stage = -1;
+  int partition = -1;
+  Millis time{0};
+  Millis zero{0};
+  std::vector<TaskInput> inputs;
+};
+
+struct TaskReply {
+  int stage = -1;
+  int partition = -1;
+  Millis time{0};
+  bool ok = true;
+  TaskResult result;
+  TaskError error;  ///< when !ok: operator, batch time, cause
+};
+
+/// One input stream's records for a batch, cut into its partitions.
+struct SourceBatch {
+  int node = -1;
+  Millis time{0};
+  uint64_t block_seq = 0;  ///< the block id within the stream
+  int64_t records = 0;
+  std::vector<AnyPart> parts;
+};
+
+/// Run output operation `output` on every partition of batch `time`.
+struct OutputRequest {
+  int output = -1;
+  Millis time{0};
+  std::vector<AnyPart> parts;
+};
+
+struct OutputReply {
+  int output = -1;
+  Millis time{0};
+  std::optional<std::string> error;
+};
+
+}  // namespace rill::actors

@@ -1,0 +1,41 @@
+// Receiver actor: owns a receiver slot's lifecycle on a detached thread, because on_start and
+// on_stop may block. A restart (requested or by the supervisor) stops the old instance first.
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/type_ids.hpp"
+#include "actors/workers.hpp"
+#include "dataflow/receiver.hpp"
+
+namespace rill::actors {
+
+namespace {
+
+caf::behavior receiver_actor(caf::event_based_actor* self, Job* job, ReceiverSlot* slot) {
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  slot->set_handlers(
+      [me](std::string reason) { caf::anon_send(me, restart_atom::value, std::move(reason)); },
+      [job, slot](std::string message) { job->status->receiver_error(slot->name(), message); });
+  // A killed predecessor could not stop its instance: start() stops it before starting anew.
+  slot->start();
+  spdlog::info("receiver {} started (generation {})", slot->name(), slot->generation());
+  self->attach_functor([slot](const caf::error&) { slot->stop(); });
+  return {
+      [slot](restart_atom, const std::string& reason) {
+        spdlog::warn("receiver {} restarting: {}", slot->name(), reason);
+        slot->start();
+      },
+      [slot](stop_atom, bool) -> bool {
+        slot->stop();
+        return true;
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_receiver(caf::local_actor& parent, Job& job, ReceiverSlot& slot) {
+  return parent.spawn<caf::detached>(receiver_actor, &job, &slot);
+}
+
+}  // namespace rill::actors

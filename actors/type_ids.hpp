@@ -1,0 +1,29 @@
+// Every atom and message type of rill's actors, in one place (the only CAF global).
+// Include from actors/ .cpp files only; headers stay CAF-free where they can.
+#pragma once
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include "actors/messages.hpp"
+
+namespace rill::actors {
+
+using tick_atom = caf::atom_constant<caf::atom("rill_tick")>;      // (t): batch time t is due
+using take_atom = caf::atom_constant<caf::atom("rill_take")>;      // (t) -> SourceBatch
+using run_atom = caf::atom_constant<caf::atom("rill_run")>;        // TaskRequest -> TaskReply
+using output_atom = caf::atom_constant<caf::atom("rill_out")>;     // OutputRequest -> OutputReply
+using stop_atom = caf::atom_constant<caf::atom("rill_stop")>;      // (graceful)
+using restart_atom = caf::atom_constant<caf::atom("rill_rstrt")>;  // (reason)
+using retry_atom = caf::atom_constant<caf::atom("rill_retry")>;   // (stage, partition, attempt)
+using pending_atom = caf::atom_constant<caf::atom("rill_pend")>;   // () -> bool
+
+}  // namespace rill::actors
+
+// In-process only: these carry shared pointers to typed batches and are never serialized
+// (frames cross processes; see net/).
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::actors::TaskRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::actors::TaskReply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::actors::SourceBatch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::actors::OutputRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::actors::OutputReply)

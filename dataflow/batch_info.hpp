@@ -1,0 +1,36 @@
+// Per-batch facts (records, delays) and the listener interface that receives them, as Spark's
+// BatchInfo and StreamingListener. Values; listeners are called from the driver's thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "dataflow/time.hpp"
+
+namespace rill {
+
+struct BatchInfo {
+  Millis batch_time{0};
+  int64_t input_records = 0;
+  Millis submission_time{0};        ///< when the batch was allocated (clock time)
+  Millis processing_start{0};       ///< when its first task started
+  Millis processing_end{0};         ///< when its last output completed
+  Millis scheduling_delay() const { return processing_start - submission_time; }
+  Millis processing_delay() const { return processing_end - processing_start; }
+  Millis total_delay() const { return processing_end - submission_time; }
+  std::optional<std::string> failure;  ///< set when the batch failed (operator, time, cause)
+};
+
+/// Receives the runtime's events. Default implementations do nothing.
+class StreamingListener {
+ public:
+  virtual ~StreamingListener() = default;
+  virtual void on_batch_completed(const BatchInfo&) {}
+  virtual void on_batch_failed(const BatchInfo&) {}
+  virtual void on_receiver_error(const std::string& /*receiver*/, const std::string& /*message*/) {}
+  virtual void on_actor_restarted(const std::string& /*kind*/, const std::string& /*name*/,
+                                  const std::string& /*reason*/) {}
+};
+
+}  // namespace rill

@@ -1,0 +1,162 @@
+// DStream<T>: a typed, lazy handle to a stream of batches (Spark's DStream). Copy freely; every
+// transformation adds a node to the context's DAG and is valid only before start().
+#pragma once
+
+#include <functional>
+#include <iostream>
+#include <optional>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "dataflow/callable_traits.hpp"
+#include "dataflow/graph.hpp"
+#include "dataflow/ops/exchange.hpp"
+#include "dataflow/ops/join.hpp"
+#include "dataflow/ops/reduce.hpp"
+#include "dataflow/ops/state.hpp"
+#include "dataflow/ops/window.hpp"
+#include "dataflow/state_spec.hpp"
+
+namespace rill {
+
+class StreamingContext;
+JobGraph& definition_graph(StreamingContext& ctx, const char* what);
+
+template <class K, class V, class S, class M>
+class MapWithStateDStream;
+
+template <class T>
+class DStream {
+ public:
+  using value_type = T;
+
+  DStream(StreamingContext* ctx, int node) : ctx_(ctx), node_(node) {}
+  int id() const { return node_; }
+  StreamingContext& context() const { return *ctx_; }
+  /// Names the stream: names key its state and fingerprint, so keep them stable across runs.
+  DStream& name(const std::string& name);
+  int partitions() const { return graph().node(node_).partitions; }
+  Millis slide() const { return graph().node(node_).slide; }
+
+  // --- Transformations (per partition) -----------------------------------------------------
+  template <class F>
+  auto map(F f) const -> DStream<std::decay_t<std::invoke_result_t<F&, const T&>>>;
+  /// f returns a container of records; all of them are emitted in order.
+  template <class F>
+  auto flat_map(F f) const
+      -> DStream<typename std::decay_t<std::invoke_result_t<F&, const T&>>::value_type>;
+  template <class F>
+  DStream<T> filter(F f) const;
+  /// f(const std::vector<T>& partition) -> std::vector<U>.
+  template <class F>
+  auto map_partitions(F f) const
+      -> DStream<typename std::invoke_result_t<F&, const std::vector<T>&>::value_type>;
+  /// Spark's union (a C++ keyword): both streams' records; partition counts are matched.
+  DStream<T> union_with(const DStream<T>& other) const;
+  DStream<T> repartition(int partitions) const;
+  /// One record per batch: the number of records (0 for an empty batch).
+  DStream<int64_t> count() const;
+  DStream<std::pair<T, int64_t>> count_by_value(int partitions = 0) const;
+  /// One record per non-empty batch: all records folded with f (associative, commutative).
+  template <class F>
+  DStream<T> reduce(F f) const;
+  /// f(const std::vector<T>& whole_batch, Millis time) -> std::vector<U>; one partition out.
+  template <class F>
+  auto transform(F f) const
+      -> DStream<typename std::invoke_result_t<F&, const std::vector<T>&, Millis>::value_type>;
+  /// f(const std::vector<T>&, const std::vector<U>&, Millis) -> std::vector<R>.
+  template <class U, class F>
+  auto transform_with(const DStream<U>& other, F f) const -> DStream<
+      typename std::invoke_result_t<F&, const std::vector<T>&, const std::vector<U>&, Millis>::value_type>;
+
+  // --- Windows (length and slide: multiples of the batch interval; slide defaults to it) ---
+  DStream<T> window(Millis length, Millis slide = Millis{0}) const;
+  DStream<int64_t> count_by_window(Millis length, Millis slide = Millis{0}) const;
+  template <class F>
+  DStream<T> reduce_by_window(F f, Millis length, Millis slide = Millis{0}) const;
+  /// With an inverse: cost per batch independent of the window length.
+  template <class F, class G>
+  DStream<T> reduce_by_window(F f, G inverse, Millis length, Millis slide = Millis{0}) const;
+  DStream<std::pair<T, int64_t>> count_by_value_and_window(Millis length, Millis slide = Millis{0},
+                                                           int partitions = 0) const;
+
+  // --- Keyed (T = std::pair<K, V>) -------------------------------------------------------
+  template <class F>
+  DStream<T> reduce_by_key(F f, int partitions = 0) const requires detail::is_pair_v<T>;
+  auto group_by_key(int partitions = 0) const requires detail::is_pair_v<T>;
+  /// create(v) -> C, merge_value(C, v) -> C, merge_combiners(C, C) -> C.
+  template <class Create, class MergeValue, class MergeCombiners>
+  auto combine_by_key(Create create, MergeValue merge_value, MergeCombiners merge_combiners,
+                      int partitions = 0) const requires detail::is_pair_v<T>;
+  template <class F>
+  auto map_values(F f) const requires detail::is_pair_v<T>;
+  template <class F>
+  auto flat_map_values(F f) const requires detail::is_pair_v<T>;
+  template <class Other>
+  auto join(const Other& other, int partitions = 0) const requires detail::is_pair_v<T>;
+  template <class Other>
+  auto left_outer_join(const Other& other, int partitions = 0) const requires detail::is_pair_v<T>;
+  template <class Other>
+  auto right_outer_join(const Other& other, int partitions = 0) const requires detail::is_pair_v<T>;
+  template <class Other>
+  auto full_outer_join(const Other& other, int partitions = 0) const requires detail::is_pair_v<T>;
+  template <class Other>
+  auto cogroup(const Other& other, int partitions = 0) const requires detail::is_pair_v<T>;
+  /// f(const std::vector<V>& new_values, const std::optional<S>& state) -> std::optional<S>;
+  /// nullopt drops the key. Emits every key's state each batch.
+  template <class F>
+  auto update_state_by_key(F f, int partitions = 0) const requires detail::is_pair_v<T>;
+  /// spec.function(const K&, const std::optional<V>&, State<S>&) -> M or std::optional<M>.
+  template <class F>
+  auto map_with_state(StateSpec<F> spec, int partitions = 0) const requires detail::is_pair_v<T>;
+  template <class F>
+  DStream<T> reduce_by_key_and_window(F f, Millis length, Millis slide = Millis{0},
+                                      int partitions = 0) const requires detail::is_pair_v<T>;
+  /// Inverse form; keep(pair) prunes keys (e.g. whose count fell to zero) from output and state.
+  template <class F, class G, class Keep = std::nullptr_t>
+  DStream<T> reduce_by_key_and_window(F f, G inverse, Millis length, Millis slide = Millis{0},
+                                      int partitions = 0, Keep keep = nullptr) const
+      requires detail::is_pair_v<T>;
+  auto group_by_key_and_window(Millis length, Millis slide = Millis{0}, int partitions = 0) const
+      requires detail::is_pair_v<T>;
+
+  // --- Output operations -----------------------------------------------------------------
+  /// Spark's print(): a header with the batch time, then the first n records.
+  void print(int n = 10) const;
+  /// f(const std::vector<T>& batch, Millis time) for every batch. Re-runs after a failure call
+  /// f again for the same time: make its effects idempotent, keyed by time.
+  template <class F>
+  void foreach_batch(F f) const;
+  /// One directory per batch, prefix-<ms>[.suffix], with part-NNNNN files and _SUCCESS.
+  void save_as_text_files(const std::string& prefix, const std::string& suffix = "") const;
+
+  // --- Internal: building blocks for the operators above ----------------------------------
+  template <class U>
+  DStream<U> derive(Node node) const;
+  Edge one_to_one() const { return Edge{node_, Edge::Kind::one_to_one, {}, {}}; }
+  Edge exchange(std::function<std::vector<AnyPart>(const AnyPart&, int)> split) const {
+    return Edge{node_, Edge::Kind::exchange, std::move(split),
+                [](std::span<const AnyPart> b) { return ops::concat_parts<T>(b); }};
+  }
+  Edge hash_exchange() const requires detail::is_pair_v<T> {
+    return exchange([](const AnyPart& p, int n) { return ops::split_by_key(part_cast<T>(p), n); });
+  }
+  Edge gather() const {
+    return exchange([](const AnyPart& p, int n) { return ops::split_all_to_first<T>(p, n); });
+  }
+  int keyed_partitions(int requested) const;
+  Millis window_slide(Millis length, Millis slide) const;
+
+ private:
+  const JobGraph& graph() const;
+  StreamingContext* ctx_;
+  int node_;
+};
+
+}  // namespace rill
+
+#include "dataflow/dstream_ops.hpp"
+#include "dataflow/dstream_keyed.hpp"
+#include "dataflow/dstream_outputs.hpp"

@@ -1,0 +1,54 @@
+#include "dataflow/graph.hpp"
+
+#include <map>
+
+#include "dataflow/config_error.hpp"
+
+namespace rill {
+
+int JobGraph::add(Node node) {
+  node.id = static_cast<int>(nodes_.size());
+  if (node.name.empty()) {
+    // Kind plus its count so far: identical programs get identical names without coordination.
+    int same_kind = 0;
+    for (const auto& n : nodes_) same_kind += n.kind == node.kind;
+    node.name = node.kind + "-" + std::to_string(same_kind);
+  }
+  for (const auto& n : nodes_)
+    if (n.name == node.name) throw ConfigError("two streams are named '" + node.name + "'");
+  nodes_.push_back(std::move(node));
+  return nodes_.back().id;
+}
+
+int JobGraph::rename(int id, const std::string& name) {
+  for (const auto& n : nodes_)
+    if (n.name == name && n.id != id) throw ConfigError("two streams are named '" + name + "'");
+  nodes_.at(static_cast<size_t>(id)).name = name;
+  return id;
+}
+
+int JobGraph::add_output(OutputOp op) {
+  op.id = static_cast<int>(outputs_.size());
+  if (op.name.empty()) op.name = "output-" + std::to_string(op.id);
+  outputs_.push_back(std::move(op));
+  return outputs_.back().id;
+}
+
+void JobGraph::validate() const {
+  if (outputs_.empty())
+    throw ConfigError("no output operations registered: add print(), foreach_batch() or "
+                      "save_as_text_files() before start(), as in Spark");
+  for (const auto& n : nodes_) {
+    if (n.slide.count() <= 0) throw ConfigError("stream '" + n.name + "' has no slide");
+    for (const auto& e : n.inputs) {
+      const Node& p = node(e.from);
+      if (e.kind == Edge::Kind::one_to_one && p.partitions != n.partitions)
+        throw ConfigError("stream '" + n.name + "' reads '" + p.name +
+                          "' one-to-one but their partition counts differ (" +
+                          std::to_string(n.partitions) + " vs " + std::to_string(p.partitions) +
+                          ")");
+    }
+  }
+}
+
+}  // namespace rill

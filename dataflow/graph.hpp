@@ -1,0 +1,125 @@
+// The logical DAG a program builds through DStream handles: type-erased nodes, edges and outputs.
+// Built on one thread before start(); immutable and shared by every task after that.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dataflow/time.hpp"
+
+namespace rill {
+
+/// One partition of one node's output at one batch time: a std::vector<T> behind a
+/// type-erased pointer. Null means the node produced nothing at that time (not on its slide).
+using AnyPart = std::shared_ptr<const void>;
+
+template <class T>
+AnyPart make_part(std::vector<T> records) {
+  return std::make_shared<const std::vector<T>>(std::move(records));
+}
+
+/// REQUIRES: part was made by make_part<T> (the typed DStream API guarantees it).
+template <class T>
+const std::vector<T>& part_cast(const AnyPart& part) {
+  return *static_cast<const std::vector<T>*>(part.get());
+}
+
+/// Where a task runs and for which batch; passed to every operator.
+struct TaskContext {
+  Millis time{0};      ///< batch time t
+  Millis zero{0};      ///< the job's zero time: batch times are zero + k * interval
+  Millis interval{0};  ///< batch interval
+  int partition = 0;
+  int partitions = 1;
+};
+
+/// Per-partition state of a stateful operator (window slices, keyed state). Owned by the
+/// task that runs the partition; the durability layer snapshots it.
+class NodeState {
+ public:
+  virtual ~NodeState() = default;
+};
+
+/// How a node reads one parent.
+struct Edge {
+  enum class Kind {
+    one_to_one,  ///< partition p reads the parent's partition p (same partition count)
+    exchange,    ///< partition p reads bucket p of every parent partition (shuffle, gather)
+  };
+  int from = -1;
+  Kind kind = Kind::one_to_one;
+  /// exchange only: cut one parent partition into `buckets` parts (by key hash, all-to-0, ...),
+  /// combining map-side where the operator allows.
+  std::function<std::vector<AnyPart>(const AnyPart& part, int buckets)> split;
+  /// exchange only: join the buckets for one partition, in parent-partition order so a
+  /// re-run gives byte-identical output. Null buckets (inactive parent) are skipped.
+  std::function<AnyPart(std::span<const AnyPart> buckets)> merge;
+};
+
+/// The per-partition function of a node. inputs[i] is the (merged) input from edges[i].
+using ComputeFn =
+    std::function<AnyPart(const TaskContext&, std::span<const AnyPart> inputs, NodeState* state)>;
+
+struct Node {
+  int id = -1;
+  std::string kind{};  ///< operator family: "map", "reduce_by_key", "window", "source", ...
+  std::string name{};  ///< stable name: user-given or kind + construction order
+  std::vector<Edge> inputs{};
+  int partitions = 0;  ///< 0 until derive() fills in the parent's count
+  Millis slide{0};  ///< the node produces output at zero + k * slide
+  ComputeFn compute{};
+  std::function<std::unique_ptr<NodeState>()> make_state{};  ///< empty for stateless nodes
+  bool is_source = false;
+};
+
+/// What an output operation sees of one batch.
+struct OutputContext {
+  Millis time{0};
+  /// True when (this output, time, partition) was committed by an earlier run of the batch:
+  /// the sink must not write that partition again.
+  std::function<bool(int partition)> committed{};
+};
+
+/// An output operation (print, foreach_batch, save_as_text_files, ...).
+struct OutputOp {
+  int id = -1;
+  std::string name{};
+  int node = -1;  ///< the stream it consumes
+  /// Writes every partition of the batch; parts[p] is partition p (all non-null).
+  /// Returns nothing; throws on failure (the sink actor turns it into a batch error).
+  std::function<void(const OutputContext&, std::span<const AnyPart> parts)> run{};
+};
+
+/// The whole DAG, in construction order (so ids are stable for identical programs).
+class JobGraph {
+ public:
+  explicit JobGraph(Millis interval) : interval_(interval) {}
+
+  Millis interval() const { return interval_; }
+  int default_partitions() const { return default_partitions_; }
+  void set_default_partitions(int n) { default_partitions_ = n; }
+
+  /// Adds node, assigns its id and (when empty) its name; returns the id.
+  int add(Node node);
+  int add_output(OutputOp op);
+  /// Renames node id; throws ConfigError when another stream has the name. Returns id.
+  int rename(int id, const std::string& name);
+
+  const Node& node(int id) const { return nodes_.at(static_cast<size_t>(id)); }
+  const std::vector<Node>& nodes() const { return nodes_; }
+  const std::vector<OutputOp>& outputs() const { return outputs_; }
+
+  /// Throws ConfigError when the graph cannot run (no outputs, ...).
+  void validate() const;
+
+ private:
+  Millis interval_;
+  int default_partitions_ = 2;
+  std::vector<Node> nodes_;
+  std::vector<OutputOp> outputs_;
+};
+
+}  // namespace rill

@@ -1,0 +1,67 @@
+// The interface every input stream's data comes through: the batch builder asks it for the
+// records of batch t. Implementations are thread-safe (receivers store from their threads).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dataflow/graph.hpp"
+
+namespace rill {
+
+class Clock;
+class ReceiverSlot;
+
+/// What a source is given at start().
+struct SourceContext {
+  Clock* clock = nullptr;  ///< the context's clock; outlives the source's run
+  Millis zero{0};          ///< the job's zero time
+  Millis interval{0};      ///< batch interval
+};
+
+/// One batch's records from a source, cut into partitions.
+struct Taken {
+  std::vector<AnyPart> parts;
+  int64_t records = 0;
+};
+
+class InputSource {
+ public:
+  virtual ~InputSource() = default;
+  /// "socket", "queue", "files", "generator", "receiver": names the source in logs and errors.
+  virtual std::string kind() const = 0;
+  /// Called once before the first batch.
+  virtual void start(const SourceContext&) {}
+  /// Called once at stop; after it, take() returns what is left.
+  virtual void stop() {}
+  /// The records of batch t (all arrivals before t not taken yet), split into `partitions`
+  /// parts. Called by one batch builder, once per batch, in increasing t.
+  virtual Taken take(Millis t, int partitions) = 0;
+  /// True while data received but not yet taken remains (a graceful stop drains it).
+  virtual bool has_pending() const { return false; }
+  /// Receiver-based sources: the slot the receiver actor runs; null for receiver-less ones.
+  virtual ReceiverSlot* receiver_slot() { return nullptr; }
+};
+
+/// Splits records into n nearly equal contiguous parts, in order.
+template <class T>
+Taken split_even(std::vector<T> records, int n) {
+  Taken taken{{}, static_cast<int64_t>(records.size())};
+  auto& parts = taken.parts;
+  if (n == 1) {
+    parts.push_back(make_part(std::move(records)));
+    return taken;
+  }
+  size_t size = records.size(), un = static_cast<size_t>(n), begin = 0;
+  for (size_t i = 0; i < un; ++i) {
+    size_t end = begin + size / un + (i < size % un ? 1 : 0);
+    parts.push_back(make_part(std::vector<T>(std::make_move_iterator(records.begin() + begin),
+                                             std::make_move_iterator(records.begin() + end))));
+    begin = end;
+  }
+  return taken;
+}
+
+}  // namespace rill

@@ -1,0 +1,108 @@
+// A hash map that iterates in first-insertion order and hashes with the stable hash, so output
+// built from it is identical on every re-run of a batch. One owner; not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "dataflow/stable_hash.hpp"
+
+namespace rill {
+
+/// Entries live in a vector (iteration order = insertion order, cache-friendly); an
+/// open-addressing index of entry positions finds them without storing keys twice.
+template <class K, class V>
+class OrderedMap {
+ public:
+  using Entry = std::pair<K, V>;
+
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  std::vector<Entry>& entries() { return entries_; }
+  const std::vector<Entry>& entries() const { return entries_; }
+  /// Leaves the map empty and returns its entries in insertion order.
+  std::vector<Entry> take_entries() {
+    slots_.clear();
+    hashes_.clear();
+    return std::move(entries_);
+  }
+  void reserve(size_t n) {
+    entries_.reserve(n);
+    hashes_.reserve(n);
+    if (n * 2 > slots_.size()) rehash(n * 2);
+  }
+
+  V* find(const K& key) {
+    if (entries_.empty()) return nullptr;
+    uint64_t h = stable_hash(key);
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      uint32_t s = slots_[i];
+      if (s == 0) return nullptr;
+      if (hashes_[s - 1] == h && entries_[s - 1].first == key) return &entries_[s - 1].second;
+    }
+  }
+  const V* find(const K& key) const { return const_cast<OrderedMap*>(this)->find(key); }
+
+  /// The value for key, inserting make() when absent. Returns (value, inserted).
+  template <class Make>
+  std::pair<V*, bool> find_or_insert(const K& key, Make&& make) {
+    if ((entries_.size() + 1) * 2 > slots_.size()) rehash(std::max<size_t>(16, slots_.size() * 2));
+    uint64_t h = stable_hash(key);
+    size_t i = h & mask_;
+    for (;; i = (i + 1) & mask_) {
+      uint32_t s = slots_[i];
+      if (s == 0) break;
+      if (hashes_[s - 1] == h && entries_[s - 1].first == key) return {&entries_[s - 1].second, false};
+    }
+    entries_.emplace_back(key, make());
+    hashes_.push_back(h);
+    slots_[i] = static_cast<uint32_t>(entries_.size());
+    return {&entries_.back().second, true};
+  }
+
+  /// Inserts (key, value), or sets the existing value to merge(old, value).
+  template <class Merge>
+  void upsert(const K& key, V value, Merge&& merge) {
+    auto [v, inserted] = find_or_insert(key, [&] { return std::move(value); });
+    if (!inserted) *v = merge(std::move(*v), std::move(value));
+  }
+
+  /// Keeps the entries for which keep(entry) is true, in their order.
+  template <class Pred>
+  void retain_if(Pred&& keep) {
+    size_t out = 0;
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      if (!keep(entries_[i])) continue;
+      if (out != i) {
+        entries_[out] = std::move(entries_[i]);
+        hashes_[out] = hashes_[i];
+      }
+      ++out;
+    }
+    if (out == entries_.size()) return;
+    entries_.resize(out);
+    hashes_.resize(out);
+    rehash(slots_.size());
+  }
+
+ private:
+  void rehash(size_t n) {
+    size_t cap = 16;
+    while (cap < n) cap *= 2;
+    slots_.assign(cap, 0);
+    mask_ = cap - 1;
+    for (size_t e = 0; e < hashes_.size(); ++e) {
+      size_t i = hashes_[e] & mask_;
+      while (slots_[i] != 0) i = (i + 1) & mask_;
+      slots_[i] = static_cast<uint32_t>(e + 1);
+    }
+  }
+
+  std::vector<Entry> entries_;
+  std::vector<uint64_t> hashes_;  // hashes_[e] is stable_hash(entries_[e].first)
+  std::vector<uint32_t> slots_;   // 0 = empty, else entry index + 1
+  size_t mask_ = 0;
+};
+
+}  // namespace rill

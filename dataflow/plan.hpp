@@ -1,0 +1,76 @@
+// The physical plan: the DAG cut into stages at exchange edges, and the pure task runner that
+// executes one stage partition for one batch. Immutable after build; share freely.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dataflow/graph.hpp"
+
+namespace rill {
+
+/// Nodes fused into one task per partition: a chain joined by one-to-one edges.
+struct Stage {
+  int id = -1;
+  int partitions = 1;
+  std::vector<int> nodes;       ///< in topological (construction) order
+  std::vector<int> upstream;    ///< stages this one reads from
+  std::vector<int> exported;    ///< nodes read outside the stage (other stages, outputs)
+  std::vector<int> sources;     ///< source nodes in this stage (fed by batch builders)
+};
+
+/// Input to one task that does not come from inside its stage.
+struct TaskInput {
+  int node = -1;  ///< the consuming node (a source node: its own data)
+  int edge = -1;  ///< index into node.inputs; -1 for source data
+  AnyPart part;
+};
+
+/// One exchange edge's buckets produced by a task: bucket q goes to consumer partition q.
+struct TaskBuckets {
+  int node = -1;  ///< the consuming node
+  int edge = -1;
+  std::vector<AnyPart> buckets;
+};
+
+struct TaskResult {
+  std::vector<std::pair<int, AnyPart>> exported;  ///< (node, this partition's output)
+  std::vector<TaskBuckets> buckets;
+};
+
+/// The error of a failed task: names operator, batch time and cause.
+struct TaskError {
+  std::string node;
+  Millis time{0};
+  std::string cause;
+  std::string to_string() const;
+};
+
+/// Per-partition states of one stage's nodes, indexed like Stage::nodes (null if stateless).
+using StageStates = std::vector<std::unique_ptr<NodeState>>;
+
+class Plan {
+ public:
+  /// Cuts graph into stages. REQUIRES: graph outlives the plan and is validated.
+  explicit Plan(const JobGraph& graph);
+
+  const JobGraph& graph() const { return *graph_; }
+  const std::vector<Stage>& stages() const { return stages_; }
+  int stage_of(int node) const { return stage_of_.at(static_cast<size_t>(node)); }
+
+  /// Fresh states for one partition of stage s.
+  StageStates make_states(int stage) const;
+
+  /// Runs partition ctx.partition of stage s at ctx.time. User-function exceptions are
+  /// caught here, the one place that knows which operator ran, and returned as TaskError.
+  bool run_task(int stage, const TaskContext& ctx, const std::vector<TaskInput>& inputs,
+                StageStates& states, TaskResult& result, TaskError& error) const;
+
+ private:
+  const JobGraph* graph_;
+  std::vector<Stage> stages_;
+  std::vector<int> stage_of_;
+};
+
+}  // namespace rill

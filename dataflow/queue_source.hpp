@@ -1,0 +1,80 @@
+// Receiver-less test and benchmark sources: a queue of batches the program pushes into
+// (Spark's queueStream) and a deterministic generator. Thread-safe.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <vector>
+
+#include "dataflow/input_source.hpp"
+
+namespace rill {
+
+/// Batches waiting to be consumed by a queue_stream; push from any thread.
+template <class T>
+class BatchQueue {
+ public:
+  void push(std::vector<T> batch) {
+    std::lock_guard lock(mu_);
+    batches_.push_back(std::move(batch));
+  }
+  size_t size() const {
+    std::lock_guard lock(mu_);
+    return batches_.size();
+  }
+  /// One batch (or all, concatenated); empty when the queue is.
+  std::vector<T> pop(bool one) {
+    std::lock_guard lock(mu_);
+    std::vector<T> out;
+    while (!batches_.empty()) {
+      auto& b = batches_.front();
+      out.insert(out.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()));
+      batches_.pop_front();
+      if (one) break;
+    }
+    return out;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::deque<std::vector<T>> batches_;
+};
+
+template <class T>
+class QueueSource final : public InputSource {
+ public:
+  QueueSource(std::shared_ptr<BatchQueue<T>> queue, bool one_at_a_time)
+      : queue_(std::move(queue)), one_(one_at_a_time) {}
+  std::string kind() const override { return "queue"; }
+  Taken take(Millis, int partitions) override {
+    return split_even(queue_->pop(one_), partitions);
+  }
+  bool has_pending() const override { return queue_->size() > 0; }
+
+ private:
+  std::shared_ptr<BatchQueue<T>> queue_;
+  bool one_;
+};
+
+/// gen(t, partition) makes partition's records for batch t: replayable by construction.
+template <class T>
+class GeneratorSource final : public InputSource {
+ public:
+  explicit GeneratorSource(std::function<std::vector<T>(Millis, int)> gen) : gen_(std::move(gen)) {}
+  std::string kind() const override { return "generator"; }
+  Taken take(Millis t, int partitions) override {
+    Taken taken;
+    for (int p = 0; p < partitions; ++p) {
+      auto records = gen_(t, p);
+      taken.records += static_cast<int64_t>(records.size());
+      taken.parts.push_back(make_part(std::move(records)));
+    }
+    return taken;
+  }
+
+ private:
+  std::function<std::vector<T>(Millis, int)> gen_;
+};
+
+}  // namespace rill

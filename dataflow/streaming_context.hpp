@@ -1,0 +1,149 @@
+// StreamingContext: where a program defines its input streams and runs them (Spark's
+// StreamingContext). Define on one thread, then start(); stop() and await_* are thread-safe.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dataflow/batch_info.hpp"
+#include "dataflow/clock.hpp"
+#include "dataflow/graph.hpp"
+#include "dataflow/input_source.hpp"
+#include "dataflow/queue_source.hpp"
+#include "dataflow/receiver.hpp"
+
+namespace rill {
+
+template <class T>
+class DStream;
+
+/// Options of a context; each field says its default.
+struct ContextOptions {
+  /// The clock batches tick on. Default: a SystemClock. Tests pass a ManualClock.
+  std::shared_ptr<Clock> clock{};
+  /// Partitions of input streams and keyed operators. Default 0: the machine's cores.
+  int partitions = 0;
+  /// Worker threads of the actor runtime. Default 0: the machine's cores.
+  int threads = 0;
+  /// Application name for logs.
+  std::string app_name = "rill";
+  /// Where print() writes. Default: std::cout. Must outlive the context.
+  std::ostream* print_to = nullptr;
+};
+
+/// The supervision tree as the runtime reports it (ssc.supervision_tree()).
+struct SupervisionNode {
+  std::string name;
+  std::string kind;
+  int restarts = 0;
+  std::vector<SupervisionNode> children;
+};
+
+class ContextRuntime;
+
+class StreamingContext {
+ public:
+  explicit StreamingContext(Millis batch_interval, ContextOptions options = {});
+  ~StreamingContext();
+  StreamingContext(const StreamingContext&) = delete;
+  StreamingContext& operator=(const StreamingContext&) = delete;
+
+  Millis batch_interval() const { return graph_.interval(); }
+  Clock& clock() const { return *clock_; }
+  int default_partitions() const { return graph_.default_partitions(); }
+
+  // --- Input streams ---------------------------------------------------------------------
+  /// Lines of text from a TCP server; reconnects with backoff when the server goes away.
+  DStream<std::string> socket_text_stream(const std::string& host, int port);
+  /// Lines of files that appear in dir after start(), each file exactly once. Found by
+  /// comparing listings (not mtimes); names starting with '.' or '_' are ignored, so writers
+  /// should write elsewhere or under a dot-name and rename into place.
+  DStream<std::string> text_file_stream(const std::string& dir);
+  /// Records from a custom receiver; factory makes a fresh instance for every (re)start.
+  template <class T, class Factory>
+  DStream<T> receiver_stream(Factory factory, std::string name = {});
+  /// Batches pushed by the program (tests): one queued batch per interval, or all at once.
+  template <class T>
+  DStream<T> queue_stream(std::shared_ptr<BatchQueue<T>> queue, bool one_at_a_time = true);
+  /// Deterministic records made per (batch time, partition), for benchmarks and tests.
+  template <class T>
+  DStream<T> generator_stream(std::function<std::vector<T>(Millis time, int partition)> gen);
+  /// Any InputSource of records of type T.
+  template <class T>
+  DStream<T> source_stream(std::shared_ptr<InputSource> source, std::string name = {});
+
+  // --- Lifecycle -------------------------------------------------------------------------
+  /// Starts receiving and processing. Throws ConfigError on an invalid DAG or a second start.
+  void start();
+  /// Blocks until stop() or a failed job. Throws JobError when the job failed.
+  void await_termination();
+  /// As await_termination, for at most d; returns true when the context stopped.
+  bool await_termination_or_timeout(Millis d);
+  /// Stops. stop_gracefully: receive nothing more, process all received data first.
+  void stop(bool stop_gracefully = false);
+  bool is_stopped() const;
+
+  /// Called with each batch's info after it completes (and on failures).
+  void add_listener(std::shared_ptr<StreamingListener> listener);
+  /// The runtime's supervision tree with restart counts (empty before start).
+  SupervisionNode supervision_tree() const;
+  /// Waits until batch t completed (or the job stopped); true when it completed. For tests.
+  bool await_batch(Millis t, Millis timeout = Millis{10000});
+
+  /// REQUIRES: not started. The DAG under construction (used by DStream).
+  JobGraph& graph_for_definition(const char* what);
+  const JobGraph& graph() const { return graph_; }
+  /// Adds a source node reading `source`; returns the node id.
+  int add_source(std::shared_ptr<InputSource> source, const std::string& kind, std::string name);
+  /// Renames a stream (REQUIRES: not started); throws ConfigError on a duplicate name.
+  int rename(int node, const std::string& name) { return graph_.rename(node, name); }
+  /// The input sources by node id (used by the runtime and the local executor).
+  const std::vector<std::pair<int, std::shared_ptr<InputSource>>>& sources() const { return sources_; }
+  std::ostream& print_output() const { return options_.print_to ? *options_.print_to : std::cout; }
+
+ private:
+  std::shared_ptr<Clock> clock_;
+  ContextOptions options_;
+  JobGraph graph_;
+  std::vector<std::pair<int, std::shared_ptr<InputSource>>> sources_;
+  std::vector<std::shared_ptr<StreamingListener>> listeners_;
+  std::unique_ptr<ContextRuntime> runtime_;  // defined in actors/: CAF stays out of this header
+  int state_ = 0;                            // 0 defined, 1 started, 2 stopped
+};
+
+}  // namespace rill
+
+#include "dataflow/dstream.hpp"
+
+namespace rill {
+
+template <class T, class Factory>
+DStream<T> StreamingContext::receiver_stream(Factory factory, std::string name) {
+  auto source = std::make_shared<ReceiverSource<T>>(
+      name.empty() ? "receiver" : name, [factory] { return std::unique_ptr<Receiver<T>>(factory()); });
+  return DStream<T>(this, add_source(source, "receiver", std::move(name)));
+}
+
+template <class T>
+DStream<T> StreamingContext::queue_stream(std::shared_ptr<BatchQueue<T>> queue, bool one_at_a_time) {
+  auto source = std::make_shared<QueueSource<T>>(std::move(queue), one_at_a_time);
+  return DStream<T>(this, add_source(source, "queue", {}));
+}
+
+template <class T>
+DStream<T> StreamingContext::generator_stream(std::function<std::vector<T>(Millis, int)> gen) {
+  auto source = std::make_shared<GeneratorSource<T>>(std::move(gen));
+  return DStream<T>(this, add_source(source, "generator", {}));
+}
+
+template <class T>
+DStream<T> StreamingContext::source_stream(std::shared_ptr<InputSource> source, std::string name) {
+  std::string kind = source->kind();
+  return DStream<T>(this, add_source(std::move(source), kind, std::move(name)));
+}
+
+}  // namespace rill

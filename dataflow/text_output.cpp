@@ -1,0 +1,74 @@
+#include "dataflow/text_output.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+namespace rill {
+
+namespace fs = std::filesystem;
+
+std::string format_print_block(Millis time, const std::vector<std::string>& lines, bool more) {
+  static const std::string kSeparator = "-------------------------------------------\n";
+  std::string out = kSeparator + "Time: " + std::to_string(time.count()) + " ms\n" + kSeparator;
+  for (const auto& l : lines) out += l + "\n";
+  if (more) out += "...\n";
+  out += "\n";
+  return out;
+}
+
+std::string batch_dir_name(const std::string& prefix, const std::string& suffix, Millis time) {
+  std::string name = prefix + "-" + std::to_string(time.count());
+  if (!suffix.empty()) name += "." + suffix;
+  return name;
+}
+
+namespace {
+
+void write_file_atomically(const fs::path& dir, const std::string& name, const std::string& text) {
+  fs::path tmp = dir / ("." + name + ".tmp");
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    out.flush();
+    if (!out) throw std::runtime_error("cannot write " + tmp.string() + ": " + std::strerror(errno));
+  }
+  std::error_code ec;
+  fs::rename(tmp, dir / name, ec);
+  if (ec) throw std::runtime_error("cannot rename " + tmp.string() + " to " + name + ": " + ec.message());
+}
+
+}  // namespace
+
+void write_text_batch(const std::string& dir, const std::vector<std::optional<std::string>>& parts) {
+  fs::path d(dir);
+  std::error_code ec;
+  fs::create_directories(d, ec);
+  if (ec) throw std::runtime_error("cannot create directory " + dir + ": " + ec.message());
+  // A re-run must not leave _SUCCESS in front of parts it is about to replace.
+  fs::remove(d / "_SUCCESS", ec);
+  char name[32];
+  for (size_t p = 0; p < parts.size(); ++p) {
+    if (!parts[p]) continue;
+    std::snprintf(name, sizeof name, "part-%05zu", p);
+    write_file_atomically(d, name, *parts[p]);
+  }
+  write_file_atomically(d, "_SUCCESS", "");
+}
+
+std::vector<std::string> split(const std::string& line, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= line.size()) {
+    size_t end = line.find(sep, start);
+    if (end == std::string::npos) end = line.size();
+    if (end > start) out.emplace_back(line, start, end - start);
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace rill

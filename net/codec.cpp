@@ -1,0 +1,204 @@
+// The non-template half of the batch codec: plain columns in and out of Cap'n Proto.
+#include "net/codec.hpp"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <kj/array.h>
+#include <kj/exception.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include "dataflow/stable_hash.hpp"
+#include "net/wire.capnp.h"
+
+namespace rill::net::detail {
+namespace {
+
+constexpr std::size_t kWordBytes = sizeof(capnp::word);
+constexpr std::size_t kMaxListEntries = (std::size_t{1} << 29) - 1;  // Cap'n Proto list limit
+constexpr std::size_t kMaxSegmentWords = (std::size_t{1} << 29) - 1;
+
+// Lets Cap'n Proto build the message directly inside the frame's byte vector, behind room for
+// the one-segment table, so encoding writes each byte once and never copies the message. The
+// caller sizes the segment exactly; if that were ever short, Cap'n Proto asks for more and
+// write_frame falls back to the general multi-segment serialisation.
+class InPlaceBuilder final : public capnp::MessageBuilder {
+ public:
+  InPlaceBuilder(std::vector<uint8_t>& bytes, std::size_t words) : bytes_(bytes), words_(words) {
+    bytes_.assign(kWordBytes + words * kWordBytes, 0);  // segments must start zeroed
+  }
+
+  kj::ArrayPtr<capnp::word> allocateSegment(unsigned int minimum_words) override {
+    if (!first_taken_ && minimum_words <= words_) {
+      first_taken_ = true;
+      return kj::arrayPtr(reinterpret_cast<capnp::word*>(bytes_.data() + kWordBytes), words_);
+    }
+    auto& extra = extra_.emplace_back(kj::heapArray<capnp::word>(minimum_words));
+    std::memset(extra.begin(), 0, extra.size() * kWordBytes);
+    return extra;
+  }
+
+  const capnp::word* first_segment() const {
+    return reinterpret_cast<const capnp::word*>(bytes_.data() + kWordBytes);
+  }
+
+ private:
+  std::vector<uint8_t>& bytes_;
+  std::size_t words_;
+  bool first_taken_ = false;
+  std::vector<kj::Array<capnp::word>> extra_;
+};
+
+std::string hex(uint64_t value) {
+  char buffer[24];
+  std::snprintf(buffer, sizeof buffer, "0x%016" PRIx64, value);
+  return buffer;
+}
+
+void put_u32_le(uint8_t* at, uint32_t value) {
+  for (int i = 0; i < 4; ++i) at[i] = static_cast<uint8_t>(value >> (8 * i));
+}
+
+}  // namespace
+
+uint64_t type_tag(std::string_view signature) {
+  const uint64_t tag = stable_hash(signature);
+  return tag == 0 ? 1 : tag;  // 0 marks "no tag": a zeroed or foreign struct
+}
+
+Frame write_frame(const EncodeColumns& columns) {
+  for (std::size_t size : {columns.ints.size(), columns.floats.size(), columns.strings.size(),
+                           columns.shape.size()}) {
+    if (size > kMaxListEntries) {
+      throw std::length_error("rill: a batch column holds " + std::to_string(size) +
+                              " entries, over Cap'n Proto's 2^29 limit: split the batch");
+    }
+  }
+  using Layout = wire::RecordBatch::_capnpPrivate;
+  const std::size_t words = 1 + Layout::dataWordSize + Layout::pointerCount +
+                            columns.ints.size() + columns.floats.size() +
+                            (columns.shape.size() + 1) / 2 + columns.strings.size() +
+                            columns.string_words;
+  if (words > kMaxSegmentWords) {
+    throw std::length_error("rill: a batch of " + std::to_string(words * kWordBytes) +
+                            " bytes is too large for one frame: split the batch");
+  }
+
+  std::vector<uint8_t> bytes;
+  InPlaceBuilder message(bytes, words);
+  auto batch = message.initRoot<wire::RecordBatch>();
+  batch.setTypeTag(columns.type_tag);
+  batch.setRecordCount(columns.record_count);
+  auto ints = batch.initInts(static_cast<unsigned>(columns.ints.size()));
+  for (unsigned i = 0; i < columns.ints.size(); ++i) ints.set(i, columns.ints[i]);
+  auto floats = batch.initFloats(static_cast<unsigned>(columns.floats.size()));
+  for (unsigned i = 0; i < columns.floats.size(); ++i) floats.set(i, columns.floats[i]);
+  auto shape = batch.initShape(static_cast<unsigned>(columns.shape.size()));
+  for (unsigned i = 0; i < columns.shape.size(); ++i) shape.set(i, columns.shape[i]);
+  auto strings = batch.initStrings(static_cast<unsigned>(columns.strings.size()));
+  for (unsigned i = 0; i < columns.strings.size(); ++i) {
+    const std::string_view s = columns.strings[i];
+    if (s.empty()) continue;  // a null pointer reads back as empty Data
+    if (s.size() > kMaxListEntries) throw std::length_error("rill: a string over 512 MiB cannot be encoded");
+    std::memcpy(strings.init(i, static_cast<unsigned>(s.size())).begin(), s.data(), s.size());
+  }
+
+  const auto segments = message.getSegmentsForOutput();
+  if (segments.size() == 1 && segments[0].begin() == message.first_segment()) {
+    put_u32_le(bytes.data(), 0);  // segment count - 1
+    put_u32_le(bytes.data() + 4, static_cast<uint32_t>(segments[0].size()));
+    bytes.resize(kWordBytes + segments[0].size() * kWordBytes);
+    return Frame(std::move(bytes));
+  }
+  const kj::Array<capnp::word> flat = capnp::messageToFlatArray(segments);
+  const auto flat_bytes = flat.asBytes();
+  return Frame(std::vector<uint8_t>(flat_bytes.begin(), flat_bytes.end()));
+}
+
+Result<DecodeColumns> read_frame(const Frame& frame, const DecodeLimits& limits,
+                                 std::string_view type_signature) {
+  auto reader = AlignedFrameReader::open(frame, limits);
+  if (!reader) return reader.status();
+  const std::string what = "frame of " + std::to_string(frame.size()) + " bytes";
+  const uint64_t expected_tag = type_tag(type_signature);
+  DecodeColumns out;
+  std::optional<Status> refused;
+  // Every Cap'n Proto read happens in here: a malformed frame throws kj::Exception, caught below.
+  auto thrown = kj::runCatchingExceptions([&] {
+    const auto batch = reader->message().getRoot<wire::RecordBatch>();
+    const uint64_t tag = batch.getTypeTag();
+    if (tag == 0) {
+      refused = Status(Errc::corrupt, what + ": not a rill record batch (no type tag)");
+      return;
+    }
+    if (tag != expected_tag) {
+      refused = Status(Errc::corrupt, "type tag mismatch: frame holds " + hex(tag) + ", decoding as " +
+                                          std::string(type_signature) + " (" + hex(expected_tag) + ")");
+      return;
+    }
+    out.record_count = batch.getRecordCount();
+    if (out.record_count > limits.max_records) {
+      refused = Status(Errc::too_large, what + " holds " + std::to_string(out.record_count) +
+                                            " records, over the limit of " +
+                                            std::to_string(limits.max_records));
+      return;
+    }
+    // Each getter is called once: Cap'n Proto charges the traversal limit per call.
+    const auto ints = batch.getInts();
+    out.ints.reserve(ints.size());
+    for (const int64_t value : ints) out.ints.push_back(value);
+    const auto floats = batch.getFloats();
+    out.floats.reserve(floats.size());
+    for (const double value : floats) out.floats.push_back(value);
+    const auto shape = batch.getShape();
+    out.shape.reserve(shape.size());
+    for (const uint32_t value : shape) out.shape.push_back(value);
+    const auto strings = batch.getStrings();
+    out.strings.reserve(strings.size());
+    for (const auto data : strings) {
+      out.strings.emplace_back(reinterpret_cast<const char*>(data.begin()), data.size());
+    }
+  });
+  KJ_IF_MAYBE(exception, thrown) {
+    return Status(Errc::corrupt, what + ": " + exception->getDescription().cStr());
+  }
+  if (refused) return *std::move(refused);
+  // The string views point into the frame or into the reader's aligned copy; neither moves.
+  out.reader.emplace(std::move(*reader));
+  return out;
+}
+
+bool ColumnCursor::can_hold(uint64_t n, std::size_t per_element) {
+  if (per_element == 0) {
+    if (n > empty_budget_) return fail("more leafless elements than max_records allows");
+    empty_budget_ -= n;
+    return true;
+  }
+  const uint64_t left = (columns_.ints.size() - ints_) + (columns_.floats.size() - floats_) +
+                        (columns_.strings.size() - strings_) + (columns_.shape.size() - shape_);
+  if (n > left / per_element) return fail("only " + std::to_string(left) + " column entries left");
+  return true;
+}
+
+bool ColumnCursor::at_end() const {
+  return ints_ == columns_.ints.size() && floats_ == columns_.floats.size() &&
+         strings_ == columns_.strings.size() && shape_ == columns_.shape.size();
+}
+
+std::string ColumnCursor::leftover() const {
+  std::string out;
+  const auto note = [&out](std::size_t left, const char* name) {
+    if (left == 0) return;
+    if (!out.empty()) out += ", ";
+    out += std::to_string(left) + " " + name;
+  };
+  note(columns_.ints.size() - ints_, "ints");
+  note(columns_.floats.size() - floats_, "floats");
+  note(columns_.strings.size() - strings_, "strings");
+  note(columns_.shape.size() - shape_, "shape entries");
+  return out + " left over";
+}
+
+}  // namespace rill::net::detail

@@ -1,0 +1,66 @@
+// The driver's bookkeeping: zero time, partition counts, which blocks each batch got, which
+// outputs committed, which batches completed. An interface: in memory now, LMDB later.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "dataflow/result.hpp"
+#include "dataflow/time.hpp"
+
+namespace rill::persistence {
+
+/// A received block: which input stream, its sequence number there, how many records.
+struct BlockRef {
+  int stream = -1;
+  uint64_t seq = 0;
+  int64_t records = 0;
+};
+
+/// Each step is recorded before the next one starts: allocated(t) -> committed(output, t, p)
+/// for every output partition -> completed(t). Implementations are thread-safe.
+class MetaLog {
+ public:
+  virtual ~MetaLog() = default;
+  virtual Status record_zero_time(Millis zero) = 0;
+  virtual std::optional<Millis> zero_time() const = 0;
+  virtual Status record_partitions(const std::string& stream, int partitions) = 0;
+  virtual std::optional<int> partitions(const std::string& stream) const = 0;
+  virtual Status record_allocation(Millis t, const std::vector<BlockRef>& blocks) = 0;
+  virtual std::optional<std::vector<BlockRef>> allocation(Millis t) const = 0;
+  /// Output `output` of batch t, partition p, is durable; hash identifies its content.
+  virtual Status record_commit(int output, Millis t, int partition, uint64_t hash) = 0;
+  virtual bool is_committed(int output, Millis t, int partition) const = 0;
+  virtual Status record_completion(Millis t) = 0;
+  virtual std::optional<Millis> last_completed() const = 0;
+};
+
+class InMemoryMetaLog final : public MetaLog {
+ public:
+  Status record_zero_time(Millis zero) override;
+  std::optional<Millis> zero_time() const override;
+  Status record_partitions(const std::string& stream, int partitions) override;
+  std::optional<int> partitions(const std::string& stream) const override;
+  Status record_allocation(Millis t, const std::vector<BlockRef>& blocks) override;
+  std::optional<std::vector<BlockRef>> allocation(Millis t) const override;
+  Status record_commit(int output, Millis t, int partition, uint64_t hash) override;
+  bool is_committed(int output, Millis t, int partition) const override;
+  Status record_completion(Millis t) override;
+  std::optional<Millis> last_completed() const override;
+
+ private:
+  mutable std::mutex mu_;
+  std::optional<Millis> zero_;
+  std::map<std::string, int> partitions_;
+  std::map<Millis, std::vector<BlockRef>> allocations_;
+  std::map<std::tuple<int, int64_t, int>, uint64_t> commits_;
+  std::optional<Millis> last_completed_;
+};
+
+}  // namespace rill::persistence
