@@ -176,6 +176,9 @@ void StreamingContext::start() {
   actors::apply_log_level_from_env();
   runtime_ = std::make_unique<ContextRuntime>(*this, options_, sources_, listeners_);
   state_ = 1;
+  // Return only once the first tick is scheduled, so a test's first advance() is never lost.
+  if (!runtime_->job.status->wait_ready(Millis{30000}))
+    throw JobError("start(): the runtime did not come up within 30 s");
   spdlog::info("{}: started, batch interval {} ms, {} partitions, {} stages", options_.app_name,
                graph_.interval().count(), graph_.default_partitions(), runtime_->job.plan->stages().size());
 }

@@ -247,6 +247,7 @@ caf::behavior driver_actor(Self* self, Job* job) {
   while (first <= now - interval) first += interval;  // skip a downtime's grid points
   st.next_tick = first;
   schedule_tick(self, job);
+  job->status->ready();
   return {
       [self, job](tick_atom, int64_t t) {
         auto& s = self->state;

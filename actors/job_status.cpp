@@ -43,6 +43,19 @@ void JobStatus::drained() {
   cv_.notify_all();
 }
 
+void JobStatus::ready() {
+  {
+    std::lock_guard lock(mu_);
+    ready_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool JobStatus::wait_ready(Millis timeout) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [this] { return ready_ || terminated_; });
+}
+
 bool JobStatus::terminated() const {
   std::lock_guard lock(mu_);
   return terminated_;

@@ -27,6 +27,9 @@ class JobStatus {
   void terminate(std::optional<std::string> error);
   /// A graceful stop finished draining.
   void drained();
+  /// The driver scheduled its first tick: advancing a manual clock now produces batches.
+  void ready();
+  bool wait_ready(Millis timeout);
 
   bool terminated() const;
   std::optional<std::string> error() const;
@@ -44,6 +47,7 @@ class JobStatus {
   std::vector<BatchInfo> infos_;
   bool terminated_ = false;
   bool drained_ = false;
+  bool ready_ = false;
   std::optional<std::string> error_;
 };
 

@@ -53,8 +53,10 @@ struct SupervisorState {
 using SupervisorPtr = caf::stateful_actor<SupervisorState>*;
 
 // A rill error's own text, so an escalation chain reads as one sentence; CAF's rendering else.
+// (CAF 0.17's category() and context() dereference null on a none error: test it first.)
 std::string describe(SupervisorPtr self, const caf::error& reason) {
-  if (reason.category() == caf::atom("rill") && reason.context().match_elements<std::string>())
+  if (reason && reason.category() == caf::atom("rill") &&
+      reason.context().match_elements<std::string>())
     return reason.context().get_as<std::string>(0);
   return self->system().render(reason);
 }
