@@ -21,3 +21,7 @@ void apply_log_level_from_env() {
 }
 
 }  // namespace rill::actors
+
+namespace rill {
+bool set_log_level(const std::string& name) { return actors::set_log_level(name); }
+}  // namespace rill

@@ -15,8 +15,8 @@ namespace rill::actors {
 namespace {
 
 // Sent to self only. The number names the timer, so a stale one is ignored.
-using restart_atom = caf::atom_constant<caf::atom("rs_restart")>;
-using kill_atom = caf::atom_constant<caf::atom("rs_kill")>;
+using backoff_atom = caf::atom_constant<caf::atom("sv_backoff")>;
+using kill_atom = caf::atom_constant<caf::atom("sv_kill")>;
 
 // How long a supervisor waits for a child supervisor's subtree.
 constexpr std::chrono::seconds kTreeTimeout{1};
@@ -122,7 +122,7 @@ void on_child_failed(SupervisorPtr self, size_t i, const caf::error& reason) {
                std::chrono::duration_cast<std::chrono::milliseconds>(decision.delay).count());
   st.restart_due = decision.delay.count() == 0;
   const auto timer = ++st.restart_timer;
-  if (!st.restart_due) self->delayed_send(self, decision.delay, restart_atom::value, timer);
+  if (!st.restart_due) self->delayed_send(self, decision.delay, backoff_atom::value, timer);
 }
 
 // Starts child `i`; false if `start` gave no actor.
@@ -246,7 +246,7 @@ caf::behavior supervisor_actor(SupervisorPtr self, SupervisorSpec spec) {
   pump(self);
   return {
       [self](tree_atom) { return report_tree(self); },
-      [self](restart_atom, uint64_t timer) {
+      [self](backoff_atom, uint64_t timer) {
         if (timer != self->state.restart_timer) return;
         self->state.restart_due = true;
         pump(self);

@@ -32,15 +32,15 @@
     return rill_visit(RILL_DETAIL_FOR_EACH(RILL_DETAIL_FIELD, __VA_ARGS__));                      \
   }
 
-// A bounded recursive FOR_EACH built on __VA_OPT__ (up to 256 fields): the macro re-scans its
-// argument once per RILL_DETAIL_EXPAND level, peeling one field per scan.
+// A bounded recursive FOR_EACH built on __VA_OPT__: RILL_DETAIL_EXPAND re-scans its argument
+// 81 times (3^4), and each scan peels one field, so records may list up to 81 fields.
 #define RILL_DETAIL_FIELD(name) rill_self.name
 #define RILL_DETAIL_PARENS ()
-#define RILL_DETAIL_EXPAND(...) RILL_DETAIL_EXPAND3(RILL_DETAIL_EXPAND3(RILL_DETAIL_EXPAND3(__VA_ARGS__)))
-#define RILL_DETAIL_EXPAND3(...) RILL_DETAIL_EXPAND2(RILL_DETAIL_EXPAND2(RILL_DETAIL_EXPAND2(__VA_ARGS__)))
-#define RILL_DETAIL_EXPAND2(...) RILL_DETAIL_EXPAND1(RILL_DETAIL_EXPAND1(RILL_DETAIL_EXPAND1(__VA_ARGS__)))
-#define RILL_DETAIL_EXPAND1(...) RILL_DETAIL_EXPAND0(RILL_DETAIL_EXPAND0(RILL_DETAIL_EXPAND0(__VA_ARGS__)))
-#define RILL_DETAIL_EXPAND0(...) __VA_ARGS__
+#define RILL_DETAIL_EXPAND(...) RILL_DETAIL_X3(RILL_DETAIL_X3(RILL_DETAIL_X3(__VA_ARGS__)))
+#define RILL_DETAIL_X3(...) RILL_DETAIL_X2(RILL_DETAIL_X2(RILL_DETAIL_X2(__VA_ARGS__)))
+#define RILL_DETAIL_X2(...) RILL_DETAIL_X1(RILL_DETAIL_X1(RILL_DETAIL_X1(__VA_ARGS__)))
+#define RILL_DETAIL_X1(...) RILL_DETAIL_X0(RILL_DETAIL_X0(RILL_DETAIL_X0(__VA_ARGS__)))
+#define RILL_DETAIL_X0(...) __VA_ARGS__
 #define RILL_DETAIL_FOR_EACH(macro, ...) \
   __VA_OPT__(RILL_DETAIL_EXPAND(RILL_DETAIL_FOR_EACH_STEP(macro, __VA_ARGS__)))
 #define RILL_DETAIL_FOR_EACH_STEP(macro, first, ...) \
@@ -90,7 +90,8 @@ template <class T>
 constexpr RecordKind kind_of() {
   if constexpr (std::is_same_v<T, bool>) return RecordKind::boolean;
   else if constexpr (std::is_integral_v<T>) return RecordKind::integer;
-  else if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) return RecordKind::floating;
+  else if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>)
+    return RecordKind::floating;
   else if constexpr (std::is_same_v<T, std::string>) return RecordKind::string;
   else if constexpr (is_specialization_v<T, std::vector>) return RecordKind::vector;
   else if constexpr (is_specialization_v<T, std::optional>) return RecordKind::optional;
@@ -132,6 +133,17 @@ using record_field_types_t = std::remove_pointer_t<decltype(rill_record_fields(
 namespace detail {
 
 template <class T>
+constexpr auto element_types() {
+  if constexpr (kind_of<T>() == RecordKind::pair)
+    return static_cast<std::tuple<typename T::first_type, typename T::second_type>*>(nullptr);
+  else if constexpr (kind_of<T>() == RecordKind::tuple) return static_cast<T*>(nullptr);
+  else return static_cast<record_field_types_t<T>*>(nullptr);
+}
+// The element types of a pair, tuple or RILL_RECORD struct, as a std::tuple.
+template <class T>
+using element_types_t = std::remove_pointer_t<decltype(element_types<T>())>;
+
+template <class T>
 struct IsRecord;
 
 template <class Tuple>
@@ -146,10 +158,9 @@ constexpr bool compute_is_record() {
   else if constexpr (kind == RecordKind::vector || kind == RecordKind::optional ||
                      kind == RecordKind::array)
     return IsRecord<typename T::value_type>::value;
-  else if constexpr (kind == RecordKind::pair)
-    return IsRecord<typename T::first_type>::value && IsRecord<typename T::second_type>::value;
-  else if constexpr (kind == RecordKind::tuple) return AllRecords<T>::value;
-  else if constexpr (kind == RecordKind::structure) return AllRecords<record_field_types_t<T>>::value;
+  else if constexpr (kind == RecordKind::pair || kind == RecordKind::tuple ||
+                     kind == RecordKind::structure)
+    return AllRecords<element_types_t<T>>::value;
   else return true;
 }
 
@@ -172,14 +183,10 @@ constexpr bool check_record() {
   } else if constexpr (kind == RecordKind::vector || kind == RecordKind::optional ||
                        kind == RecordKind::array) {
     return check_record<typename T::value_type>();
-  } else if constexpr (kind == RecordKind::pair) {
-    return check_record<typename T::first_type>() && check_record<typename T::second_type>();
-  } else if constexpr (kind == RecordKind::tuple) {
+  } else if constexpr (kind == RecordKind::pair || kind == RecordKind::tuple ||
+                       kind == RecordKind::structure) {
     return []<class... Ts>(std::tuple<Ts...>*) { return (check_record<Ts>() && ...); }(
-        static_cast<T*>(nullptr));
-  } else if constexpr (kind == RecordKind::structure) {
-    return []<class... Ts>(std::tuple<Ts...>*) { return (check_record<Ts>() && ...); }(
-        static_cast<record_field_types_t<T>*>(nullptr));
+        static_cast<element_types_t<T>*>(nullptr));
   } else {
     return true;
   }
@@ -284,19 +291,53 @@ std::string type_signature() {
     return "array<" + type_signature<typename Plain::value_type>() + "," +
            std::to_string(std::tuple_size_v<Plain>) + ">";
   } else if constexpr (kind == RecordKind::pair) {
-    return "pair<" + list(static_cast<std::tuple<typename Plain::first_type,
-                                                 typename Plain::second_type>*>(nullptr)) + ">";
+    return "pair<" + list(static_cast<detail::element_types_t<Plain>*>(nullptr)) + ">";
   } else if constexpr (kind == RecordKind::tuple) {
     return "tuple<" + list(static_cast<Plain*>(nullptr)) + ">";
+  } else if constexpr (kind == RecordKind::structure) {
+    return std::string(record_name<Plain>()) + "{" +
+           list(static_cast<detail::element_types_t<Plain>*>(nullptr)) + "}";
   } else {
     require_record<Plain>();
-    if constexpr (kind == RecordKind::structure) {
-      return std::string(record_name<Plain>()) + "{" +
-             list(static_cast<record_field_types_t<Plain>*>(nullptr)) + "}";
-    } else {
-      return {};
-    }
+    return {};
   }
+}
+
+/// The fewest leaves of each visit_leaves kind one value visits; a vector or optional counts
+/// only its length or presence entry. Lets walkers reserve, and decoders bound hostile lengths.
+struct LeafCounts {
+  std::size_t integers = 0, floatings = 0, strings = 0, shapes = 0;
+
+  constexpr std::size_t total() const { return integers + floatings + strings + shapes; }
+  constexpr LeafCounts& operator+=(const LeafCounts& other) {
+    integers += other.integers, floatings += other.floatings;
+    strings += other.strings, shapes += other.shapes;
+    return *this;
+  }
+};
+
+/// LeafCounts of T, at compile time.
+template <class T>
+constexpr LeafCounts min_leaves() {
+  constexpr RecordKind kind = record_kind_v<T>;
+  LeafCounts counts;
+  if constexpr (kind == RecordKind::boolean || kind == RecordKind::integer) {
+    counts.integers = 1;
+  } else if constexpr (kind == RecordKind::floating) {
+    counts.floatings = 1;
+  } else if constexpr (kind == RecordKind::string) {
+    counts.strings = 1;
+  } else if constexpr (kind == RecordKind::vector || kind == RecordKind::optional) {
+    counts.shapes = 1;
+  } else if constexpr (kind == RecordKind::array) {
+    for (std::size_t i = 0; i < std::tuple_size_v<T>; ++i) {
+      counts += min_leaves<typename T::value_type>();
+    }
+  } else if constexpr (kind != RecordKind::none) {
+    [&counts]<class... Ts>(std::tuple<Ts...>*) { ((counts += min_leaves<Ts>()), ...); }(
+        static_cast<detail::element_types_t<T>*>(nullptr));
+  }
+  return counts;
 }
 
 }  // namespace rill

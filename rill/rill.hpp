@@ -1,0 +1,16 @@
+// The one header an application includes: StreamingContext, DStream and everything they use.
+// No CAF, LMDB or Cap'n Proto types reach the user through it.
+#pragma once
+
+#include "dataflow/config_error.hpp"
+#include "dataflow/record_text.hpp"
+#include "dataflow/record_traits.hpp"
+#include "dataflow/streaming_context.hpp"
+#include "dataflow/text_output.hpp"
+
+namespace rill {
+
+/// Sets the log level by name (debug, info, warn, error, off); false for an unknown name.
+bool set_log_level(const std::string& name);
+
+}  // namespace rill

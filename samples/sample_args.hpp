@@ -1,0 +1,79 @@
+// A tiny command-line parser for the samples: positionals, --name value options, --flags,
+// --help. Errors name the argument. Until rill::run arrives, each sample parses its own.
+#pragma once
+
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace rill::samples {
+
+class SampleArgs {
+ public:
+  /// usage: printed for --help and after an error. flags: the options that take no value.
+  SampleArgs(int argc, char** argv, std::string usage, std::set<std::string> flags = {})
+      : usage_(std::move(usage)) {
+    for (int i = 1; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a == "--help" || a == "-h") {
+        std::cout << usage_;
+        std::exit(0);
+      }
+      if (a.rfind("--", 0) != 0) {
+        positional.push_back(a);
+        continue;
+      }
+      std::string name = a.substr(2);
+      if (flags.count(name)) {
+        options_[name] = "1";
+      } else if (i + 1 < argc) {
+        options_[name] = argv[++i];
+      } else {
+        fail("option --" + name + " needs a value");
+      }
+    }
+  }
+
+  bool flag(const std::string& name) { return take(name).has_value(); }
+  std::string text(const std::string& name, const std::string& fallback) {
+    auto v = take(name);
+    return v ? *v : fallback;
+  }
+  long long number(const std::string& name, long long fallback) {
+    auto v = take(name);
+    if (!v) return fallback;
+    char* end = nullptr;
+    long long n = std::strtoll(v->c_str(), &end, 10);
+    if (end == v->c_str() || *end != '\0' || n < 0) fail("--" + name + " wants a non-negative number, got '" + *v + "'");
+    return n;
+  }
+  /// Fails on options nobody asked for and on a wrong positional count.
+  void finish(size_t positionals) {
+    for (const auto& [name, value] : options_)
+      if (!used_.count(name)) fail("unknown option --" + name);
+    if (positional.size() != positionals) fail("expected " + std::to_string(positionals) + " argument(s)");
+  }
+  [[noreturn]] void fail(const std::string& message) {
+    std::cerr << "error: " << message << "\n\n" << usage_;
+    std::exit(2);
+  }
+
+  std::vector<std::string> positional;
+
+ private:
+  std::optional<std::string> take(const std::string& name) {
+    used_.insert(name);
+    auto it = options_.find(name);
+    if (it == options_.end()) return std::nullopt;
+    return it->second;
+  }
+  std::string usage_;
+  std::map<std::string, std::string> options_;
+  std::set<std::string> used_;
+};
+
+}  // namespace rill::samples
