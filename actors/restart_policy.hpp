@@ -42,7 +42,7 @@ std::chrono::nanoseconds backoff_delay(const RestartPolicyOptions& options, int 
 
 /// What a supervisor should do about one failed child.
 struct RestartDecision {
-  bool escalate = false;          ///< intensity exceeded: stop all children and fail
+  bool escalate = false;              ///< intensity exceeded: stop all children and fail
   std::chrono::nanoseconds delay{0};  ///< if not escalating: wait this long, then restart
 };
 

@@ -31,7 +31,7 @@ struct Child {
   int restarts = 0;
   bool started_once = false;
   bool to_stop = false;  // part of a restart or shutdown; stopped one at a time, highest first
-  bool pending = false;  // to start, lowest first, once nothing is left to stop and the delay is over
+  bool pending = false;  // to start, lowest first, once nothing is to stop and the delay is over
 };
 
 struct SupervisorState {
@@ -42,10 +42,10 @@ struct SupervisorState {
   // outlives this state when the supervisor dies without stopping its children (kill).
   std::shared_ptr<std::vector<caf::actor>> handles;
   std::optional<RestartPolicy> policy;
-  bool restart_due = false;       // the newest backoff delay is over
-  uint64_t restart_timer = 0;     // id of the newest backoff delay
-  std::optional<size_t> stopping; // the child we told to exit and await a down_msg from
-  uint64_t stop_seq = 0;          // id of that stop, for its kill timer
+  bool restart_due = false;        // the newest backoff delay is over
+  uint64_t restart_timer = 0;      // id of the newest backoff delay
+  std::optional<size_t> stopping;  // the child we told to exit and await a down_msg from
+  uint64_t stop_seq = 0;           // id of that stop, for its kill timer
   bool shutting_down = false;
   caf::error exit_reason;  // ours, once shutting down
 };
@@ -67,9 +67,12 @@ bool is_normal_exit(const caf::error& reason) {
 
 const char* strategy_name(Strategy s) {
   switch (s) {
-    case Strategy::one_for_one: return "one_for_one";
-    case Strategy::one_for_all: return "one_for_all";
-    case Strategy::rest_for_one: return "rest_for_one";
+    case Strategy::one_for_one:
+      return "one_for_one";
+    case Strategy::one_for_all:
+      return "one_for_all";
+    case Strategy::rest_for_one:
+      return "rest_for_one";
   }
   return "?";
 }
@@ -93,8 +96,8 @@ void on_child_failed(SupervisorPtr self, size_t i, const caf::error& reason) {
   const bool restart = failed.spec.restart == RestartType::permanent ||
                        (failed.spec.restart == RestartType::transient && !is_normal_exit(reason));
   if (!restart) {
-    spdlog::info("supervisor {}: {} child {} exited, not restarted: {}", st.name,
-                 failed.spec.kind, failed.spec.name, why);
+    spdlog::info("supervisor {}: {} child {} exited, not restarted: {}", st.name, failed.spec.kind,
+                 failed.spec.name, why);
     return;
   }
   const auto decision = st.policy->on_failure(self->clock().now());
@@ -209,11 +212,12 @@ caf::typed_response_promise<SupervisionNode> report_tree(SupervisorPtr self) {
     if (!handle || c.spec.kind != kSupervisorKind) continue;
     ++req->outstanding;
     self->request(handle, kTreeTimeout, tree_atom::value)
-        .then([req, i](SupervisionNode& sub) {
-                req->node.children[i].children = std::move(sub.children);
-                req->answered();
-              },
-              [req](caf::error&) { req->answered(); });
+        .then(
+            [req, i](SupervisionNode& sub) {
+              req->node.children[i].children = std::move(sub.children);
+              req->answered();
+            },
+            [req](caf::error&) { req->answered(); });
   }
   auto promise = req->promise;
   req->answered();

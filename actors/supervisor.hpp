@@ -3,15 +3,14 @@
 // Specs are values (copy freely); a running supervisor is an actor, reached only by messages.
 #pragma once
 
+#include <caf/atom.hpp>
+#include <caf/fwd.hpp>
+#include <caf/meta/type_name.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <caf/atom.hpp>
-#include <caf/fwd.hpp>
-#include <caf/meta/type_name.hpp>
 
 #include "actors/restart_policy.hpp"
 
@@ -55,7 +54,7 @@ inline constexpr const char* kSupervisorKind = "supervisor";
 struct SupervisorSpec {
   std::string name;  ///< names the supervisor in logs and in its escalation error
   Strategy strategy = Strategy::one_for_one;
-  RestartPolicyOptions policy;    ///< intensity and backoff (restart_policy.hpp)
+  RestartPolicyOptions policy;  ///< intensity and backoff (restart_policy.hpp)
   std::vector<ChildSpec> children;
   uint64_t seed = 0;  ///< seeds the backoff jitter, so runs are reproducible
 };

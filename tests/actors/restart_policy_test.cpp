@@ -3,7 +3,6 @@
 #include "actors/restart_policy.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -42,8 +41,8 @@ TEST_CASE("backoff grows per failure and resets after a quiet spell", "[restart_
   RestartPolicy policy{exact_backoff(), 1};
   std::vector<std::chrono::nanoseconds> delays;
   for (int i = 0; i < 9; ++i) delays.push_back(policy.on_failure(kT0 + i * 100ms).delay);
-  CHECK(delays == std::vector<std::chrono::nanoseconds>{10ms, 20ms, 40ms, 80ms, 160ms, 320ms,
-                                                        640ms, 1000ms, 1000ms});
+  CHECK(delays == std::vector<std::chrono::nanoseconds>{10ms, 20ms, 40ms, 80ms, 160ms, 320ms, 640ms,
+                                                        1000ms, 1000ms});
   // 9.9 s after the last failure is not yet quiet; 10 s after that one is.
   CHECK(policy.on_failure(kT0 + 800ms + 9900ms).delay == 1000ms);
   CHECK(policy.on_failure(kT0 + 10700ms + 10s).delay == 10ms);

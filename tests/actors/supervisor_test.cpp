@@ -2,8 +2,6 @@
 // escalation, shutdown order, backoff, the supervision tree. Every wait has a deadline.
 #include "actors/supervisor.hpp"
 
-#include <catch2/catch.hpp>
-
 #include <algorithm>
 #include <condition_variable>
 #include <map>
@@ -13,6 +11,7 @@
 #include <sstream>
 
 #include <caf/all.hpp>
+#include <catch2/catch.hpp>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -153,8 +152,11 @@ struct Fixture {
   /// Waits for `sup` (monitored by spawn) to end; its exit reason, or none on timeout.
   std::optional<caf::error> await_down(const caf::actor& sup) {
     std::optional<caf::error> reason;
-    self->receive([&](caf::down_msg& msg) { if (msg.source == sup) reason = msg.reason; },
-                  caf::after(kWait) >> [] {});
+    self->receive(
+        [&](caf::down_msg& msg) {
+          if (msg.source == sup) reason = msg.reason;
+        },
+        caf::after(kWait) >> [] {});
     return reason;
   }
   caf::error shutdown(const caf::actor& sup) {
@@ -200,8 +202,8 @@ using Events = std::vector<std::string>;
 }  // namespace
 
 TEST_CASE_METHOD(Fixture, "a killed child is restarted with a new handle", "[supervisor]") {
-  auto sup = spawn(sup_spec("root", Strategy::one_for_one,
-                            {worker_spec(log, "a"), worker_spec(log, "b")}));
+  auto sup = spawn(
+      sup_spec("root", Strategy::one_for_one, {worker_spec(log, "a"), worker_spec(log, "b")}));
   REQUIRE(log->wait_count("start:b", 1));
   const auto first = log->latest("a");
   kill("a");
@@ -275,10 +277,10 @@ TEST_CASE_METHOD(Fixture, "rest_for_one restarts exactly the later siblings", "[
 }
 
 TEST_CASE_METHOD(Fixture, "permanent, transient and temporary children", "[supervisor]") {
-  auto sup = spawn(sup_spec("root", Strategy::one_for_one,
-                            {worker_spec(log, "p", RestartType::permanent),
-                             worker_spec(log, "t", RestartType::transient),
-                             worker_spec(log, "x", RestartType::temporary)}));
+  auto sup = spawn(sup_spec(
+      "root", Strategy::one_for_one,
+      {worker_spec(log, "p", RestartType::permanent), worker_spec(log, "t", RestartType::transient),
+       worker_spec(log, "x", RestartType::temporary)}));
   REQUIRE(log->wait_count("start:x", 1));
   tell_quit("p");  // permanent: restarted even after a normal exit
   REQUIRE(log->wait_count("start:p", 2));
@@ -301,8 +303,9 @@ TEST_CASE_METHOD(Fixture, "permanent, transient and temporary children", "[super
 
 TEST_CASE_METHOD(Fixture, "temporary siblings stop with a one_for_all restart but stay down",
                  "[supervisor]") {
-  auto sup = spawn(sup_spec("root", Strategy::one_for_all,
-                            {worker_spec(log, "x", RestartType::temporary), worker_spec(log, "a")}));
+  auto sup =
+      spawn(sup_spec("root", Strategy::one_for_all,
+                     {worker_spec(log, "x", RestartType::temporary), worker_spec(log, "a")}));
   REQUIRE(log->wait_count("start:a", 1));
   kill("a");
   REQUIRE(log->wait_count("start:a", 2));
@@ -313,7 +316,8 @@ TEST_CASE_METHOD(Fixture, "temporary siblings stop with a one_for_all restart bu
 
 TEST_CASE_METHOD(Fixture, "a root exceeding its intensity exits with an error naming it",
                  "[supervisor]") {
-  auto spec = sup_spec("root", Strategy::one_for_one, {worker_spec(log, "a"), worker_spec(log, "b")});
+  auto spec =
+      sup_spec("root", Strategy::one_for_one, {worker_spec(log, "a"), worker_spec(log, "b")});
   spec.policy.max_restarts = 2;
   auto sup = spawn(std::move(spec));
   REQUIRE(log->wait_count("start:b", 1));
@@ -394,8 +398,8 @@ TEST_CASE_METHOD(Fixture, "restarts wait out the backoff", "[supervisor]") {
 }
 
 TEST_CASE_METHOD(Fixture, "a killed supervisor takes its children with it", "[supervisor]") {
-  auto sup = spawn(sup_spec("root", Strategy::one_for_one,
-                            {worker_spec(log, "a"), worker_spec(log, "b")}));
+  auto sup = spawn(
+      sup_spec("root", Strategy::one_for_one, {worker_spec(log, "a"), worker_spec(log, "b")}));
   REQUIRE(log->wait_count("start:b", 1));
   caf::anon_send_exit(sup, caf::exit_reason::kill);
   auto reason = await_down(sup);
