@@ -143,6 +143,7 @@ void ContextRuntime::shutdown() {
     });
   }
   for (const auto& [node, src] : job.sources) src->stop();
+  job.directory.clear();
   root_ = nullptr;
   system.reset();
 }
@@ -177,7 +178,10 @@ void StreamingContext::start() {
   runtime_ = std::make_unique<ContextRuntime>(*this, options_, sources_, listeners_);
   state_ = 1;
   // Return only once the first tick is scheduled, so a test's first advance() is never lost.
-  if (!runtime_->job.status->wait_ready(Millis{30000}))
+  int receivers = 0;
+  for (const auto& [node, src] : sources_) receivers += src->receiver_slot() != nullptr;
+  if (!runtime_->job.status->wait_ready(Millis{30000}) ||
+      !runtime_->job.status->wait_receivers(receivers, Millis{30000}))
     throw JobError("start(): the runtime did not come up within 30 s");
   spdlog::info("{}: started, batch interval {} ms, {} partitions, {} stages", options_.app_name,
                graph_.interval().count(), graph_.default_partitions(), runtime_->job.plan->stages().size());

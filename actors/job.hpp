@@ -27,6 +27,11 @@ class ActorDirectory {
     std::lock_guard lock(mu_);
     handles_[{role, index}] = std::move(handle);
   }
+  /// Drops every handle: needed before the actor system can finish detached actors.
+  void clear() {
+    std::lock_guard lock(mu_);
+    handles_.clear();
+  }
   caf::actor get(const std::string& role, int index) const {
     std::lock_guard lock(mu_);
     auto it = handles_.find({role, index});

@@ -56,6 +56,19 @@ bool JobStatus::wait_ready(Millis timeout) {
   return cv_.wait_for(lock, timeout, [this] { return ready_ || terminated_; });
 }
 
+void JobStatus::receiver_started() {
+  {
+    std::lock_guard lock(mu_);
+    ++receivers_started_;
+  }
+  cv_.notify_all();
+}
+
+bool JobStatus::wait_receivers(int n, Millis timeout) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return receivers_started_ >= n || terminated_; });
+}
+
 bool JobStatus::terminated() const {
   std::lock_guard lock(mu_);
   return terminated_;

@@ -30,6 +30,10 @@ class JobStatus {
   /// The driver scheduled its first tick: advancing a manual clock now produces batches.
   void ready();
   bool wait_ready(Millis timeout);
+  /// A receiver instance started (counted across restarts).
+  void receiver_started();
+  /// Waits until at least n receiver starts were counted.
+  bool wait_receivers(int n, Millis timeout);
 
   bool terminated() const;
   std::optional<std::string> error() const;
@@ -48,6 +52,7 @@ class JobStatus {
   bool terminated_ = false;
   bool drained_ = false;
   bool ready_ = false;
+  int receivers_started_ = 0;
   std::optional<std::string> error_;
 };
 

@@ -12,18 +12,27 @@ namespace rill::actors {
 namespace {
 
 caf::behavior receiver_actor(caf::event_based_actor* self, Job* job, ReceiverSlot* slot) {
-  caf::actor me = caf::actor_cast<caf::actor>(self);
+  // Weak: a strong handle held by the slot would keep this detached actor (and its thread,
+  // which the actor system joins at shutdown) alive forever.
+  caf::actor_addr me = self->address();
   slot->set_handlers(
-      [me](std::string reason) { caf::anon_send(me, restart_atom::value, std::move(reason)); },
+      [me, slot](std::string reason) {
+        if (auto strong = caf::actor_cast<caf::actor>(me))
+          caf::anon_send(strong, restart_atom::value, std::move(reason));
+        else
+          slot->restart_done();
+      },
       [job, slot](std::string message) { job->status->receiver_error(slot->name(), message); });
   // A killed predecessor could not stop its instance: start() stops it before starting anew.
   slot->start();
   spdlog::info("receiver {} started (generation {})", slot->name(), slot->generation());
+  job->status->receiver_started();
   self->attach_functor([slot](const caf::error&) { slot->stop(); });
   return {
       [slot](restart_atom, const std::string& reason) {
         spdlog::warn("receiver {} restarting: {}", slot->name(), reason);
         slot->start();
+        slot->restart_done();
       },
       [slot](stop_atom, bool) -> bool {
         slot->stop();

@@ -3,14 +3,15 @@
 // Specs are values (copy freely); a running supervisor is an actor, reached only by messages.
 #pragma once
 
-#include <caf/atom.hpp>
-#include <caf/fwd.hpp>
-#include <caf/meta/type_name.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
+
+#include <caf/atom.hpp>
+#include <caf/fwd.hpp>
+#include <caf/meta/type_name.hpp>
 
 #include "actors/restart_policy.hpp"
 
@@ -37,7 +38,8 @@ struct ChildSpec {
   std::string name;  ///< unique among its siblings; used in logs, errors and the tree
   std::string kind;  ///< "receiver", "stage", ...; kSupervisorKind children report subtrees
   RestartType restart = RestartType::permanent;
-  /// Spawns the child; runs on the supervisor's thread. An invalid handle counts as a failure.
+  /// Spawns the child, on the supervisor's thread. An invalid handle counts as a failure of the
+  /// child; a throw fails the supervisor itself (its children are killed, its parent decides).
   std::function<caf::actor(caf::local_actor& parent)> start;
   /// Optional: told each (re)start's handle, on the supervisor's thread, so the runtime can
   /// re-wire. Keep it short and non-blocking (e.g. send the handle to whoever routes to it).

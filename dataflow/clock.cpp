@@ -104,6 +104,22 @@ bool ManualClock::sleep_until(Millis t, const std::atomic<bool>& stop) {
   return true;
 }
 
+void ManualClock::hold() {
+  std::lock_guard lock(mu_);
+  ++awake_;
+}
+
+void ManualClock::release() {
+  std::lock_guard lock(mu_);
+  --awake_;
+  cv_.notify_all();
+}
+
+void ManualClock::adopt() {
+  std::lock_guard lock(mu_);
+  tls_awake_on = this;
+}
+
 void ManualClock::thread_finished() {
   std::lock_guard lock(mu_);
   if (tls_awake_on != this) return;
@@ -139,6 +155,7 @@ void ManualClock::advance(Millis d) {
   std::unique_lock lock(mu_);
   const Millis target = now_ + d;
   for (;;) {
+    settle(lock);  // threads started or woken earlier run until they sleep
     Millis next = target + Millis{1};
     if (!timers_.empty()) next = std::min(next, timers_.begin()->first);
     for (const Sleeper* s : sleepers_) next = std::min(next, s->until);

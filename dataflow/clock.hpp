@@ -30,6 +30,16 @@ class Clock {
   /// fn must not block; it usually sends a message. Returns an id for cancel().
   virtual uint64_t schedule(Millis t, std::function<void()> fn) = 0;
   virtual void cancel(uint64_t id) = 0;
+
+  // Activity that must finish before a manual clock moves on (no-ops on the system clock):
+  /// Counts one unit of activity in progress (a starting thread, a pending restart).
+  virtual void hold() {}
+  /// Ends a unit counted by hold().
+  virtual void release() {}
+  /// Makes the calling thread own one held unit: released when it next sleeps or finishes.
+  virtual void adopt() {}
+  /// The calling thread ends: releases what it owns.
+  virtual void thread_finished() {}
 };
 
 /// Wall-clock time with one timer thread for scheduled callbacks.
@@ -66,11 +76,15 @@ class ManualClock final : public Clock {
   uint64_t schedule(Millis t, std::function<void()> fn) override;
   void cancel(uint64_t id) override;
 
-  /// Moves time forward by d, firing timers and waking sleepers on the way.
+  /// Moves time forward by d, firing timers and waking sleepers on the way. Before each step
+  /// it waits for held activity: threads woken or started that have not slept yet.
   void advance(Millis d);
-  /// Threads woken from sleep_until that have not slept again; a thread that ends while
-  /// counted must call thread_finished() (Receiver's threads do).
-  void thread_finished();
+  void hold() override;
+  void release() override;
+  void adopt() override;
+  /// Threads woken from sleep_until or adopted that have not slept again must call this when
+  /// they end (Receiver's threads do).
+  void thread_finished() override;
 
  private:
   void settle(std::unique_lock<std::mutex>& lock);

@@ -22,10 +22,12 @@ void ReceiverBase::report_error(const std::string& message) {
 
 void ReceiverBase::start_thread(std::function<void()> body) {
   Clock* clock = clock_;
+  // Under the manual clock a new thread runs until its first sleep before time moves on.
+  clock->hold();
   threads_.emplace_back([clock, body = std::move(body)] {
+    clock->adopt();
     body();
-    // If the manual clock woke this thread and it ends without sleeping again, tell it.
-    if (auto* manual = dynamic_cast<ManualClock*>(clock)) manual->thread_finished();
+    clock->thread_finished();
   });
 }
 
@@ -42,7 +44,14 @@ void ReceiverSlot::request_restart(const std::string& reason) {
     std::lock_guard lock(mu_);
     fn = on_restart_;
   }
-  if (fn) fn(reason);
+  if (!fn) return;
+  // Held until the new instance started (restart_done), so a manual clock waits for it.
+  if (clock_ != nullptr) clock_->hold();
+  fn(reason);
+}
+
+void ReceiverSlot::restart_done() {
+  if (clock_ != nullptr) clock_->release();
 }
 
 void ReceiverSlot::report_error(const std::string& message) {
@@ -77,6 +86,7 @@ void ReceiverSlot::stop() {
     old = std::move(current_);
   }
   if (!old) return;
+  if (revoke) revoke();
   old->stopped_ = true;
   if (clock_ != nullptr) clock_->wake();
   old->on_stop();

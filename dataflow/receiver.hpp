@@ -109,7 +109,8 @@ template <class T>
 class Receiver : public ReceiverBase {
  public:
   /// Stores one record (buffered into the current block). Returns false, and stores nothing,
-  /// when this instance was stopped or replaced by a restart.
+  /// once this instance is stopping or was replaced by a restart: its generation token no
+  /// longer matches the stream's.
   bool store(T record) {
     std::vector<T> one;
     one.push_back(std::move(record));
@@ -117,7 +118,7 @@ class Receiver : public ReceiverBase {
   }
   /// Stores several records at once.
   bool store(std::vector<T> records) {
-    if (is_stopped() || buffer_ == nullptr) return false;
+    if (buffer_ == nullptr) return false;
     return buffer_->append(generation(), now(), std::move(records));
   }
 
@@ -145,9 +146,14 @@ class ReceiverSlot {
   void set_handlers(std::function<void(std::string)> on_restart,
                     std::function<void(std::string)> on_error);
   void request_restart(const std::string& reason);
+  /// The runtime finished a requested restart (pairs with request_restart).
+  void restart_done();
   void report_error(const std::string& message);
   /// Wires a new instance to the stream's buffer (set by the typed source).
   std::function<void(ReceiverBase&, uint64_t generation)> bind;
+  /// Revokes the current generation before its instance stops, so nothing it stores from
+  /// then on is accepted (set by the typed source).
+  std::function<void()> revoke;
 
  private:
   std::string name_;
@@ -170,6 +176,7 @@ class ReceiverSource final : public InputSource {
       buffer->set_generation(generation);
       static_cast<Receiver<T>&>(r).buffer_ = buffer;
     };
+    slot_.revoke = [buffer = buffer_] { buffer->set_generation(0); };  // 0: no instance's
   }
   std::string kind() const override { return "receiver"; }
   void start(const SourceContext& ctx) override { slot_.set_clock(ctx.clock); }

@@ -32,11 +32,14 @@ void append_floating(std::string& out, Float value) {
     return;
   }
   char buffer[64];
-  auto end = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific).ptr;
-  if (std::string_view(buffer, static_cast<std::size_t>(end - buffer)).find('.') == std::string_view::npos) {
+  auto end =
+      std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific).ptr;
+  if (std::string_view(buffer, static_cast<std::size_t>(end - buffer)).find('.') ==
+      std::string_view::npos) {
     // One shortest digit: Java shows two, picking the two-digit decimal closest to the value
     // (Double.MIN_VALUE is 4.9E-324, not 5.0E-324).
-    end = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific, 1).ptr;
+    end =
+        std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific, 1).ptr;
   }
   std::string_view text(buffer, static_cast<std::size_t>(end - buffer));  // "-1.2345e+07"
   if (text.front() == '-') {

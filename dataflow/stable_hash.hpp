@@ -3,6 +3,7 @@
 #pragma once
 
 #include <bit>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -19,7 +20,7 @@ namespace rill {
 namespace detail {
 
 // The canonical byte stream that stable_hash feeds to XXH3-64 (no seed):
-//   integer leaf     8 bytes little-endian, sign- or zero-extended (int 5 == int64_t 5)
+//   integer leaf     8 bytes little-endian, widened by widen_integer (int 5 == int64_t 5)
 //   floating leaf    8 bytes little-endian IEEE-754 bits; -0.0 as 0.0, every NaN as 0x7ff8...0
 //   string leaf      8-byte length, then the bytes (a bare top-level string is just its bytes)
 //   vector           8-byte length, then the elements
@@ -31,7 +32,7 @@ class CanonicalHasher {
   void integer(int64_t value) { put_u64(static_cast<uint64_t>(value)); }
   void floating(double value) {
     if (value == 0.0) value = 0.0;  // -0.0 == 0.0, so they must hash alike
-    put_u64(value != value ? 0x7ff8000000000000ull : std::bit_cast<uint64_t>(value));
+    put_u64(std::isnan(value) ? 0x7ff8000000000000ull : std::bit_cast<uint64_t>(value));
   }
   void string(std::string_view bytes) {
     put_u64(bytes.size());
@@ -50,10 +51,6 @@ class CanonicalHasher {
   }
 
  private:
-  struct FreeState {
-    void operator()(XXH3_state_t* state) const noexcept { XXH3_freeState(state); }
-  };
-
   void put_u64(uint64_t value) {
     if constexpr (std::endian::native == std::endian::big) value = __builtin_bswap64(value);
     write(&value, sizeof value);
@@ -67,7 +64,8 @@ class CanonicalHasher {
       return;
     }
     if (!state_) {
-      state_.reset(XXH3_createState());
+      state_ = std::make_unique<XXH3_state_t>();  // over-aligned new; throws bad_alloc, not null
+      XXH3_INITSTATE(state_.get());
       XXH3_64bits_reset(state_.get());
     }
     XXH3_64bits_update(state_.get(), buffer_, used_);
@@ -77,7 +75,7 @@ class CanonicalHasher {
 
   unsigned char buffer_[256];
   std::size_t used_ = 0;
-  std::unique_ptr<XXH3_state_t, FreeState> state_;
+  std::unique_ptr<XXH3_state_t> state_;
 };
 
 }  // namespace detail

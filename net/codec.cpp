@@ -6,6 +6,7 @@
 #include <kj/array.h>
 #include <kj/exception.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -35,7 +36,8 @@ class InPlaceBuilder final : public capnp::MessageBuilder {
       first_taken_ = true;
       return kj::arrayPtr(reinterpret_cast<capnp::word*>(bytes_.data() + kWordBytes), words_);
     }
-    auto& extra = extra_.emplace_back(kj::heapArray<capnp::word>(minimum_words));
+    const std::size_t size = std::max<std::size_t>(minimum_words, 8192);
+    auto& extra = extra_.emplace_back(kj::heapArray<capnp::word>(size));
     std::memset(extra.begin(), 0, extra.size() * kWordBytes);
     return extra;
   }
@@ -69,18 +71,17 @@ uint64_t type_tag(std::string_view signature) {
 }
 
 Frame write_frame(const EncodeColumns& columns) {
-  for (std::size_t size : {columns.ints.size(), columns.floats.size(), columns.strings.size(),
-                           columns.shape.size()}) {
+  for (std::size_t size :
+       {columns.ints.size(), columns.floats.size(), columns.strings.size(), columns.shape.size()}) {
     if (size > kMaxListEntries) {
       throw std::length_error("rill: a batch column holds " + std::to_string(size) +
                               " entries, over Cap'n Proto's 2^29 limit: split the batch");
     }
   }
   using Layout = wire::RecordBatch::_capnpPrivate;
-  const std::size_t words = 1 + Layout::dataWordSize + Layout::pointerCount +
-                            columns.ints.size() + columns.floats.size() +
-                            (columns.shape.size() + 1) / 2 + columns.strings.size() +
-                            columns.string_words;
+  const std::size_t words = 1 + Layout::dataWordSize + Layout::pointerCount + columns.ints.size() +
+                            columns.floats.size() + (columns.shape.size() + 1) / 2 +
+                            columns.strings.size() + columns.string_words;
   if (words > kMaxSegmentWords) {
     throw std::length_error("rill: a batch of " + std::to_string(words * kWordBytes) +
                             " bytes is too large for one frame: split the batch");
@@ -101,7 +102,7 @@ Frame write_frame(const EncodeColumns& columns) {
   for (unsigned i = 0; i < columns.strings.size(); ++i) {
     const std::string_view s = columns.strings[i];
     if (s.empty()) continue;  // a null pointer reads back as empty Data
-    if (s.size() > kMaxListEntries) throw std::length_error("rill: a string over 512 MiB cannot be encoded");
+    if (s.size() > kMaxListEntries) throw std::length_error("rill: a string over 512 MiB");
     std::memcpy(strings.init(i, static_cast<unsigned>(s.size())).begin(), s.data(), s.size());
   }
 
@@ -134,8 +135,9 @@ Result<DecodeColumns> read_frame(const Frame& frame, const DecodeLimits& limits,
       return;
     }
     if (tag != expected_tag) {
-      refused = Status(Errc::corrupt, "type tag mismatch: frame holds " + hex(tag) + ", decoding as " +
-                                          std::string(type_signature) + " (" + hex(expected_tag) + ")");
+      refused =
+          Status(Errc::corrupt, "type tag mismatch: frame holds " + hex(tag) + ", decoding as " +
+                                    std::string(type_signature) + " (" + hex(expected_tag) + ")");
       return;
     }
     out.record_count = batch.getRecordCount();
@@ -161,7 +163,7 @@ Result<DecodeColumns> read_frame(const Frame& frame, const DecodeLimits& limits,
       out.strings.emplace_back(reinterpret_cast<const char*>(data.begin()), data.size());
     }
   });
-  KJ_IF_MAYBE(exception, thrown) {
+  KJ_IF_MAYBE (exception, thrown) {
     return Status(Errc::corrupt, what + ": " + exception->getDescription().cStr());
   }
   if (refused) return *std::move(refused);
@@ -172,8 +174,8 @@ Result<DecodeColumns> read_frame(const Frame& frame, const DecodeLimits& limits,
 
 bool ColumnCursor::can_hold(uint64_t n, std::size_t per_element) {
   if (per_element == 0) {
-    if (n > empty_budget_) return fail("more leafless elements than max_records allows");
-    empty_budget_ -= n;
+    if (n > leafless_budget_) return fail("more leafless elements than max_records allows");
+    leafless_budget_ -= n;
     return true;
   }
   const uint64_t left = (columns_.ints.size() - ints_) + (columns_.floats.size() - floats_) +

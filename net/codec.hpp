@@ -1,5 +1,5 @@
 // Batch codec: a std::vector of records to a columnar Cap'n Proto frame (net/wire.capnp) and back.
-// Pure functions: call from any thread. Cap'n Proto stays in codec.cpp; this header is std-only.
+// Pure functions, any thread. The template half is std-only; Cap'n Proto stays in codec.cpp.
 #pragma once
 
 #include <cmath>
@@ -20,50 +20,6 @@
 namespace rill::net {
 namespace detail {
 
-/// Per-kind column entries one record of T needs at least (containers count their shape entry).
-struct ColumnCounts {
-  std::size_t ints = 0, floats = 0, strings = 0, shape = 0;
-  constexpr std::size_t total() const { return ints + floats + strings + shape; }
-  constexpr ColumnCounts& operator+=(const ColumnCounts& o) {
-    ints += o.ints, floats += o.floats, strings += o.strings, shape += o.shape;
-    return *this;
-  }
-};
-
-template <class T>
-constexpr ColumnCounts min_columns();
-
-template <class... Fields>
-constexpr ColumnCounts sum_columns(std::tuple<Fields...>*) {
-  ColumnCounts counts;
-  ((counts += min_columns<Fields>()), ...);
-  return counts;
-}
-
-template <class T>
-constexpr ColumnCounts min_columns() {
-  constexpr RecordKind kind = record_kind_v<T>;
-  ColumnCounts counts;
-  if constexpr (kind == RecordKind::boolean || kind == RecordKind::integer) {
-    counts.ints = 1;
-  } else if constexpr (kind == RecordKind::floating) {
-    counts.floats = 1;
-  } else if constexpr (kind == RecordKind::string) {
-    counts.strings = 1;
-  } else if constexpr (kind == RecordKind::vector || kind == RecordKind::optional) {
-    counts.shape = 1;
-  } else if constexpr (kind == RecordKind::array) {
-    for (std::size_t i = 0; i < std::tuple_size_v<T>; ++i) counts += min_columns<typename T::value_type>();
-  } else if constexpr (kind == RecordKind::pair) {
-    counts = sum_columns(static_cast<std::tuple<typename T::first_type, typename T::second_type>*>(nullptr));
-  } else if constexpr (kind == RecordKind::tuple) {
-    counts = sum_columns(static_cast<T*>(nullptr));
-  } else if constexpr (kind == RecordKind::structure) {
-    counts = sum_columns(static_cast<record_field_types_t<T>*>(nullptr));
-  }
-  return counts;
-}
-
 /// Columns of a batch being encoded, filled by visit_leaves; strings borrow from the records.
 struct EncodeColumns {
   uint64_t type_tag = 0;
@@ -72,7 +28,7 @@ struct EncodeColumns {
   std::vector<double> floats;
   std::vector<std::string_view> strings;
   std::vector<uint32_t> shape;
-  std::size_t string_words = 0;  // Σ ceil(size / 8): sizes the frame exactly up front
+  std::size_t string_words = 0;  // Σ ceil(size / 8), so the frame is sized exactly up front
 
   void integer(int64_t value) { ints.push_back(value); }
   void floating(double value) { floats.push_back(value); }
@@ -81,14 +37,14 @@ struct EncodeColumns {
     string_words += (bytes.size() + 7) / 8;
   }
   void length(std::size_t n) {
-    if (n > std::numeric_limits<uint32_t>::max()) throw std::length_error("rill: vector too long to encode");
+    if (n > UINT32_MAX) throw std::length_error("rill: vector too long to encode");
     shape.push_back(static_cast<uint32_t>(n));
   }
   void presence(bool present) { shape.push_back(present ? 1 : 0); }
 };
 
-/// Columns of a received frame, checked against the expected type tag and the limits; strings
-/// borrow from `reader`.
+/// Columns of a received frame whose tag and size passed; strings borrow from the frame or
+/// from `reader`'s aligned copy.
 struct DecodeColumns {
   uint64_t record_count = 0;
   std::vector<int64_t> ints;
@@ -100,29 +56,29 @@ struct DecodeColumns {
 
 /// XXH3-64 of a type signature, never 0.
 uint64_t type_tag(std::string_view signature);
-/// Builds the frame. Throws std::length_error past Cap'n Proto's limits (2^29 entries per column).
+/// Throws std::length_error past Cap'n Proto's limits (2^29 entries a column, 4 GiB a frame).
 Frame write_frame(const EncodeColumns& columns);
-/// Never throws; errors name the frame size and what was wrong.
+/// Never throws; errors name the frame and what was wrong with it.
 Result<DecodeColumns> read_frame(const Frame& frame, const DecodeLimits& limits,
                                  std::string_view type_signature);
 
-/// Hands out column entries in walk order and remembers the first failure.
+/// Hands out column entries in walk order and keeps the first failure's message.
 class ColumnCursor {
  public:
-  ColumnCursor(const DecodeColumns& columns, uint64_t empty_budget)
-      : columns_(columns), empty_budget_(empty_budget) {}
+  ColumnCursor(const DecodeColumns& columns, uint64_t leafless_budget)
+      : columns_(columns), leafless_budget_(leafless_budget) {}
 
   bool take(int64_t& out) { return take_from(columns_.ints, ints_, "ints", out); }
   bool take(double& out) { return take_from(columns_.floats, floats_, "floats", out); }
   bool take(std::string_view& out) { return take_from(columns_.strings, strings_, "strings", out); }
   bool take(uint32_t& out) { return take_from(columns_.shape, shape_, "shape", out); }
 
-  /// Whether n more elements needing `per_element` entries each can come from what is left
-  /// (elements needing none draw on a budget of max_records instead), so a hostile length
-  /// cannot make decode reserve or loop without bound.
+  /// Whether n more elements of `per_element` entries each can come from what is left, so a
+  /// hostile length cannot make decode reserve or loop without bound. Elements with no leaves
+  /// (std::tuple<>) draw on a budget of max_records instead.
   bool can_hold(uint64_t n, std::size_t per_element);
   bool at_end() const;
-  std::string leftover() const;
+  std::string leftover() const;  ///< "3 ints, 1 strings left over"
   bool fail(std::string message) {
     error_ = std::move(message);
     return false;
@@ -130,8 +86,8 @@ class ColumnCursor {
   const std::string& error() const { return error_; }
 
  private:
-  template <class V, class Out>
-  bool take_from(const std::vector<V>& column, std::size_t& next, const char* name, Out& out) {
+  template <class Entry, class Out>
+  bool take_from(const std::vector<Entry>& column, std::size_t& next, const char* name, Out& out) {
     if (next == column.size()) return fail(std::string("column ") + name + " exhausted");
     out = column[next++];
     return true;
@@ -139,32 +95,33 @@ class ColumnCursor {
 
   const DecodeColumns& columns_;
   std::size_t ints_ = 0, floats_ = 0, strings_ = 0, shape_ = 0;
-  uint64_t empty_budget_;
+  uint64_t leafless_budget_;
   std::string error_;
 };
 
 template <class Narrow>
 constexpr bool fits_in(int64_t wide) {
-  if constexpr (std::is_same_v<Narrow, bool>) return wide == 0 || wide == 1;
-  else if constexpr (sizeof(Narrow) == sizeof(int64_t)) return true;  // bits kept as they are
+  if constexpr (std::is_same_v<Narrow, bool>)
+    return wide == 0 || wide == 1;
+  else if constexpr (sizeof(Narrow) == sizeof(int64_t))
+    return true;  // bits kept as they are
   else if constexpr (std::is_signed_v<Narrow>)
     return wide >= std::numeric_limits<Narrow>::min() && wide <= std::numeric_limits<Narrow>::max();
-  else return wide >= 0 && wide <= static_cast<int64_t>(std::numeric_limits<Narrow>::max());
+  else
+    return wide >= 0 && wide <= static_cast<int64_t>(std::numeric_limits<Narrow>::max());
 }
-
-template <class T>
-bool read_value(ColumnCursor& in, T& value);
 
 template <class E>
 bool read_element(ColumnCursor& in, std::vector<E>& into);
 
+/// The inverse of visit_leaves: fills `value` from the columns, checking every entry.
 template <class T>
 bool read_value(ColumnCursor& in, T& value) {
   constexpr RecordKind kind = record_kind_v<T>;
   if constexpr (kind == RecordKind::boolean || kind == RecordKind::integer) {
     int64_t wide = 0;
     if (!in.take(wide)) return false;
-    // char travels as unsigned char (see widen_integer), so it fits 0..255 on every platform.
+    // char travels as unsigned char (detail::widen_integer) on every platform.
     using Narrow = std::conditional_t<std::is_same_v<T, char>, unsigned char, T>;
     if (!fits_in<Narrow>(wide)) {
       return in.fail("int " + std::to_string(wide) + " out of range for " + type_signature<T>());
@@ -186,7 +143,7 @@ bool read_value(ColumnCursor& in, T& value) {
   } else if constexpr (kind == RecordKind::vector) {
     uint32_t n = 0;
     if (!in.take(n)) return false;
-    if (!in.can_hold(n, min_columns<typename T::value_type>().total())) {
+    if (!in.can_hold(n, min_leaves<typename T::value_type>().total())) {
       return in.fail("vector of " + std::to_string(n) + " elements: " + in.error());
     }
     value.clear();
@@ -198,11 +155,8 @@ bool read_value(ColumnCursor& in, T& value) {
     uint32_t present = 0;
     if (!in.take(present)) return false;
     if (present > 1) return in.fail("shape " + std::to_string(present) + " is not a presence flag");
-    if (present == 0) {
-      value.reset();
-      return true;
-    }
-    return read_value(in, value.emplace());
+    if (present == 0) value.reset();
+    return present == 0 || read_value(in, value.emplace());
   } else if constexpr (kind == RecordKind::none) {
     require_record<T>();
   } else {
@@ -215,7 +169,7 @@ bool read_value(ColumnCursor& in, T& value) {
 
 template <class E>
 bool read_element(ColumnCursor& in, std::vector<E>& into) {
-  if constexpr (std::is_same_v<E, bool>) {  // no E& into a vector<bool>
+  if constexpr (std::is_same_v<E, bool>) {  // vector<bool> hands out no bool&
     bool element = false;
     if (!read_value(in, element)) return false;
     into.push_back(element);
@@ -228,35 +182,34 @@ bool read_element(ColumnCursor& in, std::vector<E>& into) {
 }  // namespace detail
 
 /// Encodes `records` as one columnar RecordBatch frame tagged with T's type signature.
-/// Throws std::length_error only past Cap'n Proto's size limits (split such batches).
+/// Throws std::length_error only past Cap'n Proto's size limits: split such batches.
 template <class T>
 Frame encode_batch(const std::vector<T>& records) {
   require_record<T>();
   detail::EncodeColumns columns;
   columns.type_tag = detail::type_tag(type_signature<T>());
   columns.record_count = records.size();
-  constexpr detail::ColumnCounts per = detail::min_columns<T>();
-  columns.ints.reserve(per.ints * records.size());
-  columns.floats.reserve(per.floats * records.size());
-  columns.strings.reserve(per.strings * records.size());
-  columns.shape.reserve(per.shape * records.size());
+  constexpr LeafCounts per_record = min_leaves<T>();
+  columns.ints.reserve(per_record.integers * records.size());
+  columns.floats.reserve(per_record.floatings * records.size());
+  columns.strings.reserve(per_record.strings * records.size());
+  columns.shape.reserve(per_record.shapes * records.size());
   for (const auto& record : records) visit_leaves(static_cast<const T&>(record), columns);
   return detail::write_frame(columns);
 }
 
 /// Decodes a frame made by encode_batch<T>. Never throws or crashes on bad bytes: returns
-/// Errc::too_large past `limits`, Errc::corrupt for anything malformed, including a frame of
+/// Errc::too_large past `limits` and Errc::corrupt for anything malformed, including a frame of
 /// another type ("type tag mismatch: frame holds 0x..., decoding as pair<string,i64> (0x...)").
 template <class T>
 Result<std::vector<T>> decode_batch(const Frame& frame, const DecodeLimits& limits = {}) {
   require_record<T>();
-  static_assert(std::is_default_constructible_v<T>, "rill: decoded records must be default-constructible");
+  static_assert(std::is_default_constructible_v<T>, "rill: records must be default-constructible");
   auto columns = detail::read_frame(frame, limits, type_signature<T>());
   if (!columns) return columns.status();
   detail::ColumnCursor in(*columns, limits.max_records);
   const uint64_t count = columns->record_count;
-  constexpr std::size_t per = detail::min_columns<T>().total();
-  if (!in.can_hold(count, per)) {
+  if (!in.can_hold(count, min_leaves<T>().total())) {
     return Status(Errc::corrupt, "frame claims " + std::to_string(count) +
                                      " records but its columns hold fewer: " + in.error());
   }

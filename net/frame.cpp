@@ -52,15 +52,15 @@ Result<AlignedFrameReader> AlignedFrameReader::open(std::span<const uint8_t> byt
   options.traversalLimitInWords = limits.traversal_words;
   options.nestingLimit = limits.nesting_depth;
   // The constructor parses the segment table and throws on a bad one.
-  KJ_IF_MAYBE(error, kj::runCatchingExceptions([&] { impl->reader.emplace(words, options); })) {
+  KJ_IF_MAYBE (error, kj::runCatchingExceptions([&] { impl->reader.emplace(words, options); })) {
     return Status(Errc::corrupt,
                   what + ": not a rill frame: " + std::string(error->getDescription().cStr()));
   }
   const auto used = impl->reader->getEnd() - words.begin();
   if (static_cast<std::size_t>(used) != words.size()) {
-    return Status(Errc::corrupt, what + ": not a rill frame: " +
-                                     std::to_string((words.size() - used) * kWord) +
-                                     " bytes follow the message");
+    return Status(Errc::corrupt,
+                  what + ": not a rill frame: " + std::to_string((words.size() - used) * kWord) +
+                      " bytes follow the message");
   }
   return AlignedFrameReader(std::move(impl));
 }

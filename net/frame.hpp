@@ -65,7 +65,8 @@ class AlignedFrameReader {
   /// Checks the size against the limits and the segment table; never throws. Errors are
   /// Errc::too_large (over max_frame_bytes) or Errc::corrupt ("frame of 12 bytes: not a rill
   /// frame: ...").
-  static Result<AlignedFrameReader> open(std::span<const uint8_t> bytes, const DecodeLimits& limits);
+  static Result<AlignedFrameReader> open(std::span<const uint8_t> bytes,
+                                         const DecodeLimits& limits);
   static Result<AlignedFrameReader> open(const Frame& frame, const DecodeLimits& limits) {
     return open(frame.bytes(), limits);
   }

@@ -70,7 +70,7 @@ std::vector<MappedOrSnapshot<K, S, M>> map_with_state_step(
     MappedState<K, S>& st, const std::vector<std::pair<K, V>>& batch, Millis t,
     const StateSpec<F>& spec) {
   std::vector<M> mapped;
-  constexpr Millis kRemoved = Millis::min();  // marks a key removed during this batch
+  static constexpr Millis kRemoved = Millis::min();  // marks a key removed during this batch
   for (const auto& [k, v] : batch) {
     auto* slot = st.states.find(k);
     bool exists = slot != nullptr && slot->second != kRemoved;

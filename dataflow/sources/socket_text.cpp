@@ -191,7 +191,10 @@ DStream<std::string> StreamingContext::socket_text_stream(const std::string& hos
   // Stream names must be unique: a second socket to one address gets an automatic name.
   std::string name = "socket-" + address;
   for (const Node& n : graph().nodes())
-    if (n.name == name) name.clear();
+    if (n.name == name) {
+      name.clear();
+      break;
+    }
   return receiver_stream<std::string>(
       [host, port] { return std::make_unique<SocketTextReceiver>(host, port); }, std::move(name));
 }

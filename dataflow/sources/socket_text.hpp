@@ -50,7 +50,9 @@ class SocketTextReceiver final : public Receiver<std::string> {
   SocketTextReceiver(const SocketTextReceiver&) = delete;
   SocketTextReceiver& operator=(const SocketTextReceiver&) = delete;
 
+  /// Starts the thread that connects, reads and reconnects.
   void on_start() override;
+  /// Wakes the thread from any poll(2); the slot then joins it.
   void on_stop() override;
   /// "host:port", as errors and logs name it.
   std::string address() const;

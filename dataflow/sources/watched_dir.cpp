@@ -136,7 +136,10 @@ DStream<std::string> StreamingContext::text_file_stream(const std::string& dir) 
   // Stream names must be unique: a second stream on one directory gets an automatic name.
   std::string name = "files-" + dir;
   for (const Node& n : graph().nodes())
-    if (n.name == name) name.clear();
+    if (n.name == name) {
+      name.clear();
+      break;
+    }
   return source_stream<std::string>(std::make_shared<WatchedDirSource>(dir), std::move(name));
 }
 

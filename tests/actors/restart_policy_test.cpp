@@ -2,8 +2,9 @@
 // Pure: time is passed in, randomness comes from the seed.
 #include "actors/restart_policy.hpp"
 
-#include <catch2/catch.hpp>
 #include <vector>
+
+#include <catch2/catch.hpp>
 
 using namespace std::chrono_literals;
 using rill::actors::backoff_delay;

@@ -1,7 +1,8 @@
 // Tests for record traits, stable_hash and the print() text form.
-#include <catch2/catch.hpp>
+#include "dataflow/record_traits.hpp"
 
 #include <array>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -12,7 +13,6 @@
 #include <vector>
 
 #include "dataflow/record_text.hpp"
-#include "dataflow/record_traits.hpp"
 #include "dataflow/stable_hash.hpp"
 
 namespace app {

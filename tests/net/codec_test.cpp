@@ -1,8 +1,9 @@
 // Tests for the batch codec and frame reader: round trips, limits, and hostile bytes.
-#include <catch2/catch.hpp>
+#include "net/codec.hpp"
 
 #include <array>
 #include <bit>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -13,8 +14,6 @@
 #include <tuple>
 #include <utility>
 #include <vector>
-
-#include "net/codec.hpp"
 
 namespace app {
 struct Reading {
@@ -54,8 +53,8 @@ TEST_CASE("empty batches round-trip", "[codec]") {
 }
 
 TEST_CASE("strings keep every byte", "[codec]") {
-  const std::vector<std::string> strings = {"", "a", std::string("nul\0inside", 10),
-                                            "\xff\xfe\x80 not utf-8", "", std::string(3, '\0')};
+  const std::vector<std::string> strings = {
+      "", "a", std::string("nul\0inside", 10), "\xff\xfe\x80 not utf-8", "", std::string(3, '\0')};
   CHECK(round_trip(strings) == strings);
   const std::vector<std::string> big = {std::string(16u << 20, 'q') + "end"};
   CHECK(round_trip(big) == big);
@@ -75,8 +74,12 @@ TEST_CASE("integers keep their extremes", "[codec]") {
 
 TEST_CASE("floating point keeps its bit patterns", "[codec]") {
   const double payload_nan = std::bit_cast<double>(uint64_t{0x7ff8dead00000001});
-  const std::vector<double> values = {0.0, -0.0, payload_nan, -std::numeric_limits<double>::infinity(),
-                                      std::numeric_limits<double>::denorm_min(), 1.5};
+  const std::vector<double> values = {0.0,
+                                      -0.0,
+                                      payload_nan,
+                                      -std::numeric_limits<double>::infinity(),
+                                      std::numeric_limits<double>::denorm_min(),
+                                      1.5};
   const auto decoded = round_trip(values);
   REQUIRE(decoded.size() == values.size());
   for (std::size_t i = 0; i < values.size(); ++i) {
@@ -91,9 +94,11 @@ TEST_CASE("floating point keeps its bit patterns", "[codec]") {
 
 TEST_CASE("nested containers, tuples and records round-trip", "[codec]") {
   using Nested = std::vector<std::optional<std::pair<std::string, double>>>;
-  const std::vector<Nested> nested = {{}, {std::nullopt}, {{{"a", 1.0}}, std::nullopt, {{"", -2.5}}}};
+  const std::vector<Nested> nested = {
+      {}, {std::nullopt}, {{{"a", 1.0}}, std::nullopt, {{"", -2.5}}}};
   CHECK(round_trip(nested) == nested);
-  using Tuple = std::tuple<int, std::string, std::array<std::optional<int>, 2>, std::vector<std::vector<int>>>;
+  using Tuple = std::tuple<int, std::string, std::array<std::optional<int>, 2>,
+                           std::vector<std::vector<int>>>;
   const std::vector<Tuple> tuples = {{1, "x", {3, std::nullopt}, {{}, {1, 2}}}, {}};
   CHECK(round_trip(tuples) == tuples);
   const std::vector<app::Reading> readings = {{"s1", 5, 1.5}, {"", -1, -0.5}};
@@ -105,7 +110,8 @@ TEST_CASE("nested containers, tuples and records round-trip", "[codec]") {
 TEST_CASE("frames are sized exactly and built in one segment", "[codec]") {
   // 8-byte segment table, root pointer, RecordBatch (2 data words, 4 pointers), then the lists.
   CHECK(encode_batch(std::vector<int64_t>{}).size() == 8 + 8 * 7);
-  CHECK(encode_batch(std::vector<std::pair<std::string, int64_t>>{{"abc", 1}}).size() == 8 + 8 * 10);
+  CHECK(encode_batch(std::vector<std::pair<std::string, int64_t>>{{"abc", 1}}).size() ==
+        8 + 8 * 10);
   CHECK(encode_batch(std::vector<std::pair<std::string, int64_t>>{{"", 1}}).size() == 8 + 8 * 9);
 
   // Were the estimate ever short, the frame would spill into more segments and still decode.
@@ -124,7 +130,8 @@ TEST_CASE("frames are sized exactly and built in one segment", "[codec]") {
 
 TEST_CASE("status text", "[codec]") {
   CHECK(rill::Status().to_string() == "ok");
-  CHECK(rill::Status(Errc::too_large, "frame of 9 bytes").to_string() == "too_large: frame of 9 bytes");
+  CHECK(rill::Status(Errc::too_large, "frame of 9 bytes").to_string() ==
+        "too_large: frame of 9 bytes");
   CHECK(std::string(rill::errc_name(Errc::unavailable)) == "unavailable");
   CHECK(std::string(rill::errc_name(static_cast<Errc>(99))) == "unknown");
 }
@@ -164,7 +171,8 @@ TEST_CASE("limits refuse frames that are too large", "[codec]") {
 TEST_CASE("short, misaligned and truncated frames", "[codec]") {
   const auto empty = decode_batch<int>(Frame());
   REQUIRE_FALSE(empty.is_ok());
-  CHECK(empty.status().message() == "frame of 0 bytes: not a rill frame (not a whole number of 8-byte words)");
+  CHECK(empty.status().message() ==
+        "frame of 0 bytes: not a rill frame (not a whole number of 8-byte words)");
   const auto twelve = decode_batch<int>(Frame(std::vector<uint8_t>(12, 0)));
   REQUIRE_FALSE(twelve.is_ok());
   CHECK(contains(twelve.status(), "frame of 12 bytes: not a rill frame"));
@@ -224,7 +232,8 @@ TEST_CASE("columns that do not match the type are corrupt", "[codec]") {
   vectors.shape = {4000000000u};
   auto huge = decode_batch<std::vector<int>>(rill::net::detail::write_frame(vectors));
   REQUIRE_FALSE(huge.is_ok());
-  CHECK(huge.status().message() == "record 0: vector of 4000000000 elements: only 0 column entries left");
+  CHECK(huge.status().message() ==
+        "record 0: vector of 4000000000 elements: only 0 column entries left");
 
   vectors.type_tag = rill::net::detail::type_tag(rill::type_signature<std::vector<std::tuple<>>>());
   auto leafless = decode_batch<std::vector<std::tuple<>>>(rill::net::detail::write_frame(vectors));
@@ -243,7 +252,8 @@ TEST_CASE("random and mutated bytes never crash", "[codec][fuzz]") {
     decoded_ok += decoded.is_ok();
   }
   using Nested = std::vector<std::optional<std::pair<std::string, double>>>;
-  const Frame valid = encode_batch(std::vector<Nested>{{{{"ab", 1.0}}, std::nullopt}, {}, {{{"c", 2.0}}}});
+  const Frame valid =
+      encode_batch(std::vector<Nested>{{{{"ab", 1.0}}, std::nullopt}, {}, {{{"c", 2.0}}}});
   for (int i = 0; i < 3000; ++i) {
     std::vector<uint8_t> bytes(valid.data(), valid.data() + valid.size());
     for (int flips = 1 + static_cast<int>(random() % 4); flips > 0; --flips) {

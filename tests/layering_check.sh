@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Layers are enforced by includes (STYLE.md §5.1): fails naming each file that crosses a layer.
+set -u
+root=${1:-.}
+cd "$root" || exit 2
+bad=0
+check() {  # check FOLDER REGEX WHY
+  local hits
+  hits=$(grep -rnE "$2" "$1" --include='*.hpp' --include='*.cpp' --include='*.h' 2>/dev/null)
+  if [[ -n $hits ]]; then
+    echo "layering: $1/ $3:"
+    echo "$hits"
+    bad=1
+  fi
+}
+check dataflow '#include *[<"](caf/|lmdb\.h|capnp/|kj/|actors/|net/|persistence/)' "must include only std, spdlog and xxhash"
+check persistence '#include *[<"](caf/|actors/)' "must not include CAF or actors/"
+check net '#include *[<"]actors/' "must not include actors/"
+check rill '#include *[<"](caf/|lmdb\.h|capnp/|kj/)' "is what users include: no CAF, LMDB or Cap'n Proto"
+if [[ $bad -eq 0 ]]; then echo "layering: ok"; fi
+exit $bad
