@@ -1,5 +1,6 @@
 // The running half of StreamingContext: builds the Job, the actor system and the supervision
 // tree at start(), and tears them down at stop(). CAF lives here, out of the user's headers.
+#include <functional>
 #include <thread>
 
 #include <caf/all.hpp>
@@ -185,6 +186,15 @@ void StreamingContext::start() {
     throw JobError("start(): the runtime did not come up within 30 s");
   spdlog::info("{}: started, batch interval {} ms, {} partitions, {} stages", options_.app_name,
                graph_.interval().count(), graph_.default_partitions(), runtime_->job.plan->stages().size());
+  if (spdlog::should_log(spdlog::level::info)) {
+    std::string tree;
+    std::function<void(const SupervisionNode&, int)> draw = [&](const SupervisionNode& n, int depth) {
+      tree += "\n" + std::string(static_cast<size_t>(depth) * 2, ' ') + n.name + " (" + n.kind + ")";
+      for (const auto& c : n.children) draw(c, depth + 1);
+    };
+    draw(supervision_tree(), 1);
+    spdlog::info("supervision tree:{}", tree);
+  }
 }
 
 void StreamingContext::await_termination() {

@@ -62,6 +62,7 @@ class [[nodiscard]] Result {
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
   /// REQUIRES: !is_ok().
   const Status& status() const { return std::get<Status>(v_); }
 

@@ -85,6 +85,11 @@ TEST_CASE("combine_by_key computes a per-key average through (sum, count) combin
   auto combined = s.combine_by_key([](int v) { return SumCount{v, 1}; },
                                    [](SumCount c, int v) { return SumCount{c.first + v, c.second + 1}; },
                                    [](SumCount x, SumCount y) { return SumCount{x.first + y.first, x.second + y.second}; });
+  auto combined3 = s.combine_by_key([](int v) { return SumCount{v, 1}; },
+                                    [](SumCount c, int v) { return SumCount{c.first + v, c.second + 1}; },
+                                    [](SumCount x, SumCount y) { return SumCount{x.first + y.first, x.second + y.second}; }, 3);
+  CHECK(combined3.partitions() == 3);
+  Collector<std::pair<std::string, SumCount>> combiners3(combined3);
   Collector<std::pair<std::string, SumCount>> combiners(combined);
   Collector<std::pair<std::string, double>> averages(
       combined.map_values([](const SumCount& c) { return static_cast<double>(c.first) / c.second; }));
@@ -93,6 +98,7 @@ TEST_CASE("combine_by_key computes a per-key average through (sum, count) combin
   using Combined = std::vector<std::pair<std::string, SumCount>>;
   using Averages = std::vector<std::pair<std::string, double>>;
   CHECK(sorted(combiners.at(1000)) == Combined{{"a", {5, 2}}, {"b", {12, 3}}});
+  CHECK(sorted(combiners3.at(1000)) == Combined{{"a", {5, 2}}, {"b", {12, 3}}});
   CHECK(sorted(averages.at(1000)) == Averages{{"a", 2.5}, {"b", 4.0}});
   CHECK(averages.at(2000) == Averages{{"c", 5.0}});
 }
@@ -300,30 +306,56 @@ TEST_CASE("map_with_state calls the function per record and offers state snapsho
 
 TEST_CASE("map_with_state times out a key idle for longer than the timeout, with one last call") {
   ManualRun run(1000ms, 2);
-  auto s = run.ssc.queue_stream(queue_of<KV>({{{"a", 1}, {"b", 1}}, {}, {{"b", 1}}, {}, {}, {}, {{"a", 5}}}));
+  auto s = run.ssc.queue_stream(
+      queue_of<KV>({{{"a", 1}, {"b", 1}, {"c", 1}}, {}, {{"b", 1}}, {{"c", 1}}, {}, {}, {{"a", 5}}}));
   RunningSum fn;
   auto mapped = s.map_with_state(rill::state_spec(fn, 2000ms));
   Collector<KV> out(mapped);
   Collector<KV> snapshots(mapped.state_snapshots());
   run.ssc.start();
   run.steps(7);
-  CHECK(sorted(out.at(1000)) == KVs{{"a", 1}, {"b", 1}});
-  CHECK(sorted(snapshots.at(1000)) == KVs{{"a", 1}, {"b", 1}});
+  CHECK(sorted(out.at(1000)) == KVs{{"a", 1}, {"b", 1}, {"c", 1}});
+  CHECK(sorted(snapshots.at(1000)) == KVs{{"a", 1}, {"b", 1}, {"c", 1}});
   CHECK(out.at(2000).empty());
-  CHECK(sorted(snapshots.at(2000)) == KVs{{"a", 1}, {"b", 1}});
-  CHECK(out.at(3000) == KVs{{"b", 2}});  // a idle for 2000 ms: not longer than the timeout yet
-  CHECK(sorted(snapshots.at(3000)) == KVs{{"a", 1}, {"b", 2}});
-  CHECK(out.at(4000) == KVs{{"a:timeout", 1}});  // idle 3000 ms > 2000 ms
-  CHECK(snapshots.at(4000) == KVs{{"b", 2}});
+  CHECK(sorted(snapshots.at(2000)) == KVs{{"a", 1}, {"b", 1}, {"c", 1}});
+  CHECK(out.at(3000) == KVs{{"b", 2}});  // a and c idle for 2000 ms: not longer than the timeout
+  CHECK(sorted(snapshots.at(3000)) == KVs{{"a", 1}, {"b", 2}, {"c", 1}});
+  // a idle 3000 ms > 2000 ms: one last call. c would have timed out too, but has data.
+  CHECK(sorted(out.at(4000)) == KVs{{"a:timeout", 1}, {"c", 2}});
+  CHECK(sorted(snapshots.at(4000)) == KVs{{"b", 2}, {"c", 2}});
   CHECK(out.at(5000).empty());
-  CHECK(snapshots.at(5000) == KVs{{"b", 2}});
+  CHECK(sorted(snapshots.at(5000)) == KVs{{"b", 2}, {"c", 2}});
   CHECK(out.at(6000) == KVs{{"b:timeout", 2}});
-  CHECK(snapshots.has(6000));
-  CHECK(snapshots.at(6000).empty());
-  CHECK(out.at(7000) == KVs{{"a", 5}});  // a timed-out key starts afresh
+  CHECK(snapshots.at(6000) == KVs{{"c", 2}});
+  CHECK(sorted(out.at(7000)) == KVs{{"a", 5}, {"c:timeout", 2}});  // a timed out: it starts afresh
   CHECK(snapshots.at(7000) == KVs{{"a", 5}});
-  CHECK(*fn.calls == 6);  // four records and two timeouts
+  CHECK(*fn.calls == 9);  // six records and three timeouts
   CHECK(*fn.bad == 0);
+}
+
+TEST_CASE("map_with_state: a record after a remove() in the same batch starts from no state") {
+  ManualRun run(1000ms, 1);
+  auto s = run.ssc.queue_stream(queue_of<KV>({{{"a", 1}, {"a", 0}, {"a", 5}, {"b", 2}, {"b", 0}}, {}}));
+  RunningSum fn;
+  auto mapped = s.map_with_state(rill::state_spec(fn));
+  Collector<KV> out(mapped);
+  Collector<KV> snapshots(mapped.state_snapshots());
+  run.ssc.start();
+  run.steps(2);
+  CHECK(out.at(1000) == KVs{{"a", 1}, {"a", 5}, {"b", 2}});  // one partition: record order
+  CHECK(snapshots.at(1000) == KVs{{"a", 5}});
+  CHECK(snapshots.at(2000) == KVs{{"a", 5}});
+  CHECK(*fn.bad == 0);
+}
+
+TEST_CASE("a stream joined with itself pairs every two values of a key") {
+  ManualRun run(1000ms, 2);
+  auto s = run.ssc.queue_stream(queue_of<KV>({{{"a", 1}, {"a", 2}, {"b", 3}}}));
+  using J = std::pair<std::string, std::pair<int, int>>;
+  Collector<J> seen(s.join(s, 3));
+  run.ssc.start();
+  run.step();
+  CHECK(sorted(seen.at(1000)) == std::vector<J>{{"a", {1, 1}}, {"a", {1, 2}}, {"a", {2, 1}}, {"a", {2, 2}}, {"b", {3, 3}}});
 }
 
 TEST_CASE("map_with_state can return records directly and keep state on its own partitions") {

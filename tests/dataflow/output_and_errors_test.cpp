@@ -135,7 +135,9 @@ TEST_CASE("print of a left outer join shows nested pairs and options") {
   std::ostringstream out;
   ManualRun run(1000ms, 2, &out);
   auto left = run.ssc.queue_stream(queue_of<KV>({{{"k", 1}}}));
-  auto right = run.ssc.queue_stream(queue_of<std::pair<std::string, std::string>>({{}}));
+  auto right_queue = std::make_shared<rill::BatchQueue<std::pair<std::string, std::string>>>();
+  right_queue->push({{"other", "x"}});
+  auto right = run.ssc.queue_stream(right_queue);
   left.left_outer_join(right).print();
   run.ssc.start();
   run.step();
@@ -157,7 +159,7 @@ TEST_CASE("print on several partitions prints n records across them") {
   CHECK(lines[3] == "...");
   CHECK(lines[4].empty());
   Strings records(lines.begin(), lines.begin() + 3);
-  for (const auto& r : records) CHECK_THAT("12345", Contains(r));
+  for (const auto& r : records) CHECK((r.size() == 1 && r >= "1" && r <= "5"));
   CHECK(std::set<std::string>(records.begin(), records.end()).size() == 3);
 }
 

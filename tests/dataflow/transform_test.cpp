@@ -127,6 +127,21 @@ TEST_CASE("union_with gives both streams' records, matching partition counts") {
   CHECK(sorted(self.at(2000)) == Ints{3, 3});
 }
 
+TEST_CASE("two branches of one stream can meet again (a diamond)") {
+  ManualRun run(1000ms, 2);
+  auto s = run.ssc.queue_stream(queue_of<int>({{1, 2, 3, 4}, {5}}));
+  auto odd_tens = s.filter([](int x) { return x % 2 == 1; }).map([](int x) { return x * 10; });
+  auto even = s.filter([](int x) { return x % 2 == 0; });
+  Collector<int> merged(odd_tens.union_with(even));
+  Collector<int64_t> counted(odd_tens.union_with(even).union_with(s).count());
+  run.ssc.start();
+  run.steps(2);
+  CHECK(sorted(merged.at(1000)) == Ints{2, 4, 10, 30});
+  CHECK(merged.at(2000) == Ints{50});
+  CHECK(counted.at(1000) == Longs{8});
+  CHECK(counted.at(2000) == Longs{2});
+}
+
 TEST_CASE("repartition changes the partition count and keeps every record") {
   ManualRun run(1000ms, 2);
   auto s = run.ssc.queue_stream(queue_of<int>({{1, 2, 3, 4, 5, 6, 7}, {8}}));

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -279,6 +280,62 @@ TEST_CASE("group_by_key_and_window groups each key's values over the window") {
   CHECK(normalized(sliding.at(6000)) == Groups{{"b", {4}}, {"c", {5}}});
   CHECK(sliding.at(8000).empty());
   CHECK_FALSE(sliding.has(7000));
+}
+
+TEST_CASE("a window length need not be a multiple of its slide") {
+  ManualRun run(1000ms, 2);
+  auto w = run.ssc.queue_stream(numbers()).window(3000ms, 2000ms);
+  auto p = run.ssc.queue_stream(pairs());
+  Collector<int> seen(w);
+  Collector<KV> inverse(p.reduce_by_key_and_window(std::plus<>{}, std::minus<>{}, 3000ms, 2000ms));
+  Collector<KV> direct(p.reduce_by_key_and_window(std::plus<>{}, 3000ms, 2000ms));
+  run.ssc.start();
+  run.steps(8);
+  CHECK(sorted(seen.at(2000)) == Ints{1, 2});
+  CHECK(sorted(seen.at(4000)) == Ints{2, 4});  // (1000, 4000]
+  CHECK(sorted(seen.at(6000)) == Ints{4, 5, 6});
+  CHECK(seen.at(8000) == Ints{6});
+  CHECK(sorted(inverse.at(2000)) == KVs{{"a", 4}, {"b", 2}});
+  CHECK(sorted(inverse.at(4000)) == KVs{{"a", 3}, {"b", 4}, {"c", 5}});
+  CHECK(sorted(inverse.at(6000)) == KVs{{"a", 0}, {"b", 4}, {"c", 5}});
+  CHECK(sorted(inverse.at(8000)) == KVs{{"a", 0}, {"b", 0}, {"c", 0}});
+  CHECK(sorted(direct.at(4000)) == KVs{{"a", 3}, {"b", 4}, {"c", 5}});
+  CHECK(sorted(direct.at(6000)) == KVs{{"b", 4}, {"c", 5}});
+  CHECK(direct.at(8000).empty());
+  CHECK_FALSE(inverse.has(5000));
+}
+
+TEST_CASE("a stateful stream after a window updates only at the window's slide times") {
+  ManualRun run(1000ms, 2);
+  auto w = run.ssc.queue_stream(pairs()).window(2000ms, 2000ms);
+  auto totals = w.update_state_by_key([](const std::vector<int>& vs, const std::optional<int>& st) -> std::optional<int> {
+    int sum = st.value_or(0);
+    for (int v : vs) sum += v;
+    return sum;
+  });
+  CHECK(totals.slide() == 2000ms);
+  Collector<KV> seen(totals);
+  run.ssc.start();
+  run.steps(6);
+  CHECK(sorted(seen.at(2000)) == KVs{{"a", 4}, {"b", 2}});
+  CHECK(sorted(seen.at(4000)) == KVs{{"a", 4}, {"b", 6}, {"c", 5}});
+  CHECK(sorted(seen.at(6000)) == KVs{{"a", 4}, {"b", 6}, {"c", 5}});
+  CHECK(seen.batch_count() == 3);
+}
+
+TEST_CASE("windowed streams with the same slide join per window") {
+  ManualRun run(1000ms, 2);
+  auto left = run.ssc.queue_stream(pairs()).window(2000ms);
+  auto right = run.ssc.queue_stream(queue_of<std::pair<std::string, std::string>>({{{"a", "x"}}, {}, {{"b", "y"}}}));
+  using J = std::pair<std::string, std::pair<int, std::string>>;
+  Collector<J> seen(left.join(right.window(2000ms)));
+  run.ssc.start();
+  run.steps(5);
+  CHECK(seen.at(1000) == std::vector<J>{{"a", {1, "x"}}});
+  CHECK(sorted(seen.at(2000)) == std::vector<J>{{"a", {1, "x"}}, {"a", {3, "x"}}});
+  CHECK(seen.at(3000).empty());  // a's right value left the window
+  CHECK(seen.at(4000) == std::vector<J>{{"b", {4, "y"}}});
+  CHECK(seen.at(5000).empty());
 }
 
 namespace {
