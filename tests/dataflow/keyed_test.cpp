@@ -3,10 +3,9 @@
 // clock. Expected values are worked out by hand from Spark's semantics.
 #define CATCH_CONFIG_ENABLE_PAIR_STRINGMAKER
 #define CATCH_CONFIG_ENABLE_OPTIONAL_STRINGMAKER
-#include <catch2/catch.hpp>
-
 #include <algorithm>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,7 +34,8 @@ std::shared_ptr<rill::BatchQueue<T>> queue_of(std::vector<std::vector<T>> batche
 // Groups compare after sorting each group's values and then the groups: the order of values
 // from different partitions is deterministic but not meaningful (as in Spark).
 template <class K, class V>
-std::vector<std::pair<K, std::vector<V>>> normalized(std::vector<std::pair<K, std::vector<V>>> groups) {
+std::vector<std::pair<K, std::vector<V>>> normalized(
+    std::vector<std::pair<K, std::vector<V>>> groups) {
   for (auto& g : groups) std::sort(g.second.begin(), g.second.end());
   return sorted(std::move(groups));
 }
@@ -44,7 +44,8 @@ std::vector<std::pair<K, std::vector<V>>> normalized(std::vector<std::pair<K, st
 
 TEST_CASE("reduce_by_key reduces each batch's values per key, with no memory between batches") {
   ManualRun run(1000ms, 2);
-  auto s = run.ssc.queue_stream(queue_of<KV>({{{"a", 1}, {"b", 2}, {"a", 3}, {"c", 4}, {"b", 5}}, {}, {{"a", 10}}}));
+  auto s = run.ssc.queue_stream(
+      queue_of<KV>({{{"a", 1}, {"b", 2}, {"a", 3}, {"c", 4}, {"b", 5}}, {}, {{"a", 10}}}));
   auto sums = s.reduce_by_key(std::plus<>{});
   auto maxima = s.reduce_by_key([](int x, int y) { return std::max(x, y); }, 3);
   CHECK(sums.partitions() == 2);
@@ -63,7 +64,8 @@ TEST_CASE("reduce_by_key reduces each batch's values per key, with no memory bet
 
 TEST_CASE("group_by_key gathers every value of a key") {
   ManualRun run(1000ms, 2);
-  auto s = run.ssc.queue_stream(queue_of<KV>({{{"a", 1}, {"b", 2}, {"a", 3}, {"c", 4}, {"b", 5}, {"a", 1}}, {}}));
+  auto s = run.ssc.queue_stream(
+      queue_of<KV>({{{"a", 1}, {"b", 2}, {"a", 3}, {"c", 4}, {"b", 5}, {"a", 1}}, {}}));
   auto g = s.group_by_key();
   auto g3 = s.group_by_key(3);
   CHECK(g3.partitions() == 3);
@@ -80,19 +82,21 @@ TEST_CASE("group_by_key gathers every value of a key") {
 TEST_CASE("combine_by_key computes a per-key average through (sum, count) combiners") {
   ManualRun run(1000ms, 2);
   // Two partitions: {(a,1),(b,2),(a,4)} and {(b,3),(b,7)}, so b's combiners are merged.
-  auto s = run.ssc.queue_stream(queue_of<KV>({{{"a", 1}, {"b", 2}, {"a", 4}, {"b", 3}, {"b", 7}}, {{"c", 5}}}));
+  auto s = run.ssc.queue_stream(
+      queue_of<KV>({{{"a", 1}, {"b", 2}, {"a", 4}, {"b", 3}, {"b", 7}}, {{"c", 5}}}));
   using SumCount = std::pair<int, int>;
-  auto combined = s.combine_by_key([](int v) { return SumCount{v, 1}; },
-                                   [](SumCount c, int v) { return SumCount{c.first + v, c.second + 1}; },
-                                   [](SumCount x, SumCount y) { return SumCount{x.first + y.first, x.second + y.second}; });
-  auto combined3 = s.combine_by_key([](int v) { return SumCount{v, 1}; },
-                                    [](SumCount c, int v) { return SumCount{c.first + v, c.second + 1}; },
-                                    [](SumCount x, SumCount y) { return SumCount{x.first + y.first, x.second + y.second}; }, 3);
+  auto create = [](int v) { return SumCount{v, 1}; };
+  auto merge_value = [](SumCount c, int v) { return SumCount{c.first + v, c.second + 1}; };
+  auto merge_combiners = [](SumCount x, SumCount y) {
+    return SumCount{x.first + y.first, x.second + y.second};
+  };
+  auto combined = s.combine_by_key(create, merge_value, merge_combiners);
+  auto combined3 = s.combine_by_key(create, merge_value, merge_combiners, 3);
   CHECK(combined3.partitions() == 3);
   Collector<std::pair<std::string, SumCount>> combiners3(combined3);
   Collector<std::pair<std::string, SumCount>> combiners(combined);
-  Collector<std::pair<std::string, double>> averages(
-      combined.map_values([](const SumCount& c) { return static_cast<double>(c.first) / c.second; }));
+  Collector<std::pair<std::string, double>> averages(combined.map_values(
+      [](const SumCount& c) { return static_cast<double>(c.first) / c.second; }));
   run.ssc.start();
   run.steps(2);
   using Combined = std::vector<std::pair<std::string, SumCount>>;
@@ -114,7 +118,8 @@ TEST_CASE("map_values and flat_map_values keep the keys") {
   run.steps(2);
   using Texts = std::vector<std::pair<std::string, std::string>>;
   CHECK(sorted(texts.at(1000)) == Texts{{"a", "*"}, {"a", "***"}, {"b", "**"}});
-  CHECK(sorted(spread.at(1000)) == KVs{{"a", 1}, {"a", 3}, {"a", 101}, {"a", 103}, {"b", 2}, {"b", 102}});
+  CHECK(sorted(spread.at(1000)) ==
+        KVs{{"a", 1}, {"a", 3}, {"a", 101}, {"a", 103}, {"b", 2}, {"b", 102}});
   CHECK(none.has(1000));
   CHECK(none.at(1000).empty());
   CHECK(texts.at(2000).empty());
@@ -128,9 +133,10 @@ struct JoinInputs {
   ManualRun run{1000ms, 2};
   // Batch 1: keys a (left only), b (both, two left values), c (right only).
   // Batch 2: key d on both sides, two right values. Batch 3: only the right side has data.
-  rill::DStream<KV> left = run.ssc.queue_stream(queue_of<KV>({{{"a", 1}, {"b", 2}, {"b", 3}}, {{"d", 4}}, {}}));
-  rill::DStream<Word> right =
-      run.ssc.queue_stream(queue_of<Word>({{{"b", "x"}, {"c", "y"}}, {{"d", "z"}, {"d", "w"}}, {{"e", "q"}}}));
+  rill::DStream<KV> left =
+      run.ssc.queue_stream(queue_of<KV>({{{"a", 1}, {"b", 2}, {"b", 3}}, {{"d", 4}}, {}}));
+  rill::DStream<Word> right = run.ssc.queue_stream(
+      queue_of<Word>({{{"b", "x"}, {"c", "y"}}, {{"d", "z"}, {"d", "w"}}, {{"e", "q"}}}));
 };
 
 }  // namespace
@@ -155,7 +161,8 @@ TEST_CASE("left_outer_join keeps left keys without a match, with nullopt") {
   Collector<J> seen(in.left.left_outer_join(in.right));
   in.run.ssc.start();
   in.run.steps(3);
-  CHECK(sorted(seen.at(1000)) == std::vector<J>{{"a", {1, std::nullopt}}, {"b", {2, "x"}}, {"b", {3, "x"}}});
+  CHECK(sorted(seen.at(1000)) ==
+        std::vector<J>{{"a", {1, std::nullopt}}, {"b", {2, "x"}}, {"b", {3, "x"}}});
   CHECK(sorted(seen.at(2000)) == std::vector<J>{{"d", {4, "w"}}, {"d", {4, "z"}}});
   CHECK(seen.at(3000).empty());
 }
@@ -166,7 +173,8 @@ TEST_CASE("right_outer_join keeps right keys without a match, with nullopt") {
   Collector<J> seen(in.left.right_outer_join(in.right));
   in.run.ssc.start();
   in.run.steps(3);
-  CHECK(sorted(seen.at(1000)) == std::vector<J>{{"b", {2, "x"}}, {"b", {3, "x"}}, {"c", {std::nullopt, "y"}}});
+  CHECK(sorted(seen.at(1000)) ==
+        std::vector<J>{{"b", {2, "x"}}, {"b", {3, "x"}}, {"c", {std::nullopt, "y"}}});
   CHECK(sorted(seen.at(2000)) == std::vector<J>{{"d", {4, "w"}}, {"d", {4, "z"}}});
   CHECK(seen.at(3000) == std::vector<J>{{"e", {std::nullopt, "q"}}});
 }
@@ -199,35 +207,41 @@ TEST_CASE("cogroup gives each key's values from both sides") {
   Collector<C> seen(cg);
   in.run.ssc.start();
   in.run.steps(3);
-  CHECK(normalize(seen.at(1000)) == std::vector<C>{{"a", {{1}, {}}}, {"b", {{2, 3}, {"x"}}}, {"c", {{}, {"y"}}}});
+  CHECK(normalize(seen.at(1000)) ==
+        std::vector<C>{{"a", {{1}, {}}}, {"b", {{2, 3}, {"x"}}}, {"c", {{}, {"y"}}}});
   CHECK(normalize(seen.at(2000)) == std::vector<C>{{"d", {{4}, {"w", "z"}}}});
   CHECK(seen.at(3000) == std::vector<C>{{"e", {{}, {"q"}}}});
 }
 
 TEST_CASE("update_state_by_key emits every key's state every batch; nullopt drops a key") {
   ManualRun run(1000ms, 2);
-  auto s = run.ssc.queue_stream(
-      queue_of<KV>({{{"a", 1}, {"b", 2}, {"a", 3}}, {{"c", 5}}, {{"a", 0}, {"b", 1}}, {}, {{"a", 7}}}));
+  auto s = run.ssc.queue_stream(queue_of<KV>(
+      {{{"a", 1}, {"b", 2}, {"a", 3}}, {{"c", 5}}, {{"a", 0}, {"b", 1}}, {}, {{"a", 7}}}));
   // Running sum; a value of 0 drops the key.
-  auto sums = s.update_state_by_key([](const std::vector<int>& vs, const std::optional<int>& st) -> std::optional<int> {
-    int sum = st.value_or(0);
-    for (int v : vs) {
-      if (v == 0) return std::nullopt;
-      sum += v;
-    }
-    return sum;
-  });
+  auto sums = s.update_state_by_key(
+      [](const std::vector<int>& vs, const std::optional<int>& st) -> std::optional<int> {
+        int sum = st.value_or(0);
+        for (int v : vs) {
+          if (v == 0) return std::nullopt;
+          sum += v;
+        }
+        return sum;
+      });
   // How often the function ran per key: every batch once the key exists, values or not.
   auto calls = s.update_state_by_key(
-      [](const std::vector<int>&, const std::optional<int>& st) -> std::optional<int> { return st.value_or(0) + 1; }, 3);
+      [](const std::vector<int>&, const std::optional<int>& st) -> std::optional<int> {
+        return st.value_or(0) + 1;
+      },
+      3);
   CHECK(calls.partitions() == 3);
   // State lives only while new values come: the function sees an empty vector otherwise.
-  auto latest = s.update_state_by_key([](const std::vector<int>& vs, const std::optional<int>& st) -> std::optional<int> {
-    if (vs.empty()) return std::nullopt;
-    int sum = st.value_or(0);
-    for (int v : vs) sum += v;
-    return sum;
-  });
+  auto latest = s.update_state_by_key(
+      [](const std::vector<int>& vs, const std::optional<int>& st) -> std::optional<int> {
+        if (vs.empty()) return std::nullopt;
+        int sum = st.value_or(0);
+        for (int v : vs) sum += v;
+        return sum;
+      });
   Collector<KV> sum(sums);
   Collector<KV> call(calls);
   Collector<KV> last(latest);
@@ -258,7 +272,8 @@ namespace {
 struct RunningSum {
   std::shared_ptr<std::atomic<int>> calls = std::make_shared<std::atomic<int>>(0);
   std::shared_ptr<std::atomic<int>> bad = std::make_shared<std::atomic<int>>(0);
-  std::optional<KV> operator()(const std::string& key, const std::optional<int>& value, rill::State<int>& state) const {
+  std::optional<KV> operator()(const std::string& key, const std::optional<int>& value,
+                               rill::State<int>& state) const {
     ++*calls;
     if (state.is_timing_out()) {
       if (value || !state.exists()) ++*bad;  // a timing-out call has state and no value
@@ -282,7 +297,8 @@ struct RunningSum {
 
 TEST_CASE("map_with_state calls the function per record and offers state snapshots") {
   ManualRun run(1000ms, 2);
-  auto s = run.ssc.queue_stream(queue_of<KV>({{{"a", 1}, {"a", 2}, {"b", 5}}, {{"b", 1}}, {{"a", 0}, {"c", 2}}, {}, {{"a", 4}}}));
+  auto s = run.ssc.queue_stream(queue_of<KV>(
+      {{{"a", 1}, {"a", 2}, {"b", 5}}, {{"b", 1}}, {{"a", 0}, {"c", 2}}, {}, {{"a", 4}}}));
   RunningSum fn;
   auto mapped = s.map_with_state(rill::state_spec(fn));
   Collector<KV> out(mapped);
@@ -298,7 +314,7 @@ TEST_CASE("map_with_state calls the function per record and offers state snapsho
   CHECK(out.has(4000));
   CHECK(out.at(4000).empty());
   CHECK(sorted(snapshots.at(4000)) == KVs{{"b", 6}, {"c", 2}});  // state persists without data
-  CHECK(out.at(5000) == KVs{{"a", 4}});                           // a starts afresh
+  CHECK(out.at(5000) == KVs{{"a", 4}});                          // a starts afresh
   CHECK(sorted(snapshots.at(5000)) == KVs{{"a", 4}, {"b", 6}, {"c", 2}});
   CHECK(*fn.calls == 7);
   CHECK(*fn.bad == 0);
@@ -306,8 +322,8 @@ TEST_CASE("map_with_state calls the function per record and offers state snapsho
 
 TEST_CASE("map_with_state times out a key idle for longer than the timeout, with one last call") {
   ManualRun run(1000ms, 2);
-  auto s = run.ssc.queue_stream(
-      queue_of<KV>({{{"a", 1}, {"b", 1}, {"c", 1}}, {}, {{"b", 1}}, {{"c", 1}}, {}, {}, {{"a", 5}}}));
+  auto s = run.ssc.queue_stream(queue_of<KV>(
+      {{{"a", 1}, {"b", 1}, {"c", 1}}, {}, {{"b", 1}}, {{"c", 1}}, {}, {}, {{"a", 5}}}));
   RunningSum fn;
   auto mapped = s.map_with_state(rill::state_spec(fn, 2000ms));
   Collector<KV> out(mapped);
@@ -335,7 +351,8 @@ TEST_CASE("map_with_state times out a key idle for longer than the timeout, with
 
 TEST_CASE("map_with_state: a record after a remove() in the same batch starts from no state") {
   ManualRun run(1000ms, 1);
-  auto s = run.ssc.queue_stream(queue_of<KV>({{{"a", 1}, {"a", 0}, {"a", 5}, {"b", 2}, {"b", 0}}, {}}));
+  auto s =
+      run.ssc.queue_stream(queue_of<KV>({{{"a", 1}, {"a", 0}, {"a", 5}, {"b", 2}, {"b", 0}}, {}}));
   RunningSum fn;
   auto mapped = s.map_with_state(rill::state_spec(fn));
   Collector<KV> out(mapped);
@@ -355,7 +372,8 @@ TEST_CASE("a stream joined with itself pairs every two values of a key") {
   Collector<J> seen(s.join(s, 3));
   run.ssc.start();
   run.step();
-  CHECK(sorted(seen.at(1000)) == std::vector<J>{{"a", {1, 1}}, {"a", {1, 2}}, {"a", {2, 1}}, {"a", {2, 2}}, {"b", {3, 3}}});
+  CHECK(sorted(seen.at(1000)) ==
+        std::vector<J>{{"a", {1, 1}}, {"a", {1, 2}}, {"a", {2, 1}}, {"a", {2, 2}}, {"b", {3, 3}}});
 }
 
 TEST_CASE("map_with_state can return records directly and keep state on its own partitions") {

@@ -1,11 +1,10 @@
 // Output operations (print's exact text, save_as_text_files' directories) through the actor
 // runtime on the manual clock, and invalid definitions, which throw ConfigError naming the values.
 #define CATCH_CONFIG_ENABLE_PAIR_STRINGMAKER
-#include <catch2/catch.hpp>
-
 #include <stdlib.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -115,15 +114,16 @@ TEST_CASE("print() shows 10 records by default") {
   run.ssc.queue_stream(queue_of<int>({eleven, {7}})).print();
   run.ssc.start();
   run.steps(2);
-  CHECK(out.str() == header(1000) + "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n...\n\n" + header(2000) + "7\n\n");
+  CHECK(out.str() ==
+        header(1000) + "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n...\n\n" + header(2000) + "7\n\n");
 }
 
 TEST_CASE("print shows pairs as (a,b) and optionals as Some/None") {
   std::ostringstream out;
   ManualRun run(1000ms, 2, &out);
   auto words = run.ssc.queue_stream(queue_of<std::string>({{"a", "b", "a"}, {"b"}}));
-  auto counts = words.map([](const std::string& w) { return std::pair{w, int64_t{1}}; })
-                    .reduce_by_key(std::plus<>{});
+  auto one = [](const std::string& w) { return std::pair{w, int64_t{1}}; };
+  auto counts = words.map(one).reduce_by_key(std::plus<>{});
   // One key per batch: the order of the printed records is defined.
   counts.filter([](const auto& kv) { return kv.first == "a"; }).print();
   run.ssc.start();
@@ -191,7 +191,8 @@ TEST_CASE("save_as_text_files writes prefix-<ms>.suffix with part files and _SUC
   ManualRun run(1000ms, 2);
   auto words = run.ssc.queue_stream(queue_of<std::string>({{"a", "b", "c"}, {}}));
   words.save_as_text_files((tmp.path / "words").string(), "txt");
-  words.map([](const std::string& w) { return std::pair{w, 1}; }).save_as_text_files((tmp.path / "pairs").string());
+  auto one = [](const std::string& w) { return std::pair{w, 1}; };
+  words.map(one).save_as_text_files((tmp.path / "pairs").string());
   run.ssc.start();
   run.steps(2);
   CHECK(names_in(tmp.path) ==
@@ -217,8 +218,8 @@ TEST_CASE("save_as_text_files writes prefix-<ms>.suffix with part files and _SUC
 TEST_CASE("save_as_text_files of a keyed stream writes one part per partition") {
   TempDir tmp;
   ManualRun run(1000ms, 2);
-  auto counts = run.ssc.queue_stream(queue_of<std::string>({{"x", "y", "x", "z"}}))
-                    .count_by_value(3);
+  auto counts =
+      run.ssc.queue_stream(queue_of<std::string>({{"x", "y", "x", "z"}})).count_by_value(3);
   counts.save_as_text_files((tmp.path / "counts").string(), "out");
   run.ssc.start();
   run.step();
@@ -234,7 +235,8 @@ namespace {
 
 // A context on a manual clock that is never started (no actors).
 struct Definition {
-  rill::StreamingContext ssc{1000ms, {.clock = std::make_shared<rill::ManualClock>(), .partitions = 2}};
+  rill::StreamingContext ssc{1000ms,
+                             {.clock = std::make_shared<rill::ManualClock>(), .partitions = 2}};
   rill::DStream<int> ints = ssc.queue_stream(std::make_shared<rill::BatchQueue<int>>());
   rill::DStream<KV> pairs = ssc.queue_stream(std::make_shared<rill::BatchQueue<KV>>());
 };
@@ -245,13 +247,18 @@ TEST_CASE("a window length that is not a multiple of the batch interval is a Con
   Definition d;
   auto plus = [](int a, int b) { return a + b; };
   auto minus = [](int a, int b) { return a - b; };
-  CHECK_THAT(config_error([&] { d.ints.window(1500ms); }), Contains("1500 ms") && Contains("1000 ms"));
-  CHECK_THAT(config_error([&] { d.ints.count_by_window(2500ms); }), Contains("2500 ms") && Contains("1000 ms"));
+  CHECK_THAT(config_error([&] { d.ints.window(1500ms); }),
+             Contains("1500 ms") && Contains("1000 ms"));
+  CHECK_THAT(config_error([&] { d.ints.count_by_window(2500ms); }),
+             Contains("2500 ms") && Contains("1000 ms"));
   CHECK_THAT(config_error([&] { d.ints.reduce_by_window(plus, 1200ms); }), Contains("1200 ms"));
-  CHECK_THAT(config_error([&] { d.ints.reduce_by_window(plus, minus, 3300ms); }), Contains("3300 ms"));
+  CHECK_THAT(config_error([&] { d.ints.reduce_by_window(plus, minus, 3300ms); }),
+             Contains("3300 ms"));
   CHECK_THAT(config_error([&] { d.ints.count_by_value_and_window(1100ms); }), Contains("1100 ms"));
-  CHECK_THAT(config_error([&] { d.pairs.reduce_by_key_and_window(plus, 2200ms); }), Contains("2200 ms"));
-  CHECK_THAT(config_error([&] { d.pairs.reduce_by_key_and_window(plus, minus, 2700ms); }), Contains("2700 ms"));
+  CHECK_THAT(config_error([&] { d.pairs.reduce_by_key_and_window(plus, 2200ms); }),
+             Contains("2200 ms"));
+  CHECK_THAT(config_error([&] { d.pairs.reduce_by_key_and_window(plus, minus, 2700ms); }),
+             Contains("2700 ms"));
   CHECK_THAT(config_error([&] { d.pairs.group_by_key_and_window(900ms); }), Contains("900 ms"));
   CHECK_THAT(config_error([&] { d.ints.window(1500ms); }), Contains("window length"));
 }
@@ -263,27 +270,34 @@ TEST_CASE("a window slide that is not a multiple of the batch interval is a Conf
   CHECK_THAT(config_error([&] { d.ints.window(3000ms, 1500ms); }),
              Contains("window slide") && Contains("1500 ms") && Contains("1000 ms"));
   CHECK_THAT(config_error([&] { d.ints.count_by_window(3000ms, 500ms); }), Contains("500 ms"));
-  CHECK_THAT(config_error([&] { d.ints.reduce_by_window(plus, minus, 4000ms, 2500ms); }), Contains("2500 ms"));
+  CHECK_THAT(config_error([&] { d.ints.reduce_by_window(plus, minus, 4000ms, 2500ms); }),
+             Contains("2500 ms"));
   CHECK_THAT(config_error([&] { d.pairs.reduce_by_key_and_window(plus, minus, 4000ms, 1700ms); }),
              Contains("1700 ms"));
-  CHECK_THAT(config_error([&] { d.pairs.group_by_key_and_window(4000ms, 3500ms); }), Contains("3500 ms"));
+  CHECK_THAT(config_error([&] { d.pairs.group_by_key_and_window(4000ms, 3500ms); }),
+             Contains("3500 ms"));
 }
 
 TEST_CASE("zero or negative window lengths and slides are ConfigErrors") {
   Definition d;
   auto plus = [](int a, int b) { return a + b; };
-  CHECK_THAT(config_error([&] { d.ints.window(0ms); }), Contains("window length") && Contains("0 ms"));
+  CHECK_THAT(config_error([&] { d.ints.window(0ms); }),
+             Contains("window length") && Contains("0 ms"));
   CHECK_THAT(config_error([&] { d.ints.window(-2000ms); }), Contains("-2000 ms"));
-  CHECK_THAT(config_error([&] { d.ints.window(2000ms, -1000ms); }), Contains("window slide") && Contains("-1000 ms"));
-  CHECK_THAT(config_error([&] { d.pairs.reduce_by_key_and_window(plus, -3000ms); }), Contains("-3000 ms"));
+  CHECK_THAT(config_error([&] { d.ints.window(2000ms, -1000ms); }),
+             Contains("window slide") && Contains("-1000 ms"));
+  CHECK_THAT(config_error([&] { d.pairs.reduce_by_key_and_window(plus, -3000ms); }),
+             Contains("-3000 ms"));
   CHECK_NOTHROW(d.ints.window(2000ms, 0ms));  // slide 0: the default, the batch interval
 }
 
 TEST_CASE("a window must be a multiple of its parent's slide") {
   Definition d;
   auto coarse = d.ints.window(4000ms, 2000ms);
-  CHECK_THAT(config_error([&] { coarse.window(3000ms); }), Contains("3000 ms") && Contains("2000 ms"));
-  CHECK_THAT(config_error([&] { coarse.window(4000ms, 1000ms); }), Contains("1000 ms") && Contains("2000 ms"));
+  CHECK_THAT(config_error([&] { coarse.window(3000ms); }),
+             Contains("3000 ms") && Contains("2000 ms"));
+  CHECK_THAT(config_error([&] { coarse.window(4000ms, 1000ms); }),
+             Contains("1000 ms") && Contains("2000 ms"));
   CHECK_NOTHROW(coarse.window(6000ms, 2000ms));
 }
 
@@ -301,8 +315,9 @@ TEST_CASE("zero or negative batch intervals are ConfigErrors") {
              Contains("batch interval") && Contains("0 ms"));
   CHECK_THAT(config_error([&] { rill::StreamingContext ssc(-1000ms, {.clock = clock}); }),
              Contains("batch interval") && Contains("-1000 ms"));
-  CHECK_THAT(config_error([&] { rill::StreamingContext ssc(1000ms, {.clock = clock, .partitions = -3}); }),
-             Contains("partitions"));
+  CHECK_THAT(
+      config_error([&] { rill::StreamingContext ssc(1000ms, {.clock = clock, .partitions = -3}); }),
+      Contains("partitions"));
 }
 
 TEST_CASE("partition counts must be positive") {
@@ -316,7 +331,8 @@ TEST_CASE("partition counts must be positive") {
 TEST_CASE("two streams with one name are a ConfigError naming it") {
   Definition d;
   d.ints.map([](int x) { return x; }).name("doubled");
-  CHECK_THAT(config_error([&] { d.ints.map([](int x) { return x; }).name("doubled"); }), Contains("doubled"));
+  CHECK_THAT(config_error([&] { d.ints.map([](int x) { return x; }).name("doubled"); }),
+             Contains("doubled"));
 }
 
 TEST_CASE("start() with no output operations is a ConfigError") {
@@ -331,15 +347,19 @@ TEST_CASE("streams and outputs cannot be added after start(); start() runs once"
   auto s = run.ssc.queue_stream(q);
   Collector<int> seen(s);
   run.ssc.start();
-  CHECK_THAT(config_error([&] { run.ssc.queue_stream(q); }), Contains("queue") && Contains("after start()"));
-  CHECK_THAT(config_error([&] { s.map([](int x) { return x; }); }), Contains("map") && Contains("after start()"));
-  CHECK_THAT(config_error([&] { s.window(2000ms); }), Contains("window") && Contains("after start()"));
+  CHECK_THAT(config_error([&] { run.ssc.queue_stream(q); }),
+             Contains("queue") && Contains("after start()"));
+  CHECK_THAT(config_error([&] { s.map([](int x) { return x; }); }),
+             Contains("map") && Contains("after start()"));
+  CHECK_THAT(config_error([&] { s.window(2000ms); }),
+             Contains("window") && Contains("after start()"));
   CHECK_THAT(config_error([&] { s.print(); }), Contains("print") && Contains("after start()"));
   CHECK_THAT(config_error([&] { s.foreach_batch([](const std::vector<int>&, Millis) {}); }),
              Contains("foreach_batch") && Contains("after start()"));
   CHECK_THAT(config_error([&] { s.save_as_text_files("/nonexistent/never"); }),
              Contains("save_as_text_files") && Contains("after start()"));
-  CHECK_THAT(config_error([&] { run.ssc.start(); }), Contains("start()") && Contains("already started"));
+  CHECK_THAT(config_error([&] { run.ssc.start(); }),
+             Contains("start()") && Contains("already started"));
   // The failed definitions changed nothing: the job still runs its one output.
   run.step();
   CHECK(seen.at(1000) == std::vector<int>{1});

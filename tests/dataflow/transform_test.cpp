@@ -3,9 +3,8 @@
 // actor runtime on the manual clock. Expected values are worked out by hand from Spark's semantics.
 #define CATCH_CONFIG_ENABLE_PAIR_STRINGMAKER
 #define CATCH_CONFIG_ENABLE_OPTIONAL_STRINGMAKER
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -93,7 +92,8 @@ TEST_CASE("map_partitions on one partition sees the whole batch in order") {
 TEST_CASE("map_partitions runs once per partition") {
   ManualRun run(1000ms, 2);
   auto s = run.ssc.queue_stream(queue_of<int>({{1, 2, 3, 4, 5}, {}}));
-  auto sizes = s.map_partitions([](const Ints& part) { return Longs{static_cast<int64_t>(part.size())}; });
+  auto sizes =
+      s.map_partitions([](const Ints& part) { return Longs{static_cast<int64_t>(part.size())}; });
   CHECK(sizes.partitions() == 2);
   Collector<int64_t> seen(sizes);
   run.ssc.start();
@@ -152,7 +152,8 @@ TEST_CASE("repartition changes the partition count and keeps every record") {
   CHECK(r.map([](int x) { return x; }).partitions() == 3);
   Collector<int> records(r);
   Collector<int> records1(one);
-  Collector<int64_t> sizes(r.map_partitions([](const Ints& p) { return Longs{static_cast<int64_t>(p.size())}; }));
+  Collector<int64_t> sizes(
+      r.map_partitions([](const Ints& p) { return Longs{static_cast<int64_t>(p.size())}; }));
   run.ssc.start();
   run.steps(2);
   CHECK(sorted(records.at(1000)) == Ints{1, 2, 3, 4, 5, 6, 7});
@@ -301,10 +302,11 @@ TEST_CASE("queue_stream one at a time takes one pushed batch per interval") {
 TEST_CASE("the order inside a batch is the same on every run of the same program") {
   auto run_once = [] {
     ManualRun run(1000ms, 3);
-    auto s = run.ssc.queue_stream(queue_of<std::string>({{"b", "a", "c", "a", "d", "e", "b", "f"}}));
+    auto s =
+        run.ssc.queue_stream(queue_of<std::string>({{"b", "a", "c", "a", "d", "e", "b", "f"}}));
+    auto one = [](const std::string& w) { return std::pair{w, int64_t{1}}; };
     Collector<std::pair<std::string, int64_t>> c(
-        s.repartition(2).map([](const std::string& w) { return std::pair{w, int64_t{1}}; })
-            .reduce_by_key(std::plus<>{}, 3));
+        s.repartition(2).map(one).reduce_by_key(std::plus<>{}, 3));
     run.ssc.start();
     run.step();
     return c.at(1000);

@@ -3,9 +3,8 @@
 // custom receiver, through the actor runtime on the manual clock. Expected values by hand.
 #define CATCH_CONFIG_ENABLE_PAIR_STRINGMAKER
 #define CATCH_CONFIG_ENABLE_OPTIONAL_STRINGMAKER
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,7 +32,9 @@ std::shared_ptr<rill::BatchQueue<T>> queue_of(std::vector<std::vector<T>> batche
 }
 
 // Batches at 1000..6000 ms: {1}, {2}, {} (empty inside the windows), {4}, {5}, {6}; then empty.
-std::shared_ptr<rill::BatchQueue<int>> numbers() { return queue_of<int>({{1}, {2}, {}, {4}, {5}, {6}}); }
+std::shared_ptr<rill::BatchQueue<int>> numbers() {
+  return queue_of<int>({{1}, {2}, {}, {4}, {5}, {6}});
+}
 
 // Batches at 1000..4000 ms: {(a,1),(b,2)}, {(a,3)}, {}, {(b,4),(c,5)}; then empty.
 std::shared_ptr<rill::BatchQueue<KV>> pairs() {
@@ -219,7 +220,8 @@ TEST_CASE("reduce_by_key_and_window with inverse and no filter keeps keys at the
   auto w = s.reduce_by_key_and_window(std::plus<>{}, std::minus<>{}, 2000ms);
   CHECK(w.slide() == 1000ms);
   Collector<KV> every(w);
-  Collector<KV> sliding(s.reduce_by_key_and_window(std::plus<>{}, std::minus<>{}, 4000ms, 2000ms, 3));
+  Collector<KV> sliding(
+      s.reduce_by_key_and_window(std::plus<>{}, std::minus<>{}, 4000ms, 2000ms, 3));
   run.ssc.start();
   run.steps(8);
   CHECK(sorted(every.at(1000)) == KVs{{"a", 1}, {"b", 2}});
@@ -239,8 +241,10 @@ TEST_CASE("reduce_by_key_and_window with inverse and a keep filter drops keys") 
   ManualRun run(1000ms, 2);
   auto s = run.ssc.queue_stream(pairs());
   auto nonzero = [](const KV& kv) { return kv.second != 0; };
-  Collector<KV> every(s.reduce_by_key_and_window(std::plus<>{}, std::minus<>{}, 2000ms, 0ms, 0, nonzero));
-  Collector<KV> sliding(s.reduce_by_key_and_window(std::plus<>{}, std::minus<>{}, 4000ms, 2000ms, 3, nonzero));
+  Collector<KV> every(
+      s.reduce_by_key_and_window(std::plus<>{}, std::minus<>{}, 2000ms, 0ms, 0, nonzero));
+  Collector<KV> sliding(
+      s.reduce_by_key_and_window(std::plus<>{}, std::minus<>{}, 4000ms, 2000ms, 3, nonzero));
   run.ssc.start();
   run.steps(8);
   CHECK(sorted(every.at(1000)) == KVs{{"a", 1}, {"b", 2}});
@@ -308,11 +312,12 @@ TEST_CASE("a window length need not be a multiple of its slide") {
 TEST_CASE("a stateful stream after a window updates only at the window's slide times") {
   ManualRun run(1000ms, 2);
   auto w = run.ssc.queue_stream(pairs()).window(2000ms, 2000ms);
-  auto totals = w.update_state_by_key([](const std::vector<int>& vs, const std::optional<int>& st) -> std::optional<int> {
-    int sum = st.value_or(0);
-    for (int v : vs) sum += v;
-    return sum;
-  });
+  auto totals = w.update_state_by_key(
+      [](const std::vector<int>& vs, const std::optional<int>& st) -> std::optional<int> {
+        int sum = st.value_or(0);
+        for (int v : vs) sum += v;
+        return sum;
+      });
   CHECK(totals.slide() == 2000ms);
   Collector<KV> seen(totals);
   run.ssc.start();
@@ -326,7 +331,8 @@ TEST_CASE("a stateful stream after a window updates only at the window's slide t
 TEST_CASE("windowed streams with the same slide join per window") {
   ManualRun run(1000ms, 2);
   auto left = run.ssc.queue_stream(pairs()).window(2000ms);
-  auto right = run.ssc.queue_stream(queue_of<std::pair<std::string, std::string>>({{{"a", "x"}}, {}, {{"b", "y"}}}));
+  auto right = run.ssc.queue_stream(
+      queue_of<std::pair<std::string, std::string>>({{{"a", "x"}}, {}, {{"b", "y"}}}));
   using J = std::pair<std::string, std::pair<int, std::string>>;
   Collector<J> seen(left.join(right.window(2000ms)));
   run.ssc.start();
