@@ -40,6 +40,13 @@ class Clock {
   virtual void adopt() {}
   /// The calling thread ends: releases what it owns.
   virtual void thread_finished() {}
+  /// The calling thread now waits on something else (a socket): time may move meanwhile.
+  void idle() { thread_finished(); }
+  /// The calling thread woke from such a wait: time waits for it again until it next sleeps.
+  void busy() {
+    hold();
+    adopt();
+  }
 };
 
 /// Wall-clock time with one timer thread for scheduled callbacks.

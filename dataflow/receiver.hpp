@@ -134,6 +134,10 @@ class ReceiverSlot {
  public:
   using Factory = std::function<std::unique_ptr<ReceiverBase>()>;
   ReceiverSlot(std::string name, Factory factory) : name_(std::move(name)), factory_(std::move(factory)) {}
+  /// Stops a running instance: its threads must end before its members are destroyed.
+  ~ReceiverSlot() { stop(); }
+  ReceiverSlot(const ReceiverSlot&) = delete;
+  ReceiverSlot& operator=(const ReceiverSlot&) = delete;
 
   const std::string& name() const { return name_; }
   void set_clock(Clock* clock) { clock_ = clock; }

@@ -81,6 +81,13 @@ void SocketTextReceiver::on_stop() {
 bool SocketTextReceiver::wait_for(int fd, short events) {
   pollfd fds[2] = {{fd, events, 0}, {wake_[0], POLLIN, 0}};
   const int timeout = wake_[0] >= 0 ? -1 : kStopPollMs;
+  // A manual clock's advance() waits while this thread is busy: from its start or wake-up
+  // until it sleeps on the clock. Waiting on the network is idle time (no clock drives it), so
+  // give the count back now, or every advance() stalls for the settle timeout while a
+  // connection is open; and take it again when the network wakes the thread, so that what
+  // the thread then does (store, report, go to sleep) finishes before time moves on.
+  // Both calls are no-ops on the system clock.
+  clock().idle();
   while (!is_stopped()) {
     int r = ::poll(fds, 2, timeout);
     if (r < 0 && errno != EINTR) {
@@ -90,7 +97,10 @@ bool SocketTextReceiver::wait_for(int fd, short events) {
     }
     if (r <= 0) continue;
     if (fds[1].revents != 0) return false;
-    if (fds[0].revents != 0) return true;
+    if (fds[0].revents != 0) {
+      clock().busy();
+      return true;
+    }
   }
   return false;
 }

@@ -39,9 +39,8 @@ struct SocketBackoff {
 /// closed connection is reported with report_error() (naming host:port and the cause) and
 /// retried after a backoff. on_stop() wakes the reading thread at once, wherever it blocks.
 ///
-/// Caveat: after a backoff sleep on a ManualClock the thread blocks in poll(2), not on the
-/// clock, so ManualClock::advance() waits for its settle timeout; use a SystemClock where a
-/// receiver must reconnect.
+/// Under a ManualClock the backoff waits for advance(), while waiting on the network does not
+/// hold advance() back: when lines arrive relative to batches is up to the network.
 class SocketTextReceiver final : public Receiver<std::string> {
  public:
   /// REQUIRES: host non-empty, 1 <= port <= 65535 (socket_text_stream checks both).

@@ -240,6 +240,31 @@ TEST_CASE("stop() unblocks a receiver waiting for data on an idle connection") {
   CHECK(Steady::now() - begin < 1s);
 }
 
+TEST_CASE("under a manual clock, reconnection waits for advance() and the socket does not block it") {
+  LineServer first;
+  const int port = first.port();
+  auto clock = std::make_shared<rill::ManualClock>();
+  Harness h(port, clock, {100ms, 2000ms});
+  REQUIRE(first.accept_one());
+  first.send("a\n");
+  REQUIRE(h.wait_lines(1).size() == 1);
+  // A connected receiver waits on the network, not on the clock: advance() goes straight on.
+  auto begin = Steady::now();
+  clock->advance(1000ms);
+  CHECK(Steady::now() - begin < 5s);  // the manual clock's settle bound is 10 s
+  first.close_all();
+  REQUIRE(h.wait_errors_with("closed by the server", 1) == 1);
+  // The receiver now sleeps 100 ms of manual time: it reconnects only when the test says so.
+  LineServer second(port);
+  begin = Steady::now();
+  clock->advance(100ms);
+  CHECK(Steady::now() - begin < 5s);
+  REQUIRE(second.accept_one());
+  second.send("b\n");
+  CHECK(h.wait_lines(2) == std::vector<std::string>{"a", "b"});
+  CHECK(h.wait_errors(1).size() == 1);  // nothing refused: no attempt before the advance
+}
+
 TEST_CASE("word counts over a socket stream are exact on the local executor") {
   LineServer server;
   auto clock = std::make_shared<rill::ManualClock>();
