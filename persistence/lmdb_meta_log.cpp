@@ -1,0 +1,147 @@
+#include "persistence/lmdb_meta_log.hpp"
+
+#include "persistence/keys.hpp"
+
+namespace rill::persistence {
+
+namespace {
+
+const uint8_t* bytes(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
+
+std::string encode_i64(int64_t v) {
+  std::string out;
+  put_i64(out, v);
+  return out;
+}
+
+std::string encode_blocks(const std::vector<BlockRef>& blocks) {
+  std::string out;
+  put_u32(out, static_cast<uint32_t>(blocks.size()));
+  for (const auto& b : blocks) {
+    put_u32(out, static_cast<uint32_t>(b.stream));
+    put_u64(out, b.seq);
+    put_i64(out, b.records);
+  }
+  return out;
+}
+
+constexpr std::size_t kBlockRefBytes = 4 + 8 + 8;
+
+}  // namespace
+
+std::optional<std::string> LmdbMetaLog::read(const std::string& key) const {
+  Status st;
+  {
+    auto txn = env_.begin_read();
+    if (txn) {
+      auto got = txn->get(Db::meta, key);
+      if (got && *got) return std::string((*got)->begin(), (*got)->end());
+      if (got) return std::nullopt;
+      st = got.status();
+    } else {
+      st = txn.status();
+    }
+  }
+  std::lock_guard lock(error_mu_);
+  if (first_error_.is_ok()) first_error_ = st;
+  return std::nullopt;
+}
+
+Status LmdbMetaLog::first_read_error() const {
+  std::lock_guard lock(error_mu_);
+  return first_error_;
+}
+
+Status LmdbMetaLog::record_zero_time(Millis zero) {
+  std::string key = meta_key(MetaType::zero_time);
+  Status st = writer_.write(WriteBatch().put_new(Db::meta, key, seal_value(key, encode_i64(zero.count()))));
+  if (st.code() != Errc::invalid_argument) return st;
+  // Already recorded: the same value again is fine, a different one is not.
+  auto have = zero_time();
+  if (have && *have == zero) return Status::ok();
+  return {Errc::invalid_argument,
+          "store " + env_.dir() + ": zero time already recorded as " +
+              (have ? to_string(*have) : std::string("(unreadable)"))};
+}
+
+std::optional<Millis> LmdbMetaLog::zero_time() const {
+  auto v = read(meta_key(MetaType::zero_time));
+  if (!v || v->size() != 8) return std::nullopt;
+  return Millis(get_i64(bytes(*v)));
+}
+
+Status LmdbMetaLog::record_partitions(const std::string& stream, int partitions) {
+  std::string key = meta_key(MetaType::partitions, stream);
+  std::string payload;
+  put_u32(payload, static_cast<uint32_t>(partitions));
+  return writer_.write(WriteBatch().put(Db::meta, key, seal_value(key, payload)));
+}
+
+std::optional<int> LmdbMetaLog::partitions(const std::string& stream) const {
+  auto v = read(meta_key(MetaType::partitions, stream));
+  if (!v || v->size() != 4) return std::nullopt;
+  return static_cast<int>(get_u32(bytes(*v)));
+}
+
+Status LmdbMetaLog::record_allocation(Millis t, const std::vector<BlockRef>& blocks) {
+  // Allocation is write-once: a re-run of t must read the same blocks, never new ones.
+  std::string key = meta_time_key(MetaType::allocation, t.count());
+  Status st = writer_.write(WriteBatch().put_new(Db::meta, key, seal_value(key, encode_blocks(blocks))));
+  if (st.code() == Errc::invalid_argument)
+    return {Errc::invalid_argument, "batch " + to_string(t) + " was already allocated (" + st.message() + ")"};
+  return st;
+}
+
+std::optional<std::vector<BlockRef>> LmdbMetaLog::allocation(Millis t) const {
+  auto v = read(meta_time_key(MetaType::allocation, t.count()));
+  if (!v || v->size() < 4) return std::nullopt;
+  uint32_t n = get_u32(bytes(*v));
+  if (v->size() != 4 + n * kBlockRefBytes) return std::nullopt;
+  std::vector<BlockRef> out(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint8_t* p = bytes(*v) + 4 + i * kBlockRefBytes;
+    out[i] = {static_cast<int>(get_u32(p)), get_u64(p + 4), get_i64(p + 12)};
+  }
+  return out;
+}
+
+Status LmdbMetaLog::record_commit(int output, Millis t, int partition, uint64_t hash) {
+  std::string key = commit_key(static_cast<uint32_t>(output), t.count(), static_cast<uint32_t>(partition));
+  std::string payload;
+  put_u64(payload, hash);
+  return writer_.write(WriteBatch().put(Db::meta, key, seal_value(key, payload)));
+}
+
+bool LmdbMetaLog::is_committed(int output, Millis t, int partition) const {
+  return read(commit_key(static_cast<uint32_t>(output), t.count(), static_cast<uint32_t>(partition)))
+      .has_value();
+}
+
+Status LmdbMetaLog::record_completion(Millis t) {
+  std::lock_guard lock(completion_mu_);
+  auto last = last_completed();
+  if (last && *last >= t)
+    return {Errc::invalid_argument, "batch " + to_string(t) + " completed out of order"};
+  std::string ckey = meta_time_key(MetaType::completion, t.count());
+  std::string lkey = meta_key(MetaType::last_completed);
+  WriteBatch batch;
+  batch.put(Db::meta, ckey, seal_value(ckey, {}));
+  batch.put(Db::meta, lkey, seal_value(lkey, encode_i64(t.count())));
+  return writer_.write(std::move(batch));
+}
+
+std::optional<Millis> LmdbMetaLog::last_completed() const {
+  auto v = read(meta_key(MetaType::last_completed));
+  if (!v || v->size() != 8) return std::nullopt;
+  return Millis(get_i64(bytes(*v)));
+}
+
+Status LmdbMetaLog::verify() const {
+  auto txn = env_.begin_read();
+  if (!txn) return txn.status();
+  return txn->scan(Db::meta, {}, {}, [](std::span<const uint8_t>, std::span<const uint8_t>) {
+    return true;
+  });
+}
+
+}  // namespace rill::persistence

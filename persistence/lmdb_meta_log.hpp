@@ -1,0 +1,45 @@
+// MetaLog kept durably in a store's `meta` database: writes go through the StoreWriter, reads
+// use read txns. Thread-safe. REQUIRES: env and writer outlive it.
+#pragma once
+
+#include <mutex>
+
+#include "persistence/lmdb_env.hpp"
+#include "persistence/meta_log.hpp"
+#include "persistence/store_writer.hpp"
+
+namespace rill::persistence {
+
+class LmdbMetaLog final : public MetaLog {
+ public:
+  LmdbMetaLog(const LmdbEnv& env, StoreWriter& writer) noexcept : env_(env), writer_(writer) {}
+
+  Status record_zero_time(Millis zero) override;
+  std::optional<Millis> zero_time() const override;
+  Status record_partitions(const std::string& stream, int partitions) override;
+  std::optional<int> partitions(const std::string& stream) const override;
+  Status record_allocation(Millis t, const std::vector<BlockRef>& blocks) override;
+  std::optional<std::vector<BlockRef>> allocation(Millis t) const override;
+  Status record_commit(int output, Millis t, int partition, uint64_t hash) override;
+  bool is_committed(int output, Millis t, int partition) const override;
+  Status record_completion(Millis t) override;
+  std::optional<Millis> last_completed() const override;
+
+  /// Checks every meta record's checksum and shape: run at start so a damaged store stops the
+  /// job with an error naming the key instead of reading as "absent".
+  Status verify() const;
+  /// The first read error the optional-returning getters met (they answer nullopt/false then).
+  Status first_read_error() const;
+
+ private:
+  // Reads key's payload; a read error is kept in first_error_ and reads as absent.
+  std::optional<std::string> read(const std::string& key) const;
+
+  const LmdbEnv& env_;
+  StoreWriter& writer_;
+  std::mutex completion_mu_;  // serializes record_completion's read-check-write
+  mutable std::mutex error_mu_;
+  mutable Status first_error_;  // guarded by error_mu_
+};
+
+}  // namespace rill::persistence
