@@ -199,7 +199,8 @@ DStream<T> DStream<T>::reduce_by_key_and_window(F f, G inverse, Millis length, M
              return ops::inverse_window_step(static_cast<ops::InverseWindowState<K, V>&>(*st), ctx, in[0],
                                              length, slide, f, inverse, keep_fn);
            },
-           .make_state = [] { return std::make_unique<ops::InverseWindowState<K, V>>(); }});
+           .make_state = [] { return std::make_unique<ops::InverseWindowState<K, V>>(); },
+           .params = "length=" + to_string(length)});
 }
 
 template <class T>

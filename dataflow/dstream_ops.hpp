@@ -4,6 +4,7 @@
 
 #include "dataflow/config_error.hpp"
 #include "dataflow/dstream.hpp"
+#include "dataflow/type_name.hpp"
 
 namespace rill {
 
@@ -27,6 +28,7 @@ DStream<U> DStream<T>::derive(Node node) const {
   JobGraph& g = definition_graph(*ctx_, node.kind.c_str());
   if (node.slide.count() == 0) node.slide = g.node(node_).slide;
   if (node.partitions == 0) node.partitions = g.node(node_).partitions;
+  if (node.type.empty()) node.type = type_name_of<U>();
   for (const Edge& e : node.inputs)
     if (g.node(e.from).slide != node.slide && node.kind != "window" &&
         node.kind != "reduce_by_key_and_window")
@@ -197,7 +199,8 @@ DStream<T> DStream<T>::window(Millis length, Millis slide) const {
                           return ops::window_step<T>(static_cast<ops::WindowSlices&>(*st), ctx,
                                                      in[0], length, slide);
                         },
-                        .make_state = [] { return std::make_unique<ops::WindowSlices>(); }});
+                        .make_state = [] { return std::make_unique<ops::WindowSlices>(); },
+                        .params = "length=" + to_string(length)});
 }
 
 template <class T>

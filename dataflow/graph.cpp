@@ -21,6 +21,9 @@ int JobGraph::add(Node node) {
 }
 
 int JobGraph::rename(int id, const std::string& name) {
+  // Names are keys in the stored fingerprint and state: one line, no tabs.
+  if (name.empty() || name.find_first_of("\t\n\r") != std::string::npos)
+    throw ConfigError("stream name '" + name + "' must be non-empty, without tabs or line breaks");
   for (const auto& n : nodes_)
     if (n.name == name && n.id != id) throw ConfigError("two streams are named '" + name + "'");
   nodes_.at(static_cast<size_t>(id)).name = name;

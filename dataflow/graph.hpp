@@ -73,6 +73,8 @@ struct Node {
   ComputeFn compute{};
   std::function<std::unique_ptr<NodeState>()> make_state{};  ///< empty for stateless nodes
   bool is_source = false;
+  std::string type{};  ///< the record type's signature (type_name_of); part of the fingerprint
+  std::string params{};  ///< parameters that shape state, e.g. "length=60000 ms"; fingerprinted
 };
 
 /// What an output operation sees of one batch.
