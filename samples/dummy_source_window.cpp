@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include "samples/run_until_stopped.hpp"
 #include "samples/sample_args.hpp"
 
 using Reading = std::pair<int, int64_t>;
@@ -52,11 +53,6 @@ int main(int argc, char** argv) {
     std::cout << out << std::endl;
   });
   ssc.start();
-  if (batches > 0) {
-    ssc.await_termination_or_timeout(batch * batches + batch / 2);
-    ssc.stop(false);
-  } else {
-    ssc.await_termination();
-  }
-  return 0;
+  rill::Millis duration = batches > 0 ? rill::Millis{batch.count() * batches + batch.count() / 2} : rill::Millis{0};
+  return rill::samples::run_until_stopped(ssc, duration);
 }

@@ -2,6 +2,7 @@
 // Write files elsewhere, or under a dot-name, and rename them into DIR.
 #include <rill/rill.hpp>
 
+#include "samples/run_until_stopped.hpp"
 #include "samples/sample_args.hpp"
 
 int main(int argc, char** argv) {
@@ -22,11 +23,5 @@ int main(int argc, char** argv) {
   counts.print();
   if (!out.empty()) counts.save_as_text_files(out);
   ssc.start();
-  if (duration.count() > 0) {
-    ssc.await_termination_or_timeout(duration);
-    ssc.stop(true);
-  } else {
-    ssc.await_termination();
-  }
-  return 0;
+  return rill::samples::run_until_stopped(ssc, duration);
 }

@@ -3,6 +3,7 @@
 #include <rill/rill.hpp>
 
 #include "samples/demo_line_server.hpp"
+#include "samples/run_until_stopped.hpp"
 #include "samples/sample_args.hpp"
 
 using namespace std::chrono_literals;
@@ -12,7 +13,7 @@ int main(int argc, char** argv) {
       "usage: network_wordcount HOST PORT [--batch-ms N] [--duration-s S] [--out PREFIX] [--log-level L]\n"
       "       network_wordcount --demo [same options]\n"
       "Counts the words of each batch of lines read from HOST:PORT (e.g. `nc -lk 9999`) and prints\n"
-      "them; --out PREFIX also saves each batch under PREFIX-<ms>/. --duration-s stops gracefully.\n",
+      "them; --out PREFIX also saves each batch under PREFIX-<ms>/. --duration-s, SIGINT and SIGTERM stop gracefully.\n",
       {"demo"});
   bool demo = args.flag("demo");
   auto batch = std::chrono::milliseconds(args.number("batch-ms", 1000));
@@ -34,11 +35,5 @@ int main(int argc, char** argv) {
   if (!out.empty()) counts.save_as_text_files(out);
 
   ssc.start();
-  if (duration.count() > 0) {
-    ssc.await_termination_or_timeout(duration);
-    ssc.stop(/*stop_gracefully=*/true);
-  } else {
-    ssc.await_termination();
-  }
-  return 0;
+  return rill::samples::run_until_stopped(ssc, duration);
 }
