@@ -179,7 +179,6 @@ void start_batch(Self* self, Job* job, Millis t) {
 // Graceful stop: after receivers stopped, run batches at the next grid times without waiting
 // for the clock until no source holds data, then report drained.
 void drain_step(Self* self, Job* job) {
-  auto& st = self->state;
   auto remaining = std::make_shared<size_t>(job->sources.size());
   auto pending = std::make_shared<bool>(false);
   auto decide = [self, job, pending] {
@@ -204,7 +203,6 @@ void drain_step(Self* self, Job* job) {
             },
             [self, job](caf::error& e) { fail(self, job, "drain: " + self->system().render(e)); });
   }
-  (void)st;
 }
 
 void maybe_start(Self* self, Job* job) {

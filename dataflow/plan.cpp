@@ -21,6 +21,11 @@ void add_unique(std::vector<int>& v, int x) {
 Plan::Plan(const JobGraph& graph) : graph_(&graph) {
   const auto& nodes = graph.nodes();
   stage_of_.assign(nodes.size(), -1);
+  exchange_out_.resize(nodes.size());
+  for (const Node& n : nodes)
+    for (size_t e = 0; e < n.inputs.size(); ++e)
+      if (n.inputs[e].kind == Edge::Kind::exchange)
+        exchange_out_[static_cast<size_t>(n.inputs[e].from)].emplace_back(n.id, static_cast<int>(e));
   for (const Node& n : nodes) {
     // Fuse into the parent's stage when every input is one-to-one from that same stage.
     int fuse = -1;
@@ -89,13 +94,10 @@ bool Plan::run_task(int stage, const TaskContext& ctx, const std::vector<TaskInp
       local[n.id] = out;
       // Map-side split for every exchange edge that reads this node from another stage.
       if (out) {
-        for (const Node& consumer : graph_->nodes()) {
-          for (size_t e = 0; e < consumer.inputs.size(); ++e) {
-            const Edge& edge = consumer.inputs[e];
-            if (edge.from != n.id || edge.kind != Edge::Kind::exchange) continue;
-            result.buckets.push_back(
-                TaskBuckets{consumer.id, static_cast<int>(e), edge.split(out, consumer.partitions)});
-          }
+        for (const auto& [consumer_id, e] : exchange_out_[static_cast<size_t>(n.id)]) {
+          const Node& consumer = graph_->node(consumer_id);
+          const Edge& edge = consumer.inputs[static_cast<size_t>(e)];
+          result.buckets.push_back(TaskBuckets{consumer_id, e, edge.split(out, consumer.partitions)});
         }
       }
     } catch (const std::exception& ex) {

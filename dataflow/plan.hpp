@@ -71,6 +71,9 @@ class Plan {
   const JobGraph* graph_;
   std::vector<Stage> stages_;
   std::vector<int> stage_of_;
+  // exchange_out_[n]: the (consumer node, edge index) of every exchange edge reading node n,
+  // found once here rather than by scanning the graph in every task.
+  std::vector<std::vector<std::pair<int, int>>> exchange_out_;
 };
 
 }  // namespace rill
