@@ -5,9 +5,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dataflow/graph.hpp"
+#include "dataflow/result.hpp"
 
 namespace rill {
 
@@ -25,6 +27,9 @@ struct SourceContext {
 struct Taken {
   std::vector<AnyPart> parts;
   int64_t records = 0;
+  /// Replayable sources: what this batch read, in a form replay() re-reads exactly (file
+  /// names with size and checksum, byte offsets). The driver records it with the allocation.
+  std::string replay{};
 };
 
 class InputSource {
@@ -43,6 +48,23 @@ class InputSource {
   virtual bool has_pending() const { return false; }
   /// Receiver-based sources: the slot the receiver actor runs; null for receiver-less ones.
   virtual ReceiverSlot* receiver_slot() { return nullptr; }
+
+  // --- Replayable sources (receiver-less, exactly-once: Spark's direct streams) -----------
+  /// True when take() fills Taken::replay and replay() can re-read any recorded batch.
+  virtual bool replayable() const { return false; }
+  /// Re-reads the batch whose take() returned `recorded`, split into `partitions` parts,
+  /// giving the same records in the same order. An error (the data changed or vanished)
+  /// names the source and what differs; the job then refuses to go on.
+  virtual Result<Taken> replay(Millis t, std::string_view recorded, int partitions) {
+    (void)t, (void)recorded, (void)partitions;
+    return Status(Errc::invalid_argument, kind() + " source cannot replay");
+  }
+  /// Recovery, before start(): the last allocated batch read `recorded`; the next take()
+  /// continues right after it.
+  virtual Status resume_after(std::string_view recorded) {
+    (void)recorded;
+    return Status::ok();
+  }
 };
 
 /// Splits records into n nearly equal contiguous parts, in order.
