@@ -24,10 +24,13 @@ enum class MetaType : uint8_t {
   format_version = 0x01,  ///< key: type only; payload: u32 version
   zero_time = 0x02,       ///< key: type only; payload: i64 ms
   partitions = 0x03,      ///< key: type + stream name bytes; payload: i32 count
-  allocation = 0x04,      ///< key: type + time; payload: u32 n, n x (u32 stream, u64 seq, i64 records)
+  allocation = 0x04,      ///< key: type + time; payload: u32 n, n x (u32 stream, u64 seq, i64 records, u32 len, replay)
   commit = 0x05,          ///< key: type + u32 output + time + u32 partition; payload: u64 hash
   completion = 0x06,      ///< key: type + time; payload: empty
   last_completed = 0x07,  ///< key: type only; payload: i64 ms
+  last_checkpoint = 0x08, ///< key: type only; payload: i64 ms
+  job = 0x09,             ///< key: type only; payload: the DAG signature text
+  downtime = 0x0A,        ///< key: type + i64 first skipped time; payload: i64 last skipped time
 };
 
 /// Size of the XXH3-64 checksum that opens every value (big-endian).

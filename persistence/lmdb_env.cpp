@@ -24,6 +24,8 @@ struct LmdbEnv::State {
 
 LmdbEnv::LmdbEnv(std::unique_ptr<State> state) noexcept : s_(std::move(state)) {}
 LmdbEnv::~LmdbEnv() = default;
+LmdbEnv::LmdbEnv(LmdbEnv&&) noexcept = default;
+LmdbEnv& LmdbEnv::operator=(LmdbEnv&&) noexcept = default;
 
 const std::string& LmdbEnv::dir() const noexcept { return s_->dir; }
 const StoreOptions& LmdbEnv::options() const noexcept { return s_->options; }

@@ -75,8 +75,8 @@ class LmdbEnv {
   /// a file that is not an LMDB store.
   static Result<LmdbEnv> open(const std::string& dir, const StoreOptions& options);
 
-  LmdbEnv(LmdbEnv&&) noexcept = default;
-  LmdbEnv& operator=(LmdbEnv&&) noexcept = default;
+  LmdbEnv(LmdbEnv&&) noexcept;  // defined where State is complete
+  LmdbEnv& operator=(LmdbEnv&&) noexcept;
   ~LmdbEnv();
 
   Result<ReadTxn> begin_read() const;

@@ -21,11 +21,33 @@ std::string encode_blocks(const std::vector<BlockRef>& blocks) {
     put_u32(out, static_cast<uint32_t>(b.stream));
     put_u64(out, b.seq);
     put_i64(out, b.records);
+    put_u32(out, static_cast<uint32_t>(b.replay.size()));
+    out += b.replay;
   }
   return out;
 }
 
-constexpr std::size_t kBlockRefBytes = 4 + 8 + 8;
+// nullopt when the payload is not a well-formed block list.
+std::optional<std::vector<BlockRef>> decode_blocks(std::span<const uint8_t> v) {
+  constexpr std::size_t kFixed = 4 + 8 + 8 + 4;
+  if (v.size() < 4) return std::nullopt;
+  uint32_t n = get_u32(v.data());
+  std::size_t at = 4;
+  std::vector<BlockRef> out;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (v.size() - at < kFixed) return std::nullopt;
+    const uint8_t* p = v.data() + at;
+    BlockRef b{static_cast<int>(get_u32(p)), get_u64(p + 4), get_i64(p + 12), {}};
+    uint32_t len = get_u32(p + 20);
+    at += kFixed;
+    if (v.size() - at < len) return std::nullopt;
+    b.replay.assign(reinterpret_cast<const char*>(v.data() + at), len);
+    at += len;
+    out.push_back(std::move(b));
+  }
+  if (at != v.size()) return std::nullopt;
+  return out;
+}
 
 }  // namespace
 
@@ -94,14 +116,54 @@ Status LmdbMetaLog::record_allocation(Millis t, const std::vector<BlockRef>& blo
 
 std::optional<std::vector<BlockRef>> LmdbMetaLog::allocation(Millis t) const {
   auto v = read(meta_time_key(MetaType::allocation, t.count()));
-  if (!v || v->size() < 4) return std::nullopt;
-  uint32_t n = get_u32(bytes(*v));
-  if (v->size() != 4 + n * kBlockRefBytes) return std::nullopt;
-  std::vector<BlockRef> out(n);
-  for (uint32_t i = 0; i < n; ++i) {
-    const uint8_t* p = bytes(*v) + 4 + i * kBlockRefBytes;
-    out[i] = {static_cast<int>(get_u32(p)), get_u64(p + 4), get_i64(p + 12)};
-  }
+  if (!v) return std::nullopt;
+  return decode_blocks(to_span(*v));
+}
+
+Result<std::vector<Allocation>> LmdbMetaLog::allocations_after(Millis t) const {
+  auto txn = env_.begin_read();
+  if (!txn) return txn.status();
+  std::vector<Allocation> out;
+  Status bad;
+  std::string from = meta_time_key(MetaType::allocation, t.count() + 1);
+  Status st = txn->scan(Db::meta, from, meta_key(MetaType::allocation),
+                        [&](std::span<const uint8_t> key, std::span<const uint8_t> payload) {
+                          auto blocks = decode_blocks(payload);
+                          if (!blocks || key.size() != 9) {
+                            bad = Status(Errc::corrupt, "store " + env_.dir() + ": " + describe_key(Db::meta, key) +
+                                                            ": malformed allocation");
+                            return false;
+                          }
+                          out.emplace_back(Millis(get_i64(key.data() + 1)), std::move(*blocks));
+                          return true;
+                        });
+  if (!st) return st;
+  if (!bad) return bad;
+  return out;
+}
+
+Status LmdbMetaLog::record_job(const std::string& signature) {
+  std::string key = meta_key(MetaType::job);
+  return writer_.write(WriteBatch().put(Db::meta, key, seal_value(key, signature)));
+}
+
+std::optional<std::string> LmdbMetaLog::job() const { return read(meta_key(MetaType::job)); }
+
+Status LmdbMetaLog::record_downtime(Millis from, Millis to) {
+  std::string key = meta_time_key(MetaType::downtime, from.count());
+  return writer_.write(WriteBatch().put(Db::meta, key, seal_value(key, encode_i64(to.count()))));
+}
+
+std::vector<std::pair<Millis, Millis>> LmdbMetaLog::downtimes() const {
+  std::vector<std::pair<Millis, Millis>> out;
+  auto txn = env_.begin_read();
+  if (!txn) return out;
+  (void)txn->scan(Db::meta, meta_key(MetaType::downtime), meta_key(MetaType::downtime),
+                  [&](std::span<const uint8_t> key, std::span<const uint8_t> payload) {
+                    if (key.size() == 9 && payload.size() == 8)
+                      out.emplace_back(Millis(get_i64(key.data() + 1)), Millis(get_i64(payload.data())));
+                    return true;
+                  });
   return out;
 }
 
@@ -117,7 +179,7 @@ bool LmdbMetaLog::is_committed(int output, Millis t, int partition) const {
       .has_value();
 }
 
-Status LmdbMetaLog::record_completion(Millis t) {
+Status LmdbMetaLog::record_completion(Millis t, bool checkpoint) {
   std::lock_guard lock(completion_mu_);
   auto last = last_completed();
   if (last && *last >= t)
@@ -127,7 +189,17 @@ Status LmdbMetaLog::record_completion(Millis t) {
   WriteBatch batch;
   batch.put(Db::meta, ckey, seal_value(ckey, {}));
   batch.put(Db::meta, lkey, seal_value(lkey, encode_i64(t.count())));
+  if (checkpoint) {
+    std::string ckpt = meta_key(MetaType::last_checkpoint);
+    batch.put(Db::meta, ckpt, seal_value(ckpt, encode_i64(t.count())));
+  }
   return writer_.write(std::move(batch));
+}
+
+std::optional<Millis> LmdbMetaLog::last_checkpoint() const {
+  auto v = read(meta_key(MetaType::last_checkpoint));
+  if (!v || v->size() != 8) return std::nullopt;
+  return Millis(get_i64(bytes(*v)));
 }
 
 std::optional<Millis> LmdbMetaLog::last_completed() const {

@@ -22,8 +22,14 @@ class LmdbMetaLog final : public MetaLog {
   std::optional<std::vector<BlockRef>> allocation(Millis t) const override;
   Status record_commit(int output, Millis t, int partition, uint64_t hash) override;
   bool is_committed(int output, Millis t, int partition) const override;
-  Status record_completion(Millis t) override;
+  Status record_completion(Millis t, bool checkpoint = false) override;
   std::optional<Millis> last_completed() const override;
+  std::optional<Millis> last_checkpoint() const override;
+  Result<std::vector<Allocation>> allocations_after(Millis t) const override;
+  Status record_job(const std::string& signature) override;
+  std::optional<std::string> job() const override;
+  Status record_downtime(Millis from, Millis to) override;
+  std::vector<std::pair<Millis, Millis>> downtimes() const override;
 
   /// Checks every meta record's checksum and shape: run at start so a damaged store stops the
   /// job with an error naming the key instead of reading as "absent".

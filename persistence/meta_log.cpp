@@ -54,12 +54,47 @@ bool InMemoryMetaLog::is_committed(int output, Millis t, int partition) const {
   return commits_.count({output, t.count(), partition}) > 0;
 }
 
-Status InMemoryMetaLog::record_completion(Millis t) {
+Status InMemoryMetaLog::record_completion(Millis t, bool checkpoint) {
   std::lock_guard lock(mu_);
   if (last_completed_ && *last_completed_ >= t)
     return {Errc::invalid_argument, "batch " + to_string(t) + " completed out of order"};
   last_completed_ = t;
+  if (checkpoint) last_checkpoint_ = t;
   return Status::ok();
+}
+
+std::optional<Millis> InMemoryMetaLog::last_checkpoint() const {
+  std::lock_guard lock(mu_);
+  return last_checkpoint_;
+}
+
+Result<std::vector<Allocation>> InMemoryMetaLog::allocations_after(Millis t) const {
+  std::lock_guard lock(mu_);
+  std::vector<Allocation> out;
+  for (auto it = allocations_.upper_bound(t); it != allocations_.end(); ++it) out.emplace_back(it->first, it->second);
+  return out;
+}
+
+Status InMemoryMetaLog::record_job(const std::string& signature) {
+  std::lock_guard lock(mu_);
+  job_ = signature;
+  return Status::ok();
+}
+
+std::optional<std::string> InMemoryMetaLog::job() const {
+  std::lock_guard lock(mu_);
+  return job_;
+}
+
+Status InMemoryMetaLog::record_downtime(Millis from, Millis to) {
+  std::lock_guard lock(mu_);
+  downtimes_.emplace_back(from, to);
+  return Status::ok();
+}
+
+std::vector<std::pair<Millis, Millis>> InMemoryMetaLog::downtimes() const {
+  std::lock_guard lock(mu_);
+  return downtimes_;
 }
 
 std::optional<Millis> InMemoryMetaLog::last_completed() const {

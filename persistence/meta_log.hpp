@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "dataflow/result.hpp"
@@ -21,7 +22,13 @@ struct BlockRef {
   int stream = -1;
   uint64_t seq = 0;
   int64_t records = 0;
+  /// A replayable source's record of what it read (InputSource::replay); empty otherwise.
+  std::string replay{};
+  bool operator==(const BlockRef&) const = default;
 };
+
+/// A batch time and the inputs allocated to it.
+using Allocation = std::pair<Millis, std::vector<BlockRef>>;
 
 /// Each step is recorded before the next one starts: allocated(t) -> committed(output, t, p)
 /// for every output partition -> completed(t). Implementations are thread-safe.
@@ -37,8 +44,19 @@ class MetaLog {
   /// Output `output` of batch t, partition p, is durable; hash identifies its content.
   virtual Status record_commit(int output, Millis t, int partition, uint64_t hash) = 0;
   virtual bool is_committed(int output, Millis t, int partition) const = 0;
-  virtual Status record_completion(Millis t) = 0;
+  /// Batch t is complete; with `checkpoint`, every stateful operator's state at t is durable
+  /// too, so recovery may restart from t (written atomically with the completion).
+  virtual Status record_completion(Millis t, bool checkpoint = false) = 0;
   virtual std::optional<Millis> last_completed() const = 0;
+  virtual std::optional<Millis> last_checkpoint() const = 0;
+  /// Allocations with batch time > t, in time order (recovery re-runs them).
+  virtual Result<std::vector<Allocation>> allocations_after(Millis t) const = 0;
+  /// The job's DAG signature (DagSignature::to_text), overwritten when the DAG grows.
+  virtual Status record_job(const std::string& signature) = 0;
+  virtual std::optional<std::string> job() const = 0;
+  /// The grid times in [from, to] were skipped while the job was down: one record per span.
+  virtual Status record_downtime(Millis from, Millis to) = 0;
+  virtual std::vector<std::pair<Millis, Millis>> downtimes() const = 0;
 };
 
 class InMemoryMetaLog final : public MetaLog {
@@ -51,8 +69,14 @@ class InMemoryMetaLog final : public MetaLog {
   std::optional<std::vector<BlockRef>> allocation(Millis t) const override;
   Status record_commit(int output, Millis t, int partition, uint64_t hash) override;
   bool is_committed(int output, Millis t, int partition) const override;
-  Status record_completion(Millis t) override;
+  Status record_completion(Millis t, bool checkpoint = false) override;
   std::optional<Millis> last_completed() const override;
+  std::optional<Millis> last_checkpoint() const override;
+  Result<std::vector<Allocation>> allocations_after(Millis t) const override;
+  Status record_job(const std::string& signature) override;
+  std::optional<std::string> job() const override;
+  Status record_downtime(Millis from, Millis to) override;
+  std::vector<std::pair<Millis, Millis>> downtimes() const override;
 
  private:
   mutable std::mutex mu_;
@@ -61,6 +85,9 @@ class InMemoryMetaLog final : public MetaLog {
   std::map<Millis, std::vector<BlockRef>> allocations_;
   std::map<std::tuple<int, int64_t, int>, uint64_t> commits_;
   std::optional<Millis> last_completed_;
+  std::optional<Millis> last_checkpoint_;
+  std::optional<std::string> job_;
+  std::vector<std::pair<Millis, Millis>> downtimes_;
 };
 
 }  // namespace rill::persistence
