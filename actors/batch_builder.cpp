@@ -1,5 +1,6 @@
 // Batch builder: turns an input stream's arrivals before t into batch t's partitions, one
-// block per batch, numbered so the driver can record the allocation.
+// block per batch numbered by its time, so the driver can record the allocation; re-reads a
+// recorded batch of a replayable source for a re-run.
 #include <caf/all.hpp>
 
 #include "actors/type_ids.hpp"
@@ -9,18 +10,37 @@ namespace rill::actors {
 
 namespace {
 
-struct BuilderState {
-  uint64_t next_seq = 0;
-};
-
-caf::behavior builder_actor(caf::stateful_actor<BuilderState>* self, Job* job, int index) {
+caf::behavior builder_actor(caf::event_based_actor*, Job* job, int index) {
   return {
-      [self, job, index](take_atom, int64_t t) -> SourceBatch {
+      [job, index](take_atom, int64_t t) -> SourceBatch {
         const auto& [node, source] = job->sources[static_cast<size_t>(index)];
-        SourceBatch out{node, Millis{t}, self->state.next_seq++, 0, {}};
+        SourceBatch out{node, Millis{t}, static_cast<uint64_t>(t), 0, {}, {}, {}};
         Taken taken = source->take(Millis{t}, job->graph->node(node).partitions);
         out.parts = std::move(taken.parts);
         out.records = taken.records;
+        out.replay = std::move(taken.replay);
+        return out;
+      },
+      [job, index](replay_atom, int64_t t, const std::string& recorded) -> SourceBatch {
+        const auto& [node, source] = job->sources[static_cast<size_t>(index)];
+        const Node& n = job->graph->node(node);
+        SourceBatch out{node, Millis{t}, static_cast<uint64_t>(t), 0, {}, recorded, {}};
+        if (!source->replayable()) {
+          // Nothing recorded to re-read: the records the crashed run held only in memory are
+          // the loss an unreliable source without a WAL allows. The re-run takes what has
+          // arrived since the restart instead, so that is processed once, here.
+          Taken taken = source->take(Millis{t}, n.partitions);
+          out.parts = std::move(taken.parts);
+          out.records = taken.records;
+          return out;
+        }
+        auto taken = source->replay(Millis{t}, recorded, n.partitions);
+        if (!taken) {
+          out.error = "stream '" + n.name + "': " + taken.status().message();
+          return out;
+        }
+        out.parts = std::move(taken->parts);
+        out.records = taken->records;
         return out;
       },
       [job, index](pending_atom) -> bool { return job->sources[static_cast<size_t>(index)].second->has_pending(); },

@@ -12,6 +12,7 @@
 #include "actors/type_ids.hpp"
 #include "actors/workers.hpp"
 #include "dataflow/config_error.hpp"
+#include "dataflow/fingerprint.hpp"
 #include "dataflow/streaming_context.hpp"
 
 namespace rill {
@@ -39,6 +40,9 @@ class ContextRuntime {
 
  private:
   actors::SupervisorSpec tree_spec();
+  void check_needs_no_checkpoint(const JobGraph& g);
+  void open_checkpoint(const ContextOptions& options);
+  void plan_recovery();
   caf::actor_system_config config_;
   caf::actor root_;
   bool shut_down_ = false;
@@ -51,15 +55,28 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
   const JobGraph& g = ctx.graph();
   job.graph = &g;
   job.plan = std::make_shared<const Plan>(g);
-  job.meta = std::make_shared<persistence::InMemoryMetaLog>();
   job.status = std::make_shared<actors::JobStatus>(std::move(listeners));
   job.clock = &ctx.clock();
   job.sources = sources;
-  // Spark's grid: the first batch is the first interval boundary after now.
+  for (const Node& n : g.nodes()) job.stateful = job.stateful || static_cast<bool>(n.make_state);
   Millis interval = g.interval();
+  if (options.checkpoint_dir.empty()) {
+    check_needs_no_checkpoint(g);
+    job.meta = std::make_shared<persistence::InMemoryMetaLog>();
+  } else {
+    open_checkpoint(options);
+  }
+  // Spark's grid: the first batch is the first interval boundary after now. A recovered job
+  // keeps the zero time it was first started with.
   Millis now = job.clock->now();
-  job.zero = Millis{(now.count() / interval.count()) * interval.count()};
-  (void)job.meta->record_zero_time(job.zero);
+  if (auto zero = job.meta->zero_time()) {
+    job.zero = *zero;
+    job.recovery.resumed = true;
+  } else {
+    job.zero = Millis{(now.count() / interval.count()) * interval.count()};
+    if (Status s = job.meta->record_zero_time(job.zero); !s) throw JobError("checkpoint: " + s.to_string());
+  }
+  if (job.store) plan_recovery();
   for (const auto& [node, src] : sources) {
     (void)job.meta->record_partitions(g.node(node).name, g.node(node).partitions);
     src->start(SourceContext{job.clock, job.zero, interval});
@@ -69,6 +86,64 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
   config_.set("scheduler.max-threads", static_cast<size_t>(threads));
   system.emplace(config_);
   root_ = actors::spawn_supervisor(*system, tree_spec());
+}
+
+// As Spark: operators whose state is the only copy of their input refuse to run without a
+// checkpoint directory, rather than silently losing it on the first failure.
+void ContextRuntime::check_needs_no_checkpoint(const JobGraph& g) {
+  for (const Node& n : g.nodes())
+    if (n.make_state && n.kind != "window")
+      throw ConfigError("stream '" + n.name + "' (" + n.kind +
+                        ") keeps state across batches and needs a checkpoint directory: call "
+                        "ssc.checkpoint(dir) before start()");
+}
+
+void ContextRuntime::open_checkpoint(const ContextOptions& options) {
+  const std::string& dir = options.checkpoint_dir;
+  persistence::StoreOptions store_options;
+  store_options.sync = options.checkpoint_fsync ? persistence::SyncMode::full : persistence::SyncMode::nosync;
+  auto store = persistence::CheckpointStore::open(dir, store_options);
+  if (!store) throw ConfigError("checkpoint directory '" + dir + "': " + store.status().to_string());
+  job.store = *store;
+  job.meta = job.store->meta_log();
+  // The stored DAG must still fit the state: refuse with the differences rather than
+  // restoring state into operators it was not written by.
+  DagSignature current = DagSignature::of(*job.graph);
+  if (auto stored_text = job.meta->job()) {
+    auto stored = DagSignature::from_text(*stored_text);
+    if (!stored) throw ConfigError("checkpoint directory '" + dir + "': " + stored.status().to_string());
+    DagDiff d = diff(*stored, current);
+    if (!d.keeps_state()) throw ConfigError(d.describe(dir));
+    if (stored->to_text() != current.to_text()) {
+      spdlog::info("checkpoint {}: the job gained stateless streams or outputs; state kept", dir);
+      if (Status s = job.meta->record_job(current.to_text()); !s) throw JobError("checkpoint: " + s.to_string());
+    }
+  } else if (Status s = job.meta->record_job(current.to_text()); !s) {
+    throw JobError("checkpoint: " + s.to_string());
+  }
+}
+
+void ContextRuntime::plan_recovery() {
+  auto& meta = *job.meta;
+  job.recovery.checkpoint = meta.last_checkpoint();
+  auto all = meta.allocations_after(Millis::min());
+  if (!all) throw JobError("checkpoint directory '" + job.store->dir() + "': " + all.status().to_string());
+  if (all->empty()) return;
+  for (auto& a : *all)
+    if (!job.recovery.checkpoint || a.first > *job.recovery.checkpoint) job.recovery.reruns.push_back(a);
+  // Replayable sources continue after everything recorded; the rest start afresh.
+  for (const auto& [node, src] : job.sources) {
+    if (!src->replayable()) continue;
+    std::vector<std::string> recorded;
+    for (const auto& [t, blocks] : *all)
+      for (const auto& b : blocks)
+        if (b.stream == node) recorded.push_back(b.replay);
+    if (Status s = src->resume(recorded); !s)
+      throw JobError("recovering stream '" + job.graph->node(node).name + "': " + s.to_string());
+  }
+  spdlog::info("checkpoint {}: recovering from {}, {} batch(es) to re-run", job.store->dir(),
+               job.recovery.checkpoint ? to_string(*job.recovery.checkpoint) : std::string("the start"),
+               job.recovery.reruns.size());
 }
 
 actors::SupervisorSpec ContextRuntime::tree_spec() {
@@ -222,6 +297,10 @@ void StreamingContext::stop(bool stop_gracefully) {
 
 bool StreamingContext::is_stopped() const {
   return state_ == 2 || (runtime_ && runtime_->job.status->terminated());
+}
+
+bool StreamingContext::recovered() const {
+  return runtime_ && runtime_->job.recovery.resumed;
 }
 
 bool StreamingContext::await_batch(Millis t, Millis timeout) {

@@ -24,6 +24,9 @@ struct DriverState {
   BatchInfo info;
   std::map<int, std::vector<AnyPart>> source_parts;
   std::vector<persistence::BlockRef> blocks;
+  /// Batches allocated before a restart and not yet re-run, with their recorded inputs.
+  std::map<Millis, std::vector<persistence::BlockRef>> reruns;
+  bool rerun = false;  // the current batch re-runs a recorded allocation
   size_t sources_waiting = 0;
   size_t next_output = 0;
   bool stopping = false;  // no more ticks
@@ -59,7 +62,12 @@ void schedule_tick(Self* self, Job* job) {
 void complete_batch(Self* self, Job* job) {
   auto& st = self->state;
   Millis t = st.run->time();
-  if (Status s = job->meta->record_completion(t); !s) return fail(self, job, s.to_string());
+  // A re-run of a batch that completed before the crash (its state was not checkpointed)
+  // records nothing new.
+  auto last = job->meta->last_completed();
+  bool checkpoint = job->store != nullptr && !job->stateful;
+  if (!last || *last < t)
+    if (Status s = job->meta->record_completion(t, checkpoint); !s) return fail(self, job, s.to_string());
   st.info.processing_end = job->clock->now();
   spdlog::info("batch {} ms: {} records, scheduling delay {} ms, processing {} ms, total {} ms",
                t.count(), st.info.input_records, st.info.scheduling_delay().count(),
@@ -143,7 +151,8 @@ void launch_ready(Self* self, Job* job) {
 void allocate_and_run(Self* self, Job* job) {
   auto& st = self->state;
   Millis t = st.info.batch_time;
-  if (Status s = job->meta->record_allocation(t, st.blocks); !s) return fail(self, job, s.to_string());
+  if (!st.rerun)
+    if (Status s = job->meta->record_allocation(t, st.blocks); !s) return fail(self, job, s.to_string());
   st.info.processing_start = job->clock->now();
   st.run.emplace(*job->plan, t, std::move(st.source_parts));
   st.source_parts.clear();
@@ -158,15 +167,33 @@ void start_batch(Self* self, Job* job, Millis t) {
   st.blocks.clear();
   st.source_parts.clear();
   st.sources_waiting = job->sources.size();
+  std::vector<persistence::BlockRef> recorded;
+  if (auto it = st.reruns.find(t); it != st.reruns.end()) {
+    st.rerun = true;
+    recorded = std::move(it->second);
+    st.reruns.erase(it);
+    spdlog::info("batch {}: re-running from its recorded inputs", to_string(t));
+  } else {
+    st.rerun = false;
+  }
   if (st.sources_waiting == 0) return allocate_and_run(self, job);
   for (size_t i = 0; i < job->sources.size(); ++i) {
     caf::actor builder = job->directory.get("builder", static_cast<int>(i));
-    self->request(builder, caf::infinite, take_atom::value, static_cast<int64_t>(t.count()))
+    auto when = static_cast<int64_t>(t.count());
+    auto request = [&] {
+      if (!st.rerun) return self->request(builder, caf::infinite, take_atom::value, when);
+      std::string replay;
+      for (const auto& b : recorded)
+        if (b.stream == job->sources[i].first) replay = b.replay;
+      return self->request(builder, caf::infinite, replay_atom::value, when, std::move(replay));
+    };
+    request()
         .then(
             [self, job](SourceBatch& b) {
               auto& s = self->state;
+              if (b.error) return fail(self, job, "batch " + to_string(b.time) + ": " + *b.error);
               s.info.input_records += b.records;
-              s.blocks.push_back({b.node, b.block_seq, b.records});
+              s.blocks.push_back({b.node, b.block_seq, b.records, std::move(b.replay)});
               s.source_parts[b.node] = std::move(b.parts);
               if (--s.sources_waiting == 0) allocate_and_run(self, job);
             },
@@ -237,15 +264,31 @@ void stop_receivers(Self* self, Job* job, std::function<void()> then) {
 
 caf::behavior driver_actor(Self* self, Job* job) {
   auto& st = self->state;
-  // Recover entry point: resume on the grid after the last completed batch.
+  // Recovery: re-run the allocated batches after the checkpoint, then go live on the grid
+  // after the last allocated batch. Grid times missed while down are skipped as one range;
+  // what arrived meanwhile belongs to the first live batch.
   Millis interval = job->graph->interval();
-  Millis first = job->zero + interval;
-  if (auto last = job->meta->last_completed()) first = std::max(first, *last + interval);
+  Millis last_allocated = job->zero;
+  if (auto last = job->meta->last_completed()) last_allocated = std::max(last_allocated, *last);
+  for (auto& [t, blocks] : job->recovery.reruns) {
+    st.due.push_back(t);
+    st.reruns[t] = blocks;
+    last_allocated = std::max(last_allocated, t);
+  }
+  Millis first = last_allocated + interval;
+  const Millis missed_from = first;
   Millis now = job->clock->now();
-  while (first <= now - interval) first += interval;  // skip a downtime's grid points
+  while (first <= now - interval) first += interval;
+  if (first > missed_from && job->meta->last_completed()) {
+    spdlog::info("down from batch {} to {}: {} batch times skipped", to_string(missed_from),
+                 to_string(first - interval), (first - missed_from) / interval);
+    if (Status s = job->meta->record_downtime(missed_from, first - interval); !s)
+      spdlog::error("cannot record the downtime: {}", s.to_string());
+  }
   st.next_tick = first;
   schedule_tick(self, job);
   job->status->ready();
+  if (!st.due.empty()) self->send(self, retry_atom::value, -1, -1, 0);  // start the re-runs
   return {
       [self, job](tick_atom, int64_t t) {
         auto& s = self->state;
@@ -256,6 +299,7 @@ caf::behavior driver_actor(Self* self, Job* job) {
         maybe_start(self, job);
       },
       [self, job](retry_atom, int stage, int partition, int attempt) {
+        if (stage < 0) return maybe_start(self, job);
         if (self->state.run) send_task(self, job, stage, partition, attempt);
       },
       [self, job](stop_atom, bool graceful) -> caf::response_promise {

@@ -15,6 +15,7 @@
 #include "dataflow/clock.hpp"
 #include "dataflow/input_source.hpp"
 #include "dataflow/plan.hpp"
+#include "persistence/checkpoint_store.hpp"
 #include "persistence/meta_log.hpp"
 
 namespace rill::actors {
@@ -46,6 +47,14 @@ class ActorDirectory {
 /// Stage actor index in the directory: stages are numbered densely across partitions.
 inline int stage_index(int stage, int partition) { return stage * 4096 + partition; }
 
+/// What a restart found in the checkpoint directory.
+struct Recovery {
+  bool resumed = false;  ///< the checkpoint directory held a job already
+  std::optional<Millis> checkpoint;  ///< C: state is restored as of this batch
+  /// Allocated batches after C, in time order: re-run from their recorded inputs first.
+  std::vector<persistence::Allocation> reruns;
+};
+
 struct Job {
   const JobGraph* graph = nullptr;
   std::shared_ptr<const Plan> plan;
@@ -55,6 +64,11 @@ struct Job {
   Millis zero{0};
   std::vector<std::pair<int, std::shared_ptr<InputSource>>> sources;  // by source node
   ActorDirectory directory;
+  /// The checkpoint directory's store; null when the job keeps no checkpoints.
+  std::shared_ptr<persistence::CheckpointStore> store;
+  Recovery recovery;
+  /// True when some operator keeps state (then completion waits for its snapshots).
+  bool stateful = false;
 };
 
 }  // namespace rill::actors

@@ -33,9 +33,11 @@ struct TaskReply {
 struct SourceBatch {
   int node = -1;
   Millis time{0};
-  uint64_t block_seq = 0;  ///< the block id within the stream
+  uint64_t block_seq = 0;  ///< the block id within the stream: the batch time
   int64_t records = 0;
   std::vector<AnyPart> parts;
+  std::string replay;                ///< a replayable source's record of what it read
+  std::optional<std::string> error;  ///< replay failed: the input changed or vanished
 };
 
 /// Run output operation `output` on every partition of batch `time`.

@@ -17,6 +17,8 @@ using stop_atom = caf::atom_constant<caf::atom("rill_stop")>;      // (graceful)
 using restart_atom = caf::atom_constant<caf::atom("rill_rstrt")>;  // (reason)
 using retry_atom = caf::atom_constant<caf::atom("rill_retry")>;   // (stage, partition, attempt)
 using pending_atom = caf::atom_constant<caf::atom("rill_pend")>;   // () -> bool
+using replay_atom = caf::atom_constant<caf::atom("rill_rplay")>;   // (t, recorded) -> SourceBatch
+using restore_atom = caf::atom_constant<caf::atom("rill_rstor")>;  // (checkpoint t) -> bool
 
 }  // namespace rill::actors
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,9 +60,10 @@ class InputSource {
     (void)t, (void)recorded, (void)partitions;
     return Status(Errc::invalid_argument, kind() + " source cannot replay");
   }
-  /// Recovery, before start(): the last allocated batch read `recorded`; the next take()
-  /// continues right after it.
-  virtual Status resume_after(std::string_view recorded) {
+  /// Recovery, instead of start()'s fresh look: `recorded` holds what every allocated batch
+  /// of this stream still in the store read, oldest first; the next take() continues right
+  /// after the last of them.
+  virtual Status resume(std::span<const std::string> recorded) {
     (void)recorded;
     return Status::ok();
   }

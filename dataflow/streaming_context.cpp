@@ -28,6 +28,23 @@ int StreamingContext::add_source(std::shared_ptr<InputSource> source, const std:
   return id;
 }
 
+void StreamingContext::checkpoint(const std::string& dir) {
+  graph_for_definition("checkpoint");
+  if (dir.empty()) throw ConfigError("checkpoint(): the directory name is empty");
+  options_.checkpoint_dir = dir;
+}
+
+std::unique_ptr<StreamingContext> StreamingContext::get_or_create(
+    const std::string& dir, const std::function<std::unique_ptr<StreamingContext>()>& factory) {
+  std::unique_ptr<StreamingContext> ssc = factory();
+  if (!ssc) throw ConfigError("get_or_create(" + dir + "): the factory returned no context");
+  if (ssc->checkpoint_dir().empty()) ssc->checkpoint(dir);
+  else if (ssc->checkpoint_dir() != dir)
+    throw ConfigError("get_or_create(" + dir + "): the factory set checkpoint directory '" +
+                      ssc->checkpoint_dir() + "'");
+  return ssc;
+}
+
 void StreamingContext::add_listener(std::shared_ptr<StreamingListener> listener) {
   listeners_.push_back(std::move(listener));
 }

@@ -33,6 +33,13 @@ struct ContextOptions {
   std::string app_name = "rill";
   /// Where print() writes. Default: std::cout. Must outlive the context.
   std::ostream* print_to = nullptr;
+  /// The checkpoint directory (ssc.checkpoint(dir) sets it). Default empty: no checkpoints,
+  /// and operators that need them (update_state_by_key, map_with_state, inverse windows)
+  /// are refused at start().
+  std::string checkpoint_dir{};
+  /// fsync every checkpoint commit. Default true. False survives a killed process but not
+  /// a power cut (the OS still holds the writes): for tests.
+  bool checkpoint_fsync = true;
 };
 
 /// The supervision tree as the runtime reports it (ssc.supervision_tree()).
@@ -75,6 +82,22 @@ class StreamingContext {
   /// Any InputSource of records of type T.
   template <class T>
   DStream<T> source_stream(std::shared_ptr<InputSource> source, std::string name = {});
+
+  // --- Checkpoints -------------------------------------------------------------------------
+  /// Keeps the job's metadata, operator state and received data in `dir` (an LMDB store),
+  /// so a restarted program recovers where this one stopped: Spark's ssc.checkpoint(dir).
+  /// REQUIRES: not started.
+  void checkpoint(const std::string& dir);
+  const std::string& checkpoint_dir() const { return options_.checkpoint_dir; }
+  /// Spark's StreamingContext.getOrCreate: `factory` defines the job (C++ code cannot be
+  /// deserialized, so it runs every time) and the context checkpoints to dir. A fresh dir
+  /// starts the job; one holding a checkpoint recovers it at start(): state as of the last
+  /// checkpoint, the batches after it re-run from their recorded inputs, then live. A DAG
+  /// that differs from the stored one in a way that breaks its state is refused at start().
+  static std::unique_ptr<StreamingContext> get_or_create(
+      const std::string& dir, const std::function<std::unique_ptr<StreamingContext>()>& factory);
+  /// After start(): true when this run recovered from an existing checkpoint.
+  bool recovered() const;
 
   // --- Lifecycle -------------------------------------------------------------------------
   /// Starts receiving and processing. Throws ConfigError on an invalid DAG or a second start.

@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <spdlog/spdlog.h>
 #include <vector>
+#include <xxhash.h>
+#include <cstdio>
 
 #include "dataflow/config_error.hpp"
 #include "dataflow/sources/socket_text.hpp"
@@ -46,6 +48,49 @@ int read_whole(const fs::path& path, std::string& out) {
   return err;
 }
 
+// Lines of a whole file, split as LineSplitter does, the final unterminated line included.
+void append_lines(const std::string& content, std::vector<std::string>& lines) {
+  LineSplitter splitter;
+  splitter.feed(content, lines);
+  std::string last;
+  if (splitter.finish(last)) lines.push_back(std::move(last));
+}
+
+// The replay record: one entry per name, "<kind> <size> <hash> <name length> <name>\n", kind
+// I (ignored at start: size and hash 0) or F (read in this batch). Lengths keep any byte in a
+// name safe.
+void record_entry(std::string& out, char kind, uint64_t size, uint64_t hash, const std::string& name) {
+  out += kind;
+  out += ' ' + std::to_string(size) + ' ' + std::to_string(hash) + ' ' + std::to_string(name.size()) + ' ';
+  out += name;
+  out += '\n';
+}
+
+struct RecordEntry {
+  char kind = 0;
+  uint64_t size = 0, hash = 0;
+  std::string name;
+};
+
+Result<std::vector<RecordEntry>> parse_record(std::string_view in) {
+  std::vector<RecordEntry> out;
+  while (!in.empty()) {
+    RecordEntry e;
+    e.kind = in[0];
+    size_t name_len = 0;
+    int used = 0;
+    std::string head(in.substr(0, std::min<size_t>(in.size(), 80)));
+    if ((e.kind != 'I' && e.kind != 'F') ||
+        std::sscanf(head.c_str() + 1, " %lu %lu %zu %n", &e.size, &e.hash, &name_len, &used) != 3 ||
+        in.size() < 1 + static_cast<size_t>(used) + name_len + 1)
+      return Status(Errc::corrupt, "malformed file list record");
+    e.name = std::string(in.substr(1 + static_cast<size_t>(used), name_len));
+    in.remove_prefix(1 + static_cast<size_t>(used) + name_len + 1);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 }  // namespace
 
 WatchedDirSource::WatchedDirSource(std::string dir) : dir_(std::move(dir)) {}
@@ -64,6 +109,7 @@ void WatchedDirSource::start_locked() {
   for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec))
     seen_.insert(it->path().filename().string());
   if (ec) throw ConfigError("text_file_stream: cannot list '" + dir_ + "': " + ec.message());
+  for (const std::string& name : seen_) record_entry(ignored_record_, 'I', 0, 0, name);
   started_ = true;
   spdlog::info("text_file_stream {}: watching, {} names already present are ignored", dir_,
                seen_.size());
@@ -103,6 +149,8 @@ Taken WatchedDirSource::take(Millis t, int partitions) {
     });
 
   std::vector<std::string> lines;
+  std::string record = std::move(ignored_record_);
+  ignored_record_.clear();
   for (const std::string& name : fresh) {
     const fs::path path = fs::path(dir_) / name;
     std::string content;
@@ -120,15 +168,58 @@ Taken WatchedDirSource::take(Millis t, int partitions) {
     }
     if (failing_.erase(name) != 0)
       spdlog::info("text_file_stream {}: read '{}' after earlier failures", dir_, name);
-    LineSplitter splitter;
-    splitter.feed(content, lines);
-    std::string last;
-    if (splitter.finish(last)) lines.push_back(std::move(last));
+    append_lines(content, lines);
+    record_entry(record, 'F', content.size(), XXH3_64bits(content.data(), content.size()), name);
     seen_.insert(name);
   }
   if (!fresh.empty())
     spdlog::debug("text_file_stream {}: batch {}: {} lines", dir_, to_string(t), lines.size());
-  return split_even(std::move(lines), partitions);
+  Taken taken = split_even(std::move(lines), partitions);
+  taken.replay = std::move(record);
+  return taken;
+}
+
+Result<Taken> WatchedDirSource::replay(Millis t, std::string_view recorded, int partitions) {
+  auto entries = parse_record(recorded);
+  auto where = [&] { return "text_file_stream " + dir_ + ": re-running batch " + to_string(t) + ": "; };
+  if (!entries) return Status(Errc::corrupt, where() + entries.status().message());
+  std::vector<std::string> lines;
+  for (const RecordEntry& e : *entries) {
+    if (e.kind != 'F') continue;
+    const fs::path path = fs::path(dir_) / e.name;
+    std::string content;
+    if (int err = read_whole(path, content); err != 0)
+      return Status(err == ENOENT ? Errc::not_found : Errc::io_error,
+                    where() + "cannot read '" + path.string() + "' again: " + std::strerror(err) +
+                        "; the batch's input must stay in place until the batch completes");
+    uint64_t hash = XXH3_64bits(content.data(), content.size());
+    if (content.size() != e.size || hash != e.hash)
+      return Status(Errc::corrupt, where() + "'" + path.string() + "' changed since it was read (" +
+                                       std::to_string(e.size) + " bytes then, " +
+                                       std::to_string(content.size()) + " now" +
+                                       (content.size() == e.size ? ", different content" : "") +
+                                       "); files must not change once in the directory");
+    append_lines(content, lines);
+  }
+  Taken taken = split_even(std::move(lines), partitions);
+  taken.replay = std::string(recorded);
+  return taken;
+}
+
+Status WatchedDirSource::resume(std::span<const std::string> recorded) {
+  std::lock_guard lock(mu_);
+  std::error_code ec;
+  if (!fs::is_directory(dir_, ec))
+    throw ConfigError("text_file_stream: '" + dir_ + "' " +
+                      (fs::exists(dir_, ec) ? "is not a directory" : "does not exist"));
+  for (const std::string& r : recorded) {
+    auto entries = parse_record(r);
+    if (!entries) return Status(Errc::corrupt, "text_file_stream " + dir_ + ": " + entries.status().message());
+    for (auto& e : *entries) seen_.insert(std::move(e.name));
+  }
+  started_ = true;
+  spdlog::info("text_file_stream {}: resuming, {} names already seen", dir_, seen_.size());
+  return Status::ok();
 }
 
 DStream<std::string> StreamingContext::text_file_stream(const std::string& dir) {

@@ -31,8 +31,11 @@ namespace rill {
 ///   forgotten. Neither fails the batch.
 /// - Names are remembered for the life of the source: a name deleted and reused later is
 ///   not read again. TODO(memory): the set grows with every name ever listed.
-/// - The remembered names live in memory: after a process restart, files present at the
-///   new start() are ignored like any pre-existing file.
+/// - Replayable: each batch records the files it read (name, size, XXH3 of the content)
+///   and, for the first batch, the names ignored at start. A re-run batch reads the same files
+///   again; one changed or removed since is an error naming it, never different output.
+///   After a restart with a checkpoint, resume() remembers every recorded name, so files
+///   that arrived while the job was down are read, once, by the first batch.
 /// - take() before start() (the LocalRun test helper calls no start()) starts first, so the
 ///   first take() only records what is present.
 class WatchedDirSource final : public InputSource {
@@ -45,6 +48,9 @@ class WatchedDirSource final : public InputSource {
   void start(const SourceContext& ctx) override;
   /// The lines of the files new since the last listing, split into `partitions` parts.
   Taken take(Millis t, int partitions) override;
+  bool replayable() const override { return true; }
+  Result<Taken> replay(Millis t, std::string_view recorded, int partitions) override;
+  Status resume(std::span<const std::string> recorded) override;
   const std::string& dir() const { return dir_; }
 
  private:
@@ -54,6 +60,7 @@ class WatchedDirSource final : public InputSource {
   std::mutex mu_;
   bool started_ = false;
   std::set<std::string> seen_;                  // names present at start() and files read since
+  std::string ignored_record_;                  // start()'s names, recorded by the next take()
   std::map<std::string, std::string> failing_;  // unreadable new file -> last error logged
   std::string list_error_;                      // last listing error logged, to log changes only
 };

@@ -2,6 +2,9 @@
 // and a collector that records each batch's records by batch time. For runtime tests.
 #pragma once
 
+#include <stdlib.h>
+
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -12,12 +15,30 @@
 
 namespace rill::test {
 
-/// Owns a ManualClock and a context on it. step() advances one interval and waits for it.
+/// A fresh directory under /tmp, removed with everything in it at scope end.
+struct ScratchDir {
+  std::string path;
+  ScratchDir() {
+    char tmpl[] = "/tmp/rill_test_XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path = tmpl;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+};
+
+/// Owns a ManualClock and a context on it, checkpointing to a scratch directory (without
+/// fsync: the tests kill no machines). step() advances one interval and waits for it.
 class ManualRun {
  public:
   explicit ManualRun(Millis interval, int partitions = 2, std::ostream* print_to = nullptr)
       : clock(std::make_shared<ManualClock>()),
-        ssc(interval, ContextOptions{.clock = clock, .partitions = partitions, .print_to = print_to}) {}
+        ssc(interval, ContextOptions{.clock = clock, .partitions = partitions, .print_to = print_to,
+                                     .checkpoint_dir = checkpoint.path + "/ckpt", .checkpoint_fsync = false}) {}
 
   /// Advances one interval and waits (bounded) until that batch completed; returns its time.
   Millis step() {
@@ -31,6 +52,7 @@ class ManualRun {
     for (int i = 0; i < n; ++i) step();
   }
 
+  ScratchDir checkpoint;  // first: outlives the context
   std::shared_ptr<ManualClock> clock;
   StreamingContext ssc;
 };
