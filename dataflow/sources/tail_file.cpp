@@ -5,8 +5,11 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <spdlog/spdlog.h>
@@ -230,12 +233,10 @@ Taken TailFileSource::take(Millis t, int partitions) {
   if (rotated && !grew) {
     // The old file stayed idle for a batch after the rename: the writer has moved on.
     if (!bytes.empty()) ranges.push_back(consume(bytes, bytes.size(), lines));
+    bytes.clear();
     spdlog::info("text_file_tail {}: rotated at {}; finished the old file at offset {}", path_,
                  to_string(t), offset_);
-    if (open_path()) {
-      bytes.clear();
-      read_new(bytes);
-    }
+    if (open_path()) read_new(bytes);
   }
   if (fd_ >= 0) {
     size_t last_nl = bytes.rfind('\n');

@@ -55,6 +55,14 @@ void overwrite(const fs::path& path, size_t offset, const std::string& text) {
   REQUIRE(f.good());
 }
 
+// Replaces path by a new file (a new inode: the new file exists before the old one is freed).
+void replace_with(const fs::path& path, const std::string& text) {
+  fs::path fresh = path.string() + ".new";
+  append(fresh, text);
+  fs::remove(path);
+  fs::rename(fresh, path);
+}
+
 Lines lines_of(const rill::Taken& taken) {
   Lines out;
   for (const auto& p : taken.parts) {
@@ -196,8 +204,7 @@ TEST_CASE("replay of changed or vanished bytes is an error naming the path and t
     CHECK_THAT(r.status().message(), Contains("bytes [0, 11)") && Contains("now ends at 4"));
   }
   SECTION("file gone (rotated away and deleted)") {
-    fs::remove(log);
-    append(log, "alpha\nbeta\n");  // same bytes, another file
+    replace_with(log, "alpha\nbeta\n");  // same bytes, another file
     auto r = s.replay(Millis{1000}, b.replay, 2);
     REQUIRE_FALSE(r.is_ok());
     CHECK(r.status().code() == rill::Errc::not_found);
@@ -238,8 +245,7 @@ TEST_CASE("resume_after continues right after the recorded batch") {
     CHECK(take(again).lines == Lines{"n1"});
   }
   SECTION("the recorded file is gone") {
-    fs::remove(log);
-    append(log, "new\n");
+    replace_with(log, "new\n");
     TailFileSource again(log.string());
     auto status = again.resume_after(first.replay);
     CHECK(status.code() == rill::Errc::not_found);
