@@ -1,5 +1,7 @@
 #include "dataflow/failpoint.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <atomic>
 #include <cctype>
 #include <csignal>
@@ -7,7 +9,6 @@
 #include <cstdlib>
 #include <memory>
 #include <mutex>
-#include <spdlog/spdlog.h>
 #include <string>
 #include <vector>
 
@@ -38,9 +39,9 @@ struct Table {
 
 constexpr const char* kEnv = "RILL_FAILPOINTS";
 
-std::mutex g_mu;                       // serialises loading and replacing the table
-std::atomic<bool> g_loaded{false};     // g_table is final until the next reset/set
-std::atomic<const Table*> g_table{};   // null: no failpoint configured
+std::mutex g_mu;                      // serialises loading and replacing the table
+std::atomic<bool> g_loaded{false};    // g_table is final until the next reset/set
+std::atomic<const Table*> g_table{};  // null: no failpoint configured
 // Every table ever installed. Never freed: a failpoint() racing with a test's replacement
 // may still read the old one, and tests install a handful at most.
 std::vector<std::unique_ptr<Table>> g_tables;
@@ -65,7 +66,8 @@ std::string parse(std::string_view spec, Table& table) {
     if (c1 == std::string_view::npos) return where + ": expected name:n[:kill|count]";
     size_t c2 = entry.find(':', c1 + 1);
     std::string_view name = entry.substr(0, c1);
-    std::string_view count = entry.substr(c1 + 1, c2 == std::string_view::npos ? std::string_view::npos : c2 - c1 - 1);
+    std::string_view count =
+        entry.substr(c1 + 1, c2 == std::string_view::npos ? std::string_view::npos : c2 - c1 - 1);
     std::string_view action = c2 == std::string_view::npos ? "kill" : entry.substr(c2 + 1);
     if (!valid_name(name)) return where + ": the name must be letters, digits, '.', '_' or '-'";
     uint64_t n = 0;
@@ -77,8 +79,10 @@ std::string parse(std::string_view spec, Table& table) {
     auto point = std::make_unique<Point>();
     point->name = name;
     point->at = n;
-    if (action == "count") point->action = Action::count;
-    else if (action != "kill") return where + ": unknown action '" + std::string(action) + "' (kill or count)";
+    if (action == "count")
+      point->action = Action::count;
+    else if (action != "kill")
+      return where + ": unknown action '" + std::string(action) + "' (kill or count)";
     if (table.find(name)) return where + ": '" + std::string(name) + "' is configured twice";
     table.points.push_back(std::move(point));
     begin = end + 1;

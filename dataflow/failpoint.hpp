@@ -1,5 +1,5 @@
 // Failpoints: named places where a crash test kills the process (SIGKILL) on the n-th visit,
-// configured by RILL_FAILPOINTS. Thread-safe; one atomic load per call when none is configured.
+// configured by RILL_FAILPOINTS. Thread-safe; two atomic loads per call when none is configured.
 #pragma once
 
 #include <cstdint>

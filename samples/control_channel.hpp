@@ -8,10 +8,9 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <rill/rill.hpp>
 #include <string>
 #include <string_view>
-
-#include <rill/rill.hpp>
 
 #include "samples/sample_args.hpp"
 
@@ -51,14 +50,15 @@ inline int run_controlled(StreamingContext& ssc, ManualClock& clock, const Contr
     char* end = nullptr;
     std::string text(arg);
     long long ms = std::strtoll(text.c_str(), &end, 10);
-    if (text.empty() || *end != '\0' || ms < 0) return reply("error advance wants ms >= 0, got '" + text + "'");
+    if (text.empty() || *end != '\0' || ms < 0)
+      return reply("error advance wants ms >= 0, got '" + text + "'");
     clock.advance(Millis{ms});
     for (; next_batch <= clock.now(); next_batch += interval) {
       if (ssc.await_batch(next_batch, batch_timeout)) continue;
       Millis failed = next_batch;
       next_batch += interval;  // reported once; the next advance waits for later batches
-      return reply("error batch " + std::to_string(failed.count()) + " did not complete: " +
-                   (ssc.is_stopped() ? "the job stopped" : "timed out"));
+      return reply("error batch " + std::to_string(failed.count()) +
+                   " did not complete: " + (ssc.is_stopped() ? "the job stopped" : "timed out"));
     }
     reply("ok " + std::to_string(clock.now().count()));
   };
@@ -82,8 +82,10 @@ inline int run_controlled(StreamingContext& ssc, ManualClock& clock, const Contr
       std::string line = buffer.substr(0, nl);
       buffer.erase(0, nl + 1);
       if (line == "stop") return stop();
-      if (line.rfind("advance ", 0) == 0) advance(std::string_view(line).substr(8));
-      else reply("error unknown command '" + line + "'");
+      if (line.rfind("advance ", 0) == 0)
+        advance(std::string_view(line).substr(8));
+      else
+        reply("error unknown command '" + line + "'");
     }
     ssize_t n = ::read(flags.read_fd, chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;

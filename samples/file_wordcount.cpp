@@ -12,7 +12,8 @@ int main(int argc, char** argv) {
   rill::samples::SampleArgs args(argc, argv,
       std::string("usage: file_wordcount DIR [--batch-ms N] [--duration-s S] [--out PREFIX]\n"
                   "                      [--partitions N] [--log-level L]\n"
-                  "Counts the words of the files renamed into DIR after start, each file once, per batch.\n"
+                  "Counts the words of the files renamed into DIR after start, each file once,\n"
+                  "per batch.\n"
                   "  --partitions N     default 0: the machine's cores\n") +
           rill::samples::kControlUsage);
   auto batch = std::chrono::milliseconds(args.number("batch-ms", 1000));
@@ -25,7 +26,8 @@ int main(int argc, char** argv) {
 
   // Under the crash harness, time moves only when the harness says so.
   std::shared_ptr<rill::ManualClock> clock;
-  if (control.enabled()) clock = std::make_shared<rill::ManualClock>(rill::Millis(control.clock_start_ms));
+  if (control.enabled())
+    clock = std::make_shared<rill::ManualClock>(rill::Millis(control.clock_start_ms));
   rill::StreamingContext ssc(batch, {.clock = clock, .partitions = partitions});
   auto counts = ssc.text_file_stream(args.positional[0])
                     .flat_map([](const std::string& l) { return rill::split(l, ' '); })

@@ -1,6 +1,7 @@
 #include "dataflow/sources/tail_file.hpp"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -12,7 +13,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <spdlog/spdlog.h>
 
 #include "dataflow/config_error.hpp"
 #include "dataflow/streaming_context.hpp"
@@ -104,7 +104,8 @@ Status reread(const TailFileSource::Range& r, std::vector<std::string>* lines) {
   int err = read_range(fd, r.begin, r.end, bytes);
   ::close(fd);
   if (err != 0)
-    return {Errc::io_error, "tail " + r.path + ": cannot re-read " + describe(r) + ": " + std::strerror(err)};
+    return {Errc::io_error,
+            "tail " + r.path + ": cannot re-read " + describe(r) + ": " + std::strerror(err)};
   if (bytes.size() != r.end - r.begin)
     return {Errc::corrupt, "tail " + r.path + ": cannot re-read " + describe(r) +
                                ": the file now ends at " + std::to_string(r.begin + bytes.size())};
@@ -175,8 +176,10 @@ Result<std::vector<TailFileSource::Range>> TailFileSource::decode(std::string_vi
 bool TailFileSource::read_new(std::string& bytes) {
   struct stat st {};
   if (::fstat(fd_, &st) == 0 && static_cast<uint64_t>(st.st_size) < offset_) {
-    spdlog::warn("text_file_tail {}: the file shrank from {} to {} bytes (truncated?): reading "
-                 "again from offset 0", path_, offset_, st.st_size);
+    spdlog::warn(
+        "text_file_tail {}: the file shrank from {} to {} bytes (truncated?): reading "
+        "again from offset 0",
+        path_, offset_, st.st_size);
     offset_ = 0;
   }
   if (int err = read_range(fd_, offset_, UINT64_MAX, bytes); err != 0)

@@ -90,12 +90,12 @@ class TailFileSource final : public InputSource {
 
   const std::string path_;
   std::mutex mu_;
-  int fd_ = -1;            // the file being tailed; -1 before the path first exists
-  dev_t dev_ = 0;          // its identity
+  int fd_ = -1;    // the file being tailed; -1 before the path first exists
+  dev_t dev_ = 0;  // its identity
   ino_t ino_ = 0;
-  uint64_t offset_ = 0;    // bytes of it already taken (at a line end, or at its end)
-  uint64_t seen_end_ = 0;  // where it ended at the previous read
-  std::string open_error_; // last open error logged, to log changes only
+  uint64_t offset_ = 0;     // bytes of it already taken (at a line end, or at its end)
+  uint64_t seen_end_ = 0;   // where it ended at the previous read
+  std::string open_error_;  // last open error logged, to log changes only
 };
 
 /// The lines appended to the file at path, tailed across rotations (see TailFileSource).

@@ -1,5 +1,7 @@
 // Failpoints: spec parsing and its errors, hit counting, and (in forked children) death by
 // SIGKILL at exactly the n-th hit, from RILL_FAILPOINTS or the test override.
+#include "dataflow/failpoint.hpp"
+
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,7 +12,6 @@
 #include <string>
 
 #include "dataflow/config_error.hpp"
-#include "dataflow/failpoint.hpp"
 
 using Catch::Matchers::Contains;
 
@@ -39,8 +40,10 @@ ChildResult run_child(Body body) {
   ChildResult r;
   char buf[4096];
   for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) != 0;)
-    if (n > 0) r.out.append(buf, static_cast<size_t>(n));
-    else if (errno != EINTR) break;
+    if (n > 0)
+      r.out.append(buf, static_cast<size_t>(n));
+    else if (errno != EINTR)
+      break;
   ::close(fds[0]);
   REQUIRE(::waitpid(pid, &r.status, 0) == pid);
   return r;

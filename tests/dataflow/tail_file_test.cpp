@@ -1,5 +1,7 @@
 // text_file_tail: appended lines read by offset across batches, partial lines wait, rename
 // rotation, replay re-reads the same records or names what changed, resume_after.
+#include "dataflow/sources/tail_file.hpp"
+
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -8,7 +10,6 @@
 #include <fstream>
 
 #include "dataflow/config_error.hpp"
-#include "dataflow/sources/tail_file.hpp"
 #include "dataflow/streaming_context.hpp"
 #include "tests/support/local_run.hpp"
 
@@ -194,8 +195,8 @@ TEST_CASE("replay of changed or vanished bytes is an error naming the path and t
     auto r = s.replay(Millis{1000}, b.replay, 2);
     REQUIRE_FALSE(r.is_ok());
     CHECK(r.status().code() == rill::Errc::corrupt);
-    CHECK_THAT(r.status().message(), Contains(log.string()) && Contains("bytes [0, 11)") &&
-                                         Contains("changed"));
+    CHECK_THAT(r.status().message(),
+               Contains(log.string()) && Contains("bytes [0, 11)") && Contains("changed"));
   }
   SECTION("file truncated") {
     fs::resize_file(log, 4);

@@ -1,5 +1,8 @@
 // The crash harness on file_wordcount: fault-free runs are identical batch by batch, a
 // failpoint kill is reported at its step, and (with recovery, hidden) a restarted run matches.
+#include "tests/support/crash_harness.hpp"
+
+#include <catch2/catch.hpp>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -7,10 +10,6 @@
 #include <map>
 #include <string>
 #include <vector>
-
-#include <catch2/catch.hpp>
-
-#include "tests/support/crash_harness.hpp"
 
 using rill::test::ChildOptions;
 using rill::test::Harness;
@@ -85,8 +84,9 @@ TEST_CASE("two fault-free runs of file_wordcount produce identical batches") {
   OutputTree second = fault_free_run(b);
   REQUIRE(first.size() == kSteps);
   CHECK(first == second);
-  CHECK(first["counts-1000"] == std::vector<std::string>{"(brown,1)", "(dog,1)", "(fox,1)", "(jumps,1)",
-                                                         "(lazy,1)", "(over,1)", "(quick,1)", "(the,2)"});
+  CHECK(first["counts-1000"] == std::vector<std::string>{"(brown,1)", "(dog,1)", "(fox,1)",
+                                                         "(jumps,1)", "(lazy,1)", "(over,1)",
+                                                         "(quick,1)", "(the,2)"});
   CHECK(first["counts-3000"].empty());
   CHECK(first["counts-6000"] == std::vector<std::string>{"(fox,1)", "(the,3)"});
 }
@@ -106,8 +106,9 @@ TEST_CASE("a child killed at a failpoint is reported as SIGKILL at that step") {
   INFO(s.describe() << "\n" << child_log(tmp));
   REQUIRE(s.died_by(SIGKILL));
   CHECK(h.now_ms() == (dies_at - 1) * kBatchMs);  // the last clock the child acknowledged
-  CHECK_THAT(child_log(tmp), Catch::Matchers::Contains("failpoint " + spec.substr(0, spec.find(':')) +
-                                                       " hit " + std::to_string(hit)));
+  CHECK_THAT(child_log(tmp),
+             Catch::Matchers::Contains("failpoint " + spec.substr(0, spec.find(':')) + " hit " +
+                                       std::to_string(hit)));
   OutputTree out = rill::test::read_output_tree(tmp / "out");
   std::string cut = "counts-" + std::to_string(dies_at * kBatchMs) + " (incomplete)";
   CHECK(out.count(cut) == 1);  // the parts were renamed, _SUCCESS never came
@@ -129,8 +130,10 @@ TEST_CASE("a run killed mid-batch and restarted matches the fault-free run", "[.
     for (int i = 0; i < dies_at; ++i) {
       Step s = step(h, tmp, i);
       INFO(s.describe() << "\n" << child_log(tmp));
-      if (i + 1 < dies_at) REQUIRE(s.ok());
-      else REQUIRE(s.died_by(SIGKILL));
+      if (i + 1 < dies_at)
+        REQUIRE(s.ok());
+      else
+        REQUIRE(s.died_by(SIGKILL));
     }
     resume_at = h.now_ms();
   }

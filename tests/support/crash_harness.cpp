@@ -28,10 +28,14 @@ std::string ExitStatus::describe() const {
 
 std::string Step::describe() const {
   switch (kind) {
-    case Kind::ok: return "ok: " + reply;
-    case Kind::error: return "error reply: " + reply;
-    case Kind::died: return "child died: " + (exit ? exit->describe() : std::string("?"));
-    case Kind::timeout: return "no reply in time (child still running)";
+    case Kind::ok:
+      return "ok: " + reply;
+    case Kind::error:
+      return "error reply: " + reply;
+    case Kind::died:
+      return "child died: " + (exit ? exit->describe() : std::string("?"));
+    case Kind::timeout:
+      return "no reply in time (child still running)";
   }
   return "?";
 }
@@ -40,7 +44,8 @@ ChildProcess::ChildProcess(const ChildOptions& options) {
   // A write to a dead child's pipe must fail with EPIPE, not kill the test.
   std::signal(SIGPIPE, SIG_IGN);
   int to[2], from[2];
-  if (::pipe2(to, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  if (::pipe2(to, O_CLOEXEC) != 0)
+    throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
   if (::pipe2(from, O_CLOEXEC) != 0) {
     ::close(to[0]), ::close(to[1]);
     throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
@@ -66,7 +71,9 @@ ChildProcess::ChildProcess(const ChildOptions& options) {
   int log = -1;
   if (!options.log_file.empty()) {
     log = ::open(options.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (log < 0) throw std::runtime_error("cannot open " + options.log_file.string() + ": " + std::strerror(errno));
+    if (log < 0)
+      throw std::runtime_error("cannot open " + options.log_file.string() + ": " +
+                               std::strerror(errno));
   }
 
   pid_ = ::fork();
@@ -152,7 +159,8 @@ std::optional<ExitStatus> ChildProcess::wait(std::chrono::milliseconds timeout) 
       status_ = s;
       return status_;
     }
-    if (r < 0 && errno != EINTR) throw std::runtime_error(std::string("waitpid: ") + std::strerror(errno));
+    if (r < 0 && errno != EINTR)
+      throw std::runtime_error(std::string("waitpid: ") + std::strerror(errno));
     if (Clock::now() >= deadline) return std::nullopt;
     // No portable wait-with-timeout on a pid before pidfd; a child's exit is rare here.
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -166,7 +174,8 @@ ChildOptions Harness::with_clock(ChildOptions options, long long clock_start_ms)
   return options;
 }
 
-Harness::Harness(ChildOptions options, long long clock_start_ms, std::chrono::milliseconds step_timeout)
+Harness::Harness(ChildOptions options, long long clock_start_ms,
+                 std::chrono::milliseconds step_timeout)
     : step_timeout_(step_timeout),
       child_(with_clock(std::move(options), clock_start_ms)),
       now_ms_(clock_start_ms) {
@@ -203,8 +212,10 @@ Step Harness::stop() {
   Step step = await_reply("bye");
   if (!step.ok()) return step;
   step.exit = child_.wait(step_timeout_);
-  if (!step.exit) step.kind = Step::Kind::timeout;
-  else if (!step.exit->exited || step.exit->code != 0) step.kind = Step::Kind::died;
+  if (!step.exit)
+    step.kind = Step::Kind::timeout;
+  else if (!step.exit->exited || step.exit->code != 0)
+    step.kind = Step::Kind::died;
   return step;
 }
 
@@ -246,7 +257,8 @@ void publish_file(const fs::path& dir, const std::string& name, const std::strin
 
 TempTree::TempTree(const std::string& prefix) {
   std::string tmpl = (fs::temp_directory_path() / (prefix + "-XXXXXX")).string();
-  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp: " + std::string(std::strerror(errno)));
+  if (!::mkdtemp(tmpl.data()))
+    throw std::runtime_error("mkdtemp: " + std::string(std::strerror(errno)));
   root_ = tmpl;
 }
 

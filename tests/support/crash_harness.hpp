@@ -17,7 +17,7 @@ namespace rill::test {
 struct ExitStatus {
   bool exited = false;  ///< by exit(): code is set
   int code = 0;
-  int signal = 0;       ///< by a signal: its number
+  int signal = 0;  ///< by a signal: its number
   bool killed_by(int sig) const { return !exited && signal == sig; }
   /// "exit code 0", "killed by signal 9 (Killed)".
   std::string describe() const;
@@ -69,9 +69,9 @@ class ChildProcess {
 struct Step {
   enum class Kind { ok, error, died, timeout };
   Kind kind = Kind::ok;
-  std::string reply;                  ///< the child's reply line ("ok 3000", "error ...")
+  std::string reply;                 ///< the child's reply line ("ok 3000", "error ...")
   std::optional<ExitStatus> exit{};  ///< when kind is died
-  long long now_ms = -1;              ///< the clock after an ok advance
+  long long now_ms = -1;             ///< the clock after an ok advance
   bool ok() const { return kind == Kind::ok; }
   bool died_by(int sig) const { return kind == Kind::died && exit && exit->killed_by(sig); }
   std::string describe() const;
@@ -112,7 +112,8 @@ using OutputTree = std::map<std::string, std::vector<std::string>>;
 OutputTree read_output_tree(const std::filesystem::path& dir);
 
 /// Writes content to dir/.name.tmp, then renames it to dir/name (what WatchedDirSource wants).
-void publish_file(const std::filesystem::path& dir, const std::string& name, const std::string& content);
+void publish_file(const std::filesystem::path& dir, const std::string& name,
+                  const std::string& content);
 
 /// A fresh directory under the system temp dir, removed (recursively) by the destructor
 /// unless RILL_KEEP_TEMP is set (to look at a failed run).
