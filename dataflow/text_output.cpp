@@ -7,6 +7,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "dataflow/failpoint.hpp"
+
 namespace rill {
 
 namespace fs = std::filesystem;
@@ -55,6 +57,7 @@ void write_text_batch(const std::string& dir, const std::vector<std::optional<st
     if (!parts[p]) continue;
     std::snprintf(name, sizeof name, "part-%05zu", p);
     write_file_atomically(d, name, *parts[p]);
+    failpoint("text_output.after_part_rename");
   }
   write_file_atomically(d, "_SUCCESS", "");
 }

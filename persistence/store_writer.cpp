@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "dataflow/failpoint.hpp"
+
 namespace rill::persistence {
 
 WriteBatch& WriteBatch::put(Db db, std::string key, std::string value) {
@@ -79,7 +81,10 @@ void StoreWriter::commit_group(std::vector<Request>& group) {
     if (!fatal.is_ok()) break;
     results.assign(group.size(), Status::ok());
   }
-  if (fatal.is_ok()) commits_.fetch_add(1);
+  if (fatal.is_ok()) {
+    commits_.fetch_add(1);
+    failpoint("store.after_commit");  // durable, yet no caller has heard of it
+  }
   for (std::size_t i = 0; i < group.size(); ++i)
     group[i].done.set_value(fatal.is_ok() ? std::move(results[i]) : fatal);
 }

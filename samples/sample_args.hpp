@@ -2,6 +2,7 @@
 // --help. Errors name the argument. Until rill::run arrives, each sample parses its own.
 #pragma once
 
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -11,6 +12,20 @@
 #include <vector>
 
 namespace rill::samples {
+
+/// --control and --clock-start: how the crash harness drives a sample (control_channel.hpp).
+struct ControlFlags {
+  int read_fd = -1;             ///< commands come in here; -1: no --control
+  int write_fd = -1;            ///< replies go out here
+  long long clock_start_ms = 0; ///< the ManualClock's start (a restart resumes the old time)
+  bool enabled() const { return read_fd >= 0; }
+};
+
+/// Usage lines for the flags ControlFlags reads.
+inline constexpr const char* kControlUsage =
+    "  --control R,W      test harness: run on a manual clock advanced by commands read from\n"
+    "                     inherited fd R, replies on fd W (samples/control_channel.hpp)\n"
+    "  --clock-start MS   with --control: the manual clock's start time, default 0\n";
 
 class SampleArgs {
  public:
@@ -50,6 +65,23 @@ class SampleArgs {
     long long n = std::strtoll(v->c_str(), &end, 10);
     if (end == v->c_str() || *end != '\0' || n < 0) fail("--" + name + " wants a non-negative number, got '" + *v + "'");
     return n;
+  }
+  /// --control R,W and --clock-start MS; without --control, enabled() is false (real clock).
+  ControlFlags control_flags() {
+    ControlFlags flags;
+    flags.clock_start_ms = number("clock-start", 0);
+    auto v = take("control");
+    if (!v) {
+      if (flags.clock_start_ms != 0) fail("--clock-start needs --control");
+      return flags;
+    }
+    int r = -1, w = -1, used = 0;
+    if (std::sscanf(v->c_str(), "%d,%d%n", &r, &w, &used) != 2 || v->c_str()[used] != '\0' ||
+        r < 0 || w < 0)
+      fail("--control wants two fd numbers R,W, got '" + *v + "'");
+    flags.read_fd = r;
+    flags.write_fd = w;
+    return flags;
   }
   /// Fails on options nobody asked for and on a wrong positional count.
   void finish(size_t positionals) {
