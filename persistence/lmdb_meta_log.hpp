@@ -22,6 +22,7 @@ class LmdbMetaLog final : public MetaLog {
   std::optional<std::vector<BlockRef>> allocation(Millis t) const override;
   Status record_commit(int output, Millis t, int partition, uint64_t hash) override;
   bool is_committed(int output, Millis t, int partition) const override;
+  std::optional<uint64_t> commit_hash(int output, Millis t, int partition) const override;
   Status record_completion(Millis t) override;
   std::optional<Millis> last_completed() const override;
 

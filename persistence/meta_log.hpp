@@ -37,6 +37,9 @@ class MetaLog {
   /// Output `output` of batch t, partition p, is durable; hash identifies its content.
   virtual Status record_commit(int output, Millis t, int partition, uint64_t hash) = 0;
   virtual bool is_committed(int output, Millis t, int partition) const = 0;
+  /// The hash recorded with the commit of (output, t, partition), or nullopt when it was not
+  /// committed. 0 means the writer did not know the content's hash.
+  virtual std::optional<uint64_t> commit_hash(int output, Millis t, int partition) const = 0;
   virtual Status record_completion(Millis t) = 0;
   virtual std::optional<Millis> last_completed() const = 0;
 };
@@ -51,6 +54,7 @@ class InMemoryMetaLog final : public MetaLog {
   std::optional<std::vector<BlockRef>> allocation(Millis t) const override;
   Status record_commit(int output, Millis t, int partition, uint64_t hash) override;
   bool is_committed(int output, Millis t, int partition) const override;
+  std::optional<uint64_t> commit_hash(int output, Millis t, int partition) const override;
   Status record_completion(Millis t) override;
   std::optional<Millis> last_completed() const override;
 
