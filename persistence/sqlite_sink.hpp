@@ -21,7 +21,9 @@ namespace rill {
 enum class SqliteMode {
   upsert,              ///< insert, or update the row with the same key columns (no key: append)
   replace_each_batch,  ///< the first partition committed for a batch empties the table first,
-                       ///< so it holds the latest batch (e.g. the latest window) only
+                       ///< so it holds the latest batch (e.g. the latest window) only. Each
+                       ///< partition commits on its own: between them a reader sees part of
+                       ///< the batch (use one partition, e.g. repartition(1), to avoid that)
 };
 
 /// Where and how a SQLite sink writes. Checked by sqlite_sink<T>() (ConfigError).
