@@ -7,13 +7,12 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include "dataflow/config_error.hpp"
-#include "dataflow/record_traits.hpp"
 #include "dataflow/result.hpp"
 #include "dataflow/sink.hpp"
+#include "persistence/sql_row.hpp"
 
 namespace rill {
 
@@ -38,10 +37,6 @@ struct SqliteSinkOptions {
 };
 
 namespace persistence {
-
-/// One column value: NULL (an absent optional), integer, real or text.
-using SqlValue = std::variant<std::monostate, int64_t, double, std::string>;
-using SqlRow = std::vector<SqlValue>;
 
 /// The untyped half of the SQLite sink: connection, schema, staged rows and transactions.
 /// Errors are Status values naming the file and table. One thread at a time.
@@ -69,53 +64,6 @@ class SqliteSinkCore {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-/// Columns a record of type T fills: one per integer, floating or string leaf; pairs, tuples,
-/// arrays and structs flattened in order; an optional takes its value's columns (NULL if absent).
-template <class T>
-constexpr std::size_t sql_column_count() {
-  constexpr RecordKind kind = record_kind_v<T>;
-  if constexpr (kind == RecordKind::optional) {
-    return sql_column_count<typename T::value_type>();
-  } else if constexpr (kind == RecordKind::array) {
-    return std::tuple_size_v<T> * sql_column_count<typename T::value_type>();
-  } else if constexpr (kind == RecordKind::pair || kind == RecordKind::tuple ||
-                       kind == RecordKind::structure) {
-    return []<class... Ts>(std::tuple<Ts...>*) { return (sql_column_count<Ts>() + ... + 0); }(
-        static_cast<detail::element_types_t<T>*>(nullptr));
-  } else {
-    static_assert(kind != RecordKind::vector, "rill: sqlite_sink cannot store a std::vector field");
-    require_record<T>();
-    return 1;
-  }
-}
-
-/// Appends value's columns to row (sql_column_count<T>() of them); the SQL type of each
-/// column to types when types is not null.
-template <class T>
-void append_sql_columns(const T* value, SqlRow& row, std::vector<std::string>* types) {
-  constexpr RecordKind kind = record_kind_v<T>;
-  if constexpr (kind == RecordKind::boolean || kind == RecordKind::integer) {
-    row.emplace_back(value ? detail::widen_integer(*value) : int64_t{0});
-    if (types) types->push_back("INTEGER");
-  } else if constexpr (kind == RecordKind::floating) {
-    row.emplace_back(value ? static_cast<double>(*value) : 0.0);
-    if (types) types->push_back("REAL");
-  } else if constexpr (kind == RecordKind::string) {
-    row.emplace_back(value ? *value : std::string());
-    if (types) types->push_back("TEXT");
-  } else if constexpr (kind == RecordKind::optional) {
-    const std::size_t before = row.size();
-    append_sql_columns<typename T::value_type>(value && *value ? &**value : nullptr, row, types);
-    if (!value || !*value)  // absent: its columns are NULL
-      for (std::size_t i = before; i < row.size(); ++i) row[i] = std::monostate{};
-  } else if (value) {
-    for_each_field(*value, [&](const auto& f) { append_sql_columns(&f, row, types); });
-  } else {  // the shape only: an absent optional's fields, or the column types
-    T shape{};
-    for_each_field(shape, [&](const auto& f) { append_sql_columns(&f, row, types); });
-  }
-}
 
 /// The Sink: records of T become rows of SqliteSinkOptions::table. Errors throw
 /// std::runtime_error naming the file and table (the runtime fails the batch with it).
@@ -156,7 +104,10 @@ void check_sqlite_options(const SqliteSinkOptions& options, std::size_t leaf_col
 
 /// A Sink writing records of T to `table` in the SQLite file `path`, for DStream<T>::output_to.
 /// Each record's leaves fill column_names in order; key_columns form the primary key (upsert).
-/// The file is opened at start in WAL mode, so `sqlite3 path` can read while the job runs.
+/// The file is opened in WAL mode before the first batch is written (a bad path fails that
+/// batch, naming the file), so `sqlite3 path` can read while the job runs. The marker table
+/// `_rill_markers(output, batch_time, partition, hash)` holds one row per committed
+/// (output, batch time, partition), written in the same transaction as its rows.
 template <class T>
 std::shared_ptr<Sink> sqlite_sink(const std::string& path, const std::string& table,
                                   std::vector<std::string> key_columns,
