@@ -308,6 +308,10 @@ bool StreamingContext::await_batch(Millis t, Millis timeout) {
   return runtime_->job.status->wait_batch(t, timeout);
 }
 
+uint64_t StreamingContext::nondeterministic_outputs() const {
+  return runtime_ ? runtime_->job.status->nondeterministic_outputs() : 0;
+}
+
 
 SupervisionNode ContextRuntime::tree() {
   std::lock_guard lock(stop_mu_);

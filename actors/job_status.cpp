@@ -69,6 +69,16 @@ bool JobStatus::wait_receivers(int n, Millis timeout) {
   return cv_.wait_for(lock, timeout, [&] { return receivers_started_ >= n || terminated_; });
 }
 
+void JobStatus::nondeterministic_output() {
+  std::lock_guard lock(mu_);
+  ++nondeterministic_outputs_;
+}
+
+uint64_t JobStatus::nondeterministic_outputs() const {
+  std::lock_guard lock(mu_);
+  return nondeterministic_outputs_;
+}
+
 bool JobStatus::terminated() const {
   std::lock_guard lock(mu_);
   return terminated_;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -35,6 +36,10 @@ class JobStatus {
   /// Waits until at least n receiver starts were counted.
   bool wait_receivers(int n, Millis timeout);
 
+  /// A re-run batch produced output whose hash differs from the committed run's.
+  void nondeterministic_output();
+  uint64_t nondeterministic_outputs() const;
+
   bool terminated() const;
   std::optional<std::string> error() const;
   /// Waits until pred or timeout; returns pred's value.
@@ -53,6 +58,7 @@ class JobStatus {
   bool drained_ = false;
   bool ready_ = false;
   int receivers_started_ = 0;
+  uint64_t nondeterministic_outputs_ = 0;
   std::optional<std::string> error_;
 };
 

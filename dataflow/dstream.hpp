@@ -17,6 +17,7 @@
 #include "dataflow/ops/reduce.hpp"
 #include "dataflow/ops/state.hpp"
 #include "dataflow/ops/window.hpp"
+#include "dataflow/sink.hpp"
 #include "dataflow/state_spec.hpp"
 
 namespace rill {
@@ -125,10 +126,28 @@ class DStream {
   // --- Output operations -----------------------------------------------------------------
   /// Spark's print(): a header with the batch time, then the first n records.
   void print(int n = 10) const;
-  /// f(const std::vector<T>& batch, Millis time) for every batch. Re-runs after a failure call
-  /// f again for the same time: make its effects idempotent, keyed by time.
+  /// f(const std::vector<T>& batch, Millis time) for every batch, all partitions concatenated.
+  /// Re-runs after a failure call f again for the same time: make its effects idempotent,
+  /// keyed by the batch time, e.g. replace rather than append:
+  ///
+  ///     counts.foreach_batch([&db](const auto& rows, rill::Millis t) {
+  ///       db.transaction([&] {  // rows and marker together, keyed by t
+  ///         if (db.has_marker(t)) return;
+  ///         db.upsert(rows);
+  ///         db.put_marker(t);
+  ///       });
+  ///     });
+  ///
+  /// For per-partition writes keyed by (batch time, partition), with the runtime skipping
+  /// committed partitions and comparing output hashes, implement a TypedSink and use output_to.
   template <class F>
   void foreach_batch(F f) const;
+  /// Writes every partition of every batch to sink (dataflow/sink.hpp): for (batch time t,
+  /// partition p) not yet committed, sink.write(t, p, records) then sink.commit(t, p, hash).
+  /// name keys the sink's markers; give one that stays stable across program changes (default
+  /// "output_to-<n>", n counting outputs in definition order). Throws ConfigError when the
+  /// sink takes another record type.
+  void output_to(std::shared_ptr<Sink> sink, std::string name = {}) const;
   /// One directory per batch, prefix-<ms>[.suffix], with part-NNNNN files and _SUCCESS.
   void save_as_text_files(const std::string& prefix, const std::string& suffix = "") const;
 

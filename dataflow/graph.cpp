@@ -39,8 +39,8 @@ int JobGraph::add_output(OutputOp op) {
 
 void JobGraph::validate() const {
   if (outputs_.empty())
-    throw ConfigError("no output operations registered: add print(), foreach_batch() or "
-                      "save_as_text_files() before start(), as in Spark");
+    throw ConfigError("no output operations registered: add print(), foreach_batch(), "
+                      "save_as_text_files() or output_to() before start(), as in Spark");
   for (const auto& n : nodes_) {
     if (n.slide.count() <= 0) throw ConfigError("stream '" + n.name + "' has no slide");
     for (const auto& e : n.inputs) {

@@ -77,6 +77,8 @@ struct Node {
   std::string params{};  ///< parameters that shape state, e.g. "length=60000 ms"; fingerprinted
 };
 
+class Sink;
+
 /// What an output operation sees of one batch.
 struct OutputContext {
   Millis time{0};
@@ -85,14 +87,21 @@ struct OutputContext {
   std::function<bool(int partition)> committed{};
 };
 
-/// An output operation (print, foreach_batch, save_as_text_files, ...).
+/// An output operation (print, foreach_batch, save_as_text_files, output_to a Sink, ...).
+/// Exactly one of run and sink is set.
 struct OutputOp {
   int id = -1;
   std::string name{};
   int node = -1;  ///< the stream it consumes
-  /// Writes every partition of the batch; parts[p] is partition p (all non-null).
-  /// Returns nothing; throws on failure (the sink actor turns it into a batch error).
+  /// Whole-batch outputs: writes every partition of the batch; parts[p] is partition p (all
+  /// non-null). Throws on failure (the sink actor turns it into a batch error). Its commits
+  /// are recorded per partition after it returns.
   std::function<void(const OutputContext&, std::span<const AnyPart> parts)> run{};
+  /// Per-partition outputs: written and committed partition by partition (dataflow/sink.hpp).
+  std::shared_ptr<Sink> sink{};
+  /// stable_hash of one partition's records in order, kept with its commit so a re-run that
+  /// produces different output is reported. 0 = unknown (records that are not rill records).
+  std::function<uint64_t(const AnyPart& part)> hash{};
 };
 
 /// The whole DAG, in construction order (so ids are stable for identical programs).

@@ -1,6 +1,7 @@
 #include "dataflow/local_executor.hpp"
 
 #include "dataflow/config_error.hpp"
+#include "dataflow/sink.hpp"
 
 namespace rill {
 
@@ -30,7 +31,21 @@ void LocalExecutor::run_batch(Millis t, std::map<int, std::vector<AnyPart>> sour
   for (const OutputOp& op : graph_.outputs()) {
     std::vector<AnyPart> parts = run.node_parts(op.node);
     if (parts.empty()) continue;
-    op.run(OutputContext{t, {}}, parts);
+    if (op.run) {
+      op.run(OutputContext{t, {}}, parts);
+      continue;
+    }
+    // A Sink without the driver's log: its own markers are all that keep a re-run idempotent.
+    if (opened_.insert(op.id).second) {
+      const Node& node = graph_.node(op.node);
+      op.sink->open(SinkContext{op.name, node.name, node.partitions});
+    }
+    for (size_t i = 0; i < parts.size(); ++i) {
+      const int p = static_cast<int>(i);
+      if (op.sink->committed(t, p)) continue;
+      op.sink->write(t, p, parts[i]);
+      op.sink->commit(t, p, op.hash ? op.hash(parts[i]) : 0);
+    }
   }
 }
 

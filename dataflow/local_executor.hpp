@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <vector>
 
 #include "dataflow/batch_run.hpp"
@@ -23,6 +24,7 @@ class LocalExecutor {
   Plan plan_;
   Millis zero_;
   std::vector<std::vector<StageStates>> states_;  // [stage][partition]
+  std::set<int> opened_;                          // outputs whose Sink was opened
 };
 
 }  // namespace rill

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -116,6 +117,9 @@ class StreamingContext {
   SupervisionNode supervision_tree() const;
   /// Waits until batch t completed (or the job stopped); true when it completed. For tests.
   bool await_batch(Millis t, Millis timeout = Millis{10000});
+  /// How many (output, batch, partition) were re-run with output that differs from the
+  /// committed run's (logged as NONDETERMINISM); 0 before start.
+  uint64_t nondeterministic_outputs() const;
 
   /// REQUIRES: not started. The DAG under construction (used by DStream).
   JobGraph& graph_for_definition(const char* what);

@@ -179,6 +179,12 @@ bool LmdbMetaLog::is_committed(int output, Millis t, int partition) const {
       .has_value();
 }
 
+std::optional<uint64_t> LmdbMetaLog::commit_hash(int output, Millis t, int partition) const {
+  auto v = read(commit_key(static_cast<uint32_t>(output), t.count(), static_cast<uint32_t>(partition)));
+  if (!v || v->size() != 8) return std::nullopt;
+  return get_u64(bytes(*v));
+}
+
 Status LmdbMetaLog::record_completion(Millis t, bool checkpoint) {
   std::lock_guard lock(completion_mu_);
   auto last = last_completed();

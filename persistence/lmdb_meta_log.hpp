@@ -23,6 +23,7 @@ class LmdbMetaLog final : public MetaLog {
   Status record_commit(int output, Millis t, int partition, uint64_t hash) override;
   bool is_committed(int output, Millis t, int partition) const override;
   Status record_completion(Millis t, bool checkpoint = false) override;
+  std::optional<uint64_t> commit_hash(int output, Millis t, int partition) const override;
   std::optional<Millis> last_completed() const override;
   std::optional<Millis> last_checkpoint() const override;
   Result<std::vector<Allocation>> allocations_after(Millis t) const override;

@@ -54,6 +54,13 @@ bool InMemoryMetaLog::is_committed(int output, Millis t, int partition) const {
   return commits_.count({output, t.count(), partition}) > 0;
 }
 
+std::optional<uint64_t> InMemoryMetaLog::commit_hash(int output, Millis t, int partition) const {
+  std::lock_guard lock(mu_);
+  auto it = commits_.find({output, t.count(), partition});
+  if (it == commits_.end()) return std::nullopt;
+  return it->second;
+}
+
 Status InMemoryMetaLog::record_completion(Millis t, bool checkpoint) {
   std::lock_guard lock(mu_);
   if (last_completed_ && *last_completed_ >= t)

@@ -44,6 +44,9 @@ class MetaLog {
   /// Output `output` of batch t, partition p, is durable; hash identifies its content.
   virtual Status record_commit(int output, Millis t, int partition, uint64_t hash) = 0;
   virtual bool is_committed(int output, Millis t, int partition) const = 0;
+  /// The hash recorded with the commit of (output, t, partition), or nullopt when it was not
+  /// committed. 0 means the writer did not know the content's hash.
+  virtual std::optional<uint64_t> commit_hash(int output, Millis t, int partition) const = 0;
   /// Batch t is complete; with `checkpoint`, every stateful operator's state at t is durable
   /// too, so recovery may restart from t (written atomically with the completion).
   virtual Status record_completion(Millis t, bool checkpoint = false) = 0;
@@ -69,6 +72,7 @@ class InMemoryMetaLog final : public MetaLog {
   std::optional<std::vector<BlockRef>> allocation(Millis t) const override;
   Status record_commit(int output, Millis t, int partition, uint64_t hash) override;
   bool is_committed(int output, Millis t, int partition) const override;
+  std::optional<uint64_t> commit_hash(int output, Millis t, int partition) const override;
   Status record_completion(Millis t, bool checkpoint = false) override;
   std::optional<Millis> last_completed() const override;
   std::optional<Millis> last_checkpoint() const override;

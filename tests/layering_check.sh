@@ -13,9 +13,10 @@ check() {  # check FOLDER REGEX WHY
     bad=1
   fi
 }
-check dataflow '#include *[<"](caf/|lmdb\.h|capnp/|kj/|actors/|net/|persistence/)' "must include only std, spdlog and xxhash"
+check dataflow '#include *[<"](caf/|lmdb\.h|sqlite3\.h|capnp/|kj/|actors/|net/|persistence/)' "must include only std, spdlog and xxhash"
 check persistence '#include *[<"](caf/|actors/)' "must not include CAF or actors/"
 check net '#include *[<"]actors/' "must not include actors/"
-check rill '#include *[<"](caf/|lmdb\.h|capnp/|kj/)' "is what users include: no CAF, LMDB or Cap'n Proto"
+check rill '#include *[<"](caf/|lmdb\.h|sqlite3\.h|capnp/|kj/)' "is what users include: no CAF, LMDB, SQLite or Cap'n Proto"
+check persistence/sqlite_sink.hpp '#include *[<"]sqlite3\.h' "is included by users: sqlite3.h stays in the .cpp"
 if [[ $bad -eq 0 ]]; then echo "layering: ok"; fi
 exit $bad

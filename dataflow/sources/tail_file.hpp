@@ -61,7 +61,11 @@ class TailFileSource final : public InputSource {
   /// Opens the file the recorded batch read last (found by identity, as replay() does) and
   /// continues at the end of its range. Fails (not_found) when that file is gone: the lines
   /// after the range would be lost silently otherwise.
-  Status resume_after(std::string_view recorded) override;
+  /// Continues right after the batch that recorded `recorded` (the newest one).
+  Status resume_after(std::string_view recorded);
+  Status resume(std::span<const std::string> recorded) override {
+    return recorded.empty() ? Status::ok() : resume_after(recorded.back());
+  }
   const std::string& path() const { return path_; }
 
   /// One file's range in a batch: what Taken::replay records, one per line.

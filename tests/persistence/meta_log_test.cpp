@@ -43,6 +43,8 @@ void check_contract(MetaLog& log) {
   CHECK_FALSE(log.is_committed(0, 2000ms, 1));
   REQUIRE(log.record_commit(0, 2000ms, 1, 0xabc).is_ok());
   CHECK(log.is_committed(0, 2000ms, 1));
+  CHECK(log.commit_hash(0, 2000ms, 1) == 0xabcu);
+  CHECK_FALSE(log.commit_hash(0, 2000ms, 0));
   CHECK_FALSE(log.is_committed(0, 2000ms, 0));
   CHECK_FALSE(log.is_committed(1, 2000ms, 1));
   CHECK_FALSE(log.is_committed(0, 3000ms, 1));
@@ -88,6 +90,7 @@ TEST_CASE("LmdbMetaLog meets the MetaLog contract and keeps it across a reopen")
   CHECK(log.partitions("words") == 8);
   CHECK(log.allocation(2000ms)->size() == 3);
   CHECK(log.is_committed(0, 2000ms, 1));
+  CHECK(log.commit_hash(0, 2000ms, 1) == 0xabcu);
   CHECK(log.last_completed() == 3000ms);
   CHECK(log.record_allocation(2000ms, {}).code() == Errc::invalid_argument);
 }
