@@ -1,6 +1,7 @@
 // Tests for the batch codec and frame reader: round trips, limits, and hostile bytes.
 #include "net/codec.hpp"
 
+#include "dataflow/ops/state.hpp"
 #include <array>
 #include <bit>
 #include <catch2/catch.hpp>
@@ -266,3 +267,51 @@ TEST_CASE("random and mutated bytes never crash", "[codec][fuzz]") {
 }
 
 }  // namespace
+
+TEST_CASE("a frame's columns are those columns_of gives without a frame", "[codec]") {
+  const std::vector<app::Reading> readings = {{"sensor-1", 5, 1.5}, {"", -1, -0.5}, {"s3", 0, 2}};
+  rill::EncodeColumns columns;
+  rill::encode_records(readings, columns);
+  const Frame frame = rill::net::write_frame(columns);
+  auto read = rill::net::read_frame(frame, DecodeLimits{}, rill::type_signature<app::Reading>());
+  REQUIRE(read.is_ok());
+  const rill::DecodeColumns direct = rill::columns_of(columns);
+  CHECK(read->type_tag == direct.type_tag);
+  CHECK(read->record_count == direct.record_count);
+  CHECK(read->ints == direct.ints);
+  CHECK(read->shape == direct.shape);
+  CHECK(read->strings == direct.strings);  // compares the bytes
+  CHECK(read->floats.size() == direct.floats.size());
+  auto decoded = rill::decode_records<app::Reading>(*read, 10);
+  REQUIRE(decoded.is_ok());
+  CHECK(*decoded == readings);
+  const auto few = rill::decode_records<app::Reading>(direct, 2);
+  REQUIRE_FALSE(few.is_ok());
+  CHECK(few.status().code() == Errc::too_large);
+
+  const auto wrong = rill::net::read_frame(frame, DecodeLimits{}, "pair<string,i64>");
+  REQUIRE_FALSE(wrong.is_ok());
+  CHECK(contains(wrong.status(), "type tag mismatch: frame holds 0x"));
+}
+
+TEST_CASE("a state snapshot survives a frame, and the frame's tag is its snapshot type", "[codec]") {
+  rill::ops::KeyedState<std::string, double> state;
+  const auto sum = [](const std::vector<double>& v, const std::optional<double>& old) {
+    double s = old.value_or(0);
+    for (double x : v) s += x;
+    return std::optional<double>(s);
+  };
+  rill::ops::update_state_step<std::string, double, double>(state, {{"a", 0.1}, {"b", 0.2}}, sum);
+  rill::EncodeColumns columns;
+  REQUIRE(state.snapshot(true, columns) == 2);
+  Frame frame = rill::net::write_frame(columns);
+  decltype(state) restored;
+  {
+    auto read = rill::net::read_frame(frame, DecodeLimits{}, restored.snapshot_type());
+    REQUIRE(read.is_ok());
+    REQUIRE(restored.restore(*read).is_ok());
+  }
+  CHECK(restored.states.entries() == state.states.entries());
+  rill::ops::KeyedState<std::string, int64_t> other;
+  CHECK_FALSE(rill::net::read_frame(frame, DecodeLimits{}, other.snapshot_type()).is_ok());
+}
