@@ -4,6 +4,7 @@
 
 #include "dataflow/config_error.hpp"
 #include "dataflow/dstream.hpp"
+#include "dataflow/part_codec.hpp"
 #include "dataflow/type_name.hpp"
 
 namespace rill {
@@ -29,6 +30,7 @@ DStream<U> DStream<T>::derive(Node node) const {
   if (node.slide.count() == 0) node.slide = g.node(node_).slide;
   if (node.partitions == 0) node.partitions = g.node(node_).partitions;
   if (node.type.empty()) node.type = type_name_of<U>();
+  node.codec = part_codec_for<U>();
   for (const Edge& e : node.inputs)
     if (g.node(e.from).slide != node.slide && node.kind != "window" &&
         node.kind != "reduce_by_key_and_window")
@@ -196,10 +198,10 @@ DStream<T> DStream<T>::window(Millis length, Millis slide) const {
   return derive<T>(Node{.kind = "window", .inputs = {one_to_one()}, .slide = slide,
                         .compute = [length, slide](const TaskContext& ctx, std::span<const AnyPart> in,
                                                    NodeState* st) {
-                          return ops::window_step<T>(static_cast<ops::WindowSlices&>(*st), ctx,
+                          return ops::window_step<T>(static_cast<ops::WindowSlices<T>&>(*st), ctx,
                                                      in[0], length, slide);
                         },
-                        .make_state = [] { return std::make_unique<ops::WindowSlices>(); },
+                        .make_state = [] { return std::make_unique<ops::WindowSlices<T>>(); },
                         .params = "length=" + to_string(length)});
 }
 

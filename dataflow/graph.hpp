@@ -8,9 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "dataflow/result.hpp"
 #include "dataflow/time.hpp"
 
 namespace rill {
+
+struct EncodeColumns;  // dataflow/record_columns.hpp
+struct DecodeColumns;
 
 /// One partition of one node's output at one batch time: a std::vector<T> behind a
 /// type-erased pointer. Null means the node produced nothing at that time (not on its slide).
@@ -37,10 +41,46 @@ struct TaskContext {
 };
 
 /// Per-partition state of a stateful operator (window slices, keyed state). Owned by the
-/// task that runs the partition; the durability layer snapshots it.
+/// task that runs the partition; the durability layer snapshots it between batches.
 class NodeState {
  public:
   virtual ~NodeState() = default;
+  /// False when the state's key/value types are not records (the job then refuses
+  /// checkpointing at start with the operator's name).
+  virtual bool can_snapshot() const { return false; }
+  /// Type signature of the records snapshot() writes (checked on restore).
+  virtual std::string snapshot_type() const { return {}; }
+  /// Appends to `out` the entries changed since the previous snapshot() call (every live
+  /// entry when full), removed keys as tombstones. Returns the number of entries written
+  /// (0: nothing changed; the runtime then writes nothing). The columns borrow strings from the
+  /// state: they stay valid until the state's next batch step, restore() or snapshot() call, so
+  /// encode them to a frame before any of those.
+  virtual size_t snapshot(bool full, EncodeColumns& out) {
+    (void)full;
+    (void)out;
+    return 0;
+  }
+  /// Number of live entries (the runtime compacts — asks for a full snapshot — once the
+  /// deltas written since the last full one exceed this).
+  virtual size_t live_entries() const { return 0; }
+  /// Applies one snapshot written by snapshot(): the last full one first (into a fresh state),
+  /// then later deltas in order. Errors (wrong type, malformed) name what was wrong; on error
+  /// the state is left as it was.
+  virtual Status restore(const DecodeColumns& in) {
+    (void)in;
+    return Status(Errc::invalid_argument, "state cannot be restored");
+  }
+};
+
+/// How a node's output records become columns and back, type-erased (dataflow/part_codec.hpp
+/// fills it). encode and decode are empty when the record type is not a record: such a stream
+/// cannot be checkpointed or written ahead.
+struct PartCodec {
+  std::string type_signature{};  ///< type_signature<T>(), as net::read_frame checks it
+  /// Appends the records of a part made by make_part<T>.
+  std::function<void(const AnyPart&, EncodeColumns&)> encode{};
+  /// The part held by columns of T records (at most max_records of them).
+  std::function<Result<AnyPart>(const DecodeColumns&, uint64_t max_records)> decode{};
 };
 
 /// How a node reads one parent.
@@ -75,6 +115,7 @@ struct Node {
   bool is_source = false;
   std::string type{};  ///< the record type's signature (type_name_of); part of the fingerprint
   std::string params{};  ///< parameters that shape state, e.g. "length=60000 ms"; fingerprinted
+  PartCodec codec{};     ///< the output's columnar codec; not fingerprinted (type covers it)
 };
 
 class Sink;

@@ -2,6 +2,7 @@
 // built from it is identical on every re-run of a batch. One owner; not thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -33,14 +34,19 @@ class OrderedMap {
     if (n * 2 > slots_.size()) rehash(n * 2);
   }
 
-  V* find(const K& key) {
-    if (entries_.empty()) return nullptr;
+  /// Position of key's entry in entries(), or -1 when absent.
+  std::ptrdiff_t index_of(const K& key) const {
+    if (entries_.empty()) return -1;
     uint64_t h = stable_hash(key);
     for (size_t i = h & mask_;; i = (i + 1) & mask_) {
       uint32_t s = slots_[i];
-      if (s == 0) return nullptr;
-      if (hashes_[s - 1] == h && entries_[s - 1].first == key) return &entries_[s - 1].second;
+      if (s == 0) return -1;
+      if (hashes_[s - 1] == h && entries_[s - 1].first == key) return s - 1;
     }
+  }
+  V* find(const K& key) {
+    const std::ptrdiff_t i = index_of(key);
+    return i < 0 ? nullptr : &entries_[static_cast<size_t>(i)].second;
   }
   const V* find(const K& key) const { return const_cast<OrderedMap*>(this)->find(key); }
 

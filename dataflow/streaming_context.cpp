@@ -16,13 +16,14 @@ JobGraph& StreamingContext::graph_for_definition(const char* what) {
 }
 
 int StreamingContext::add_source(std::shared_ptr<InputSource> source, const std::string& kind,
-                                 std::string name, std::string type) {
+                                 std::string name, std::string type, PartCodec codec) {
   JobGraph& g = graph_for_definition(kind.c_str());
   Node n{.kind = kind, .name = std::move(name), .partitions = g.default_partitions(),
          .slide = g.interval(),
          .compute = [](const TaskContext&, std::span<const AnyPart> in, NodeState*) { return in[0]; },
          .is_source = true,
-         .type = std::move(type)};
+         .type = std::move(type),
+         .codec = std::move(codec)};
   int id = g.add(std::move(n));
   sources_.emplace_back(id, std::move(source));
   return id;

@@ -126,7 +126,7 @@ class StreamingContext {
   const JobGraph& graph() const { return graph_; }
   /// Adds a source node reading `source`; returns the node id.
   int add_source(std::shared_ptr<InputSource> source, const std::string& kind, std::string name,
-                 std::string type = {});
+                 std::string type = {}, PartCodec codec = {});
   /// Renames a stream (REQUIRES: not started); throws ConfigError on a duplicate name.
   int rename(int node, const std::string& name) { return graph_.rename(node, name); }
   /// The input sources by node id (used by the runtime and the local executor).
@@ -146,6 +146,7 @@ class StreamingContext {
 }  // namespace rill
 
 #include "dataflow/dstream.hpp"
+#include "dataflow/part_codec.hpp"
 #include "dataflow/type_name.hpp"
 
 namespace rill {
@@ -154,25 +155,29 @@ template <class T, class Factory>
 DStream<T> StreamingContext::receiver_stream(Factory factory, std::string name) {
   auto source = std::make_shared<ReceiverSource<T>>(
       name.empty() ? "receiver" : name, [factory] { return std::unique_ptr<Receiver<T>>(factory()); });
-  return DStream<T>(this, add_source(source, "receiver", std::move(name), type_name_of<T>()));
+  return DStream<T>(this, add_source(source, "receiver", std::move(name), type_name_of<T>(),
+                                     part_codec_for<T>()));
 }
 
 template <class T>
 DStream<T> StreamingContext::queue_stream(std::shared_ptr<BatchQueue<T>> queue, bool one_at_a_time) {
   auto source = std::make_shared<QueueSource<T>>(std::move(queue), one_at_a_time);
-  return DStream<T>(this, add_source(source, "queue", {}, type_name_of<T>()));
+  return DStream<T>(this, add_source(source, "queue", {}, type_name_of<T>(),
+                                     part_codec_for<T>()));
 }
 
 template <class T>
 DStream<T> StreamingContext::generator_stream(std::function<std::vector<T>(Millis, int)> gen) {
   auto source = std::make_shared<GeneratorSource<T>>(std::move(gen));
-  return DStream<T>(this, add_source(source, "generator", {}, type_name_of<T>()));
+  return DStream<T>(this, add_source(source, "generator", {}, type_name_of<T>(),
+                                     part_codec_for<T>()));
 }
 
 template <class T>
 DStream<T> StreamingContext::source_stream(std::shared_ptr<InputSource> source, std::string name) {
   std::string kind = source->kind();
-  return DStream<T>(this, add_source(std::move(source), kind, std::move(name), type_name_of<T>()));
+  return DStream<T>(this, add_source(std::move(source), kind, std::move(name), type_name_of<T>(),
+                                     part_codec_for<T>()));
 }
 
 }  // namespace rill

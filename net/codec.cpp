@@ -7,14 +7,12 @@
 #include <kj/exception.h>
 
 #include <algorithm>
-#include <cinttypes>
-#include <cstdio>
 #include <cstring>
+#include <memory>
 
-#include "dataflow/stable_hash.hpp"
 #include "net/wire.capnp.h"
 
-namespace rill::net::detail {
+namespace rill::net {
 namespace {
 
 constexpr std::size_t kWordBytes = sizeof(capnp::word);
@@ -53,22 +51,11 @@ class InPlaceBuilder final : public capnp::MessageBuilder {
   std::vector<kj::Array<capnp::word>> extra_;
 };
 
-std::string hex(uint64_t value) {
-  char buffer[24];
-  std::snprintf(buffer, sizeof buffer, "0x%016" PRIx64, value);
-  return buffer;
-}
-
 void put_u32_le(uint8_t* at, uint32_t value) {
   for (int i = 0; i < 4; ++i) at[i] = static_cast<uint8_t>(value >> (8 * i));
 }
 
 }  // namespace
-
-uint64_t type_tag(std::string_view signature) {
-  const uint64_t tag = stable_hash(signature);
-  return tag == 0 ? 1 : tag;  // 0 marks "no tag": a zeroed or foreign struct
-}
 
 Frame write_frame(const EncodeColumns& columns) {
   for (std::size_t size :
@@ -135,11 +122,10 @@ Result<DecodeColumns> read_frame(const Frame& frame, const DecodeLimits& limits,
       return;
     }
     if (tag != expected_tag) {
-      refused =
-          Status(Errc::corrupt, "type tag mismatch: frame holds " + hex(tag) + ", decoding as " +
-                                    std::string(type_signature) + " (" + hex(expected_tag) + ")");
+      refused = Status(Errc::corrupt, type_tag_mismatch(tag, type_signature));
       return;
     }
+    out.type_tag = tag;
     out.record_count = batch.getRecordCount();
     if (out.record_count > limits.max_records) {
       refused = Status(Errc::too_large, what + " holds " + std::to_string(out.record_count) +
@@ -168,39 +154,8 @@ Result<DecodeColumns> read_frame(const Frame& frame, const DecodeLimits& limits,
   }
   if (refused) return *std::move(refused);
   // The string views point into the frame or into the reader's aligned copy; neither moves.
-  out.reader.emplace(std::move(*reader));
+  out.owner = std::make_shared<const AlignedFrameReader>(std::move(*reader));
   return out;
 }
 
-bool ColumnCursor::can_hold(uint64_t n, std::size_t per_element) {
-  if (per_element == 0) {
-    if (n > leafless_budget_) return fail("more leafless elements than max_records allows");
-    leafless_budget_ -= n;
-    return true;
-  }
-  const uint64_t left = (columns_.ints.size() - ints_) + (columns_.floats.size() - floats_) +
-                        (columns_.strings.size() - strings_) + (columns_.shape.size() - shape_);
-  if (n > left / per_element) return fail("only " + std::to_string(left) + " column entries left");
-  return true;
-}
-
-bool ColumnCursor::at_end() const {
-  return ints_ == columns_.ints.size() && floats_ == columns_.floats.size() &&
-         strings_ == columns_.strings.size() && shape_ == columns_.shape.size();
-}
-
-std::string ColumnCursor::leftover() const {
-  std::string out;
-  const auto note = [&out](std::size_t left, const char* name) {
-    if (left == 0) return;
-    if (!out.empty()) out += ", ";
-    out += std::to_string(left) + " " + name;
-  };
-  note(columns_.ints.size() - ints_, "ints");
-  note(columns_.floats.size() - floats_, "floats");
-  note(columns_.strings.size() - strings_, "strings");
-  note(columns_.shape.size() - shape_, "shape entries");
-  return out + " left over";
-}
-
-}  // namespace rill::net::detail
+}  // namespace rill::net

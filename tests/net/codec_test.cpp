@@ -1,6 +1,7 @@
 // Tests for the batch codec and frame reader: round trips, limits, and hostile bytes.
 #include "net/codec.hpp"
 
+#include "dataflow/ops/state.hpp"
 #include <array>
 #include <bit>
 #include <catch2/catch.hpp>
@@ -116,12 +117,12 @@ TEST_CASE("frames are sized exactly and built in one segment", "[codec]") {
 
   // Were the estimate ever short, the frame would spill into more segments and still decode.
   const std::vector<std::string> strings = {"first string", "second string"};
-  rill::net::detail::EncodeColumns columns;
-  columns.type_tag = rill::net::detail::type_tag(rill::type_signature<std::string>());
+  rill::EncodeColumns columns;
+  columns.type_tag = rill::type_tag(rill::type_signature<std::string>());
   columns.record_count = strings.size();
   for (const auto& s : strings) rill::visit_leaves(s, columns);
   columns.string_words = 0;
-  const Frame spilled = rill::net::detail::write_frame(columns);
+  const Frame spilled = rill::net::write_frame(columns);
   CHECK(spilled.data()[0] != 0);  // segment count - 1
   const auto decoded = decode_batch<std::string>(spilled);
   REQUIRE(decoded.is_ok());
@@ -203,40 +204,40 @@ TEST_CASE("short, misaligned and truncated frames", "[codec]") {
 
 TEST_CASE("columns that do not match the type are corrupt", "[codec]") {
   // Encode a batch whose columns are right for one record but claim two.
-  rill::net::detail::EncodeColumns columns;
-  columns.type_tag = rill::net::detail::type_tag(rill::type_signature<app::Reading>());
+  rill::EncodeColumns columns;
+  columns.type_tag = rill::type_tag(rill::type_signature<app::Reading>());
   columns.record_count = 2;
   const app::Reading reading{"s", 1, 2.0};  // the columns borrow its string
   rill::visit_leaves(reading, columns);
-  auto short_frame = decode_batch<app::Reading>(rill::net::detail::write_frame(columns));
+  auto short_frame = decode_batch<app::Reading>(rill::net::write_frame(columns));
   REQUIRE_FALSE(short_frame.is_ok());
   CHECK(short_frame.status().message().starts_with("frame claims 2 records"));
 
   columns.record_count = 1;
   columns.ints.push_back(9);
-  auto extra = decode_batch<app::Reading>(rill::net::detail::write_frame(columns));
+  auto extra = decode_batch<app::Reading>(rill::net::write_frame(columns));
   REQUIRE_FALSE(extra.is_ok());
   CHECK(extra.status().message() == "after 1 records: 1 ints left over");
 
-  rill::net::detail::EncodeColumns narrow;
-  narrow.type_tag = rill::net::detail::type_tag(rill::type_signature<int8_t>());
+  rill::EncodeColumns narrow;
+  narrow.type_tag = rill::type_tag(rill::type_signature<int8_t>());
   narrow.record_count = 2;
   narrow.ints = {1, 300};
-  auto overflow = decode_batch<int8_t>(rill::net::detail::write_frame(narrow));
+  auto overflow = decode_batch<int8_t>(rill::net::write_frame(narrow));
   REQUIRE_FALSE(overflow.is_ok());
   CHECK(overflow.status().message() == "record 1: int 300 out of range for i8");
 
-  rill::net::detail::EncodeColumns vectors;
-  vectors.type_tag = rill::net::detail::type_tag(rill::type_signature<std::vector<int>>());
+  rill::EncodeColumns vectors;
+  vectors.type_tag = rill::type_tag(rill::type_signature<std::vector<int>>());
   vectors.record_count = 1;
   vectors.shape = {4000000000u};
-  auto huge = decode_batch<std::vector<int>>(rill::net::detail::write_frame(vectors));
+  auto huge = decode_batch<std::vector<int>>(rill::net::write_frame(vectors));
   REQUIRE_FALSE(huge.is_ok());
   CHECK(huge.status().message() ==
         "record 0: vector of 4000000000 elements: only 0 column entries left");
 
-  vectors.type_tag = rill::net::detail::type_tag(rill::type_signature<std::vector<std::tuple<>>>());
-  auto leafless = decode_batch<std::vector<std::tuple<>>>(rill::net::detail::write_frame(vectors));
+  vectors.type_tag = rill::type_tag(rill::type_signature<std::vector<std::tuple<>>>());
+  auto leafless = decode_batch<std::vector<std::tuple<>>>(rill::net::write_frame(vectors));
   REQUIRE_FALSE(leafless.is_ok());
   CHECK(contains(leafless.status(), "more leafless elements than max_records allows"));
 }
@@ -266,3 +267,51 @@ TEST_CASE("random and mutated bytes never crash", "[codec][fuzz]") {
 }
 
 }  // namespace
+
+TEST_CASE("a frame's columns are those columns_of gives without a frame", "[codec]") {
+  const std::vector<app::Reading> readings = {{"sensor-1", 5, 1.5}, {"", -1, -0.5}, {"s3", 0, 2}};
+  rill::EncodeColumns columns;
+  rill::encode_records(readings, columns);
+  const Frame frame = rill::net::write_frame(columns);
+  auto read = rill::net::read_frame(frame, DecodeLimits{}, rill::type_signature<app::Reading>());
+  REQUIRE(read.is_ok());
+  const rill::DecodeColumns direct = rill::columns_of(columns);
+  CHECK(read->type_tag == direct.type_tag);
+  CHECK(read->record_count == direct.record_count);
+  CHECK(read->ints == direct.ints);
+  CHECK(read->shape == direct.shape);
+  CHECK(read->strings == direct.strings);  // compares the bytes
+  CHECK(read->floats.size() == direct.floats.size());
+  auto decoded = rill::decode_records<app::Reading>(*read, 10);
+  REQUIRE(decoded.is_ok());
+  CHECK(*decoded == readings);
+  const auto few = rill::decode_records<app::Reading>(direct, 2);
+  REQUIRE_FALSE(few.is_ok());
+  CHECK(few.status().code() == Errc::too_large);
+
+  const auto wrong = rill::net::read_frame(frame, DecodeLimits{}, "pair<string,i64>");
+  REQUIRE_FALSE(wrong.is_ok());
+  CHECK(contains(wrong.status(), "type tag mismatch: frame holds 0x"));
+}
+
+TEST_CASE("a state snapshot survives a frame, and the frame's tag is its snapshot type", "[codec]") {
+  rill::ops::KeyedState<std::string, double> state;
+  const auto sum = [](const std::vector<double>& v, const std::optional<double>& old) {
+    double s = old.value_or(0);
+    for (double x : v) s += x;
+    return std::optional<double>(s);
+  };
+  rill::ops::update_state_step<std::string, double, double>(state, {{"a", 0.1}, {"b", 0.2}}, sum);
+  rill::EncodeColumns columns;
+  REQUIRE(state.snapshot(true, columns) == 2);
+  Frame frame = rill::net::write_frame(columns);
+  decltype(state) restored;
+  {
+    auto read = rill::net::read_frame(frame, DecodeLimits{}, restored.snapshot_type());
+    REQUIRE(read.is_ok());
+    REQUIRE(restored.restore(*read).is_ok());
+  }
+  CHECK(restored.states.entries() == state.states.entries());
+  rill::ops::KeyedState<std::string, int64_t> other;
+  CHECK_FALSE(rill::net::read_frame(frame, DecodeLimits{}, other.snapshot_type()).is_ok());
+}
