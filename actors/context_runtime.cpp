@@ -106,6 +106,12 @@ void ContextRuntime::open_checkpoint(const ContextOptions& options) {
   if (!store) throw ConfigError("checkpoint directory '" + dir + "': " + store.status().to_string());
   job.store = *store;
   job.meta = job.store->meta_log();
+  for (const Node& n : job.graph->nodes())
+    if (n.make_state && !n.make_state()->can_snapshot())
+      throw ConfigError("stream '" + n.name + "' (" + n.kind + ", records " + n.type +
+                        ") keeps state rill cannot checkpoint: its key and value types must be records "
+                        "(arithmetic, std::string, pairs, tuples, vectors, optionals, or structs declared "
+                        "with RILL_RECORD)");
   // The stored DAG must still fit the state: refuse with the differences rather than
   // restoring state into operators it was not written by.
   DagSignature current = DagSignature::of(*job.graph);

@@ -10,6 +10,7 @@
 
 #include "actors/type_ids.hpp"
 #include "dataflow/batch_run.hpp"
+#include "dataflow/failpoint.hpp"
 
 namespace rill::actors {
 
@@ -27,6 +28,8 @@ struct DriverState {
   /// Batches allocated before a restart and not yet re-run, with their recorded inputs.
   std::map<Millis, std::vector<persistence::BlockRef>> reruns;
   bool rerun = false;  // the current batch re-runs a recorded allocation
+  int rebuilding = 0;  // tasks re-run to rebuild a restarted stage's state
+  bool completion_waits = false;
   size_t sources_waiting = 0;
   size_t next_output = 0;
   bool stopping = false;  // no more ticks
@@ -39,6 +42,8 @@ struct DriverState {
 using Self = caf::stateful_actor<DriverState>;
 
 void maybe_start(Self* self, Job* job);
+
+void complete_batch(Self* self, Job* job);
 
 void fail(Self* self, Job* job, const std::string& error) {
   auto& st = self->state;
@@ -61,11 +66,16 @@ void schedule_tick(Self* self, Job* job) {
 
 void complete_batch(Self* self, Job* job) {
   auto& st = self->state;
+  // A checkpoint at t needs every partition's state at t: wait for rebuilds in flight.
+  st.completion_waits = st.rebuilding > 0;
+  if (st.completion_waits) return;
   Millis t = st.run->time();
   // A re-run of a batch that completed before the crash (its state was not checkpointed)
   // records nothing new.
   auto last = job->meta->last_completed();
-  bool checkpoint = job->store != nullptr && !job->stateful;
+  // Stateful tasks wrote their snapshots before answering, so with a store every completed
+  // batch is also a checkpoint.
+  bool checkpoint = job->store != nullptr;
   if (!last || *last < t)
     if (Status s = job->meta->record_completion(t, checkpoint); !s) return fail(self, job, s.to_string());
   st.info.processing_end = job->clock->now();
@@ -112,27 +122,38 @@ void send_task(Self* self, Job* job, int stage, int partition, int attempt) {
   caf::actor worker = job->directory.get("stage", stage_index(stage, partition));
   self->request(worker, caf::infinite, run_atom::value, std::move(req))
       .then(
-          [self, job, t](const TaskReply& r) {
+          [self, job, stage, partition, attempt, t](const TaskReply& r) {
             auto& s = self->state;
             if (s.failed || !s.run || s.run->time() != t) return;
-            if (!r.ok) return fail(self, job, r.error.to_string());
+            if (!r.ok) {
+              // A user function threw (or state could not be written): retry from the same
+              // durable input (a stateful stage has reloaded its state), then give up.
+              if (attempt + 1 >= kMaxTaskAttempts)
+                return fail(self, job, r.error.to_string() + " (after " + std::to_string(attempt + 1) + " attempts)");
+              spdlog::warn("batch {}: {}; retrying (attempt {} of {})", to_string(t), r.error.to_string(),
+                           attempt + 2, kMaxTaskAttempts);
+              self->delayed_send(self, std::chrono::milliseconds(20), retry_atom::value, stage, partition, attempt + 1);
+              return;
+            }
+            if (s.run->completed(r.stage, r.partition)) return;  // a late duplicate answer
             s.run->complete(r.stage, r.partition, r.result);
             launch_ready(self, job);
           },
           [self, job, stage, partition, attempt, t](caf::error& e) {
-            // The stage actor died mid-task; its supervisor restarts it. Stateless stages
-            // retry on the new instance; stateful ones lost their state (recovery arrives with
-            // checkpoints), so the job stops with the cause.
+            // The stage actor died mid-task; its supervisor restarts it. A stateless stage
+            // simply runs the task again; a stateful one first reloads its state as of the
+            // last checkpoint (the batch before this one), which needs a checkpoint directory.
             auto& s = self->state;
             if (s.failed || !s.run || s.run->time() != t) return;
             bool stateless = true;
             for (int id : job->plan->stages()[static_cast<size_t>(stage)].nodes)
               stateless = stateless && !job->graph->node(id).make_state;
+            bool recoverable = stateless || job->store != nullptr;
             std::string where = "stage " + std::to_string(stage) + " partition " + std::to_string(partition) +
                                 " at batch time " + to_string(t);
-            if (!stateless || attempt + 1 >= kMaxTaskAttempts)
+            if (!recoverable || attempt + 1 >= kMaxTaskAttempts)
               return fail(self, job, where + " failed: " + self->system().render(e) +
-                                         (stateless ? " (attempts exhausted)" : " (operator state lost)"));
+                                         (recoverable ? " (attempts exhausted)" : " (operator state lost)"));
             spdlog::warn("{}: task lost ({}), retrying", where, self->system().render(e));
             self->delayed_send(self, std::chrono::milliseconds(20), retry_atom::value, stage, partition, attempt + 1);
           });
@@ -151,8 +172,10 @@ void launch_ready(Self* self, Job* job) {
 void allocate_and_run(Self* self, Job* job) {
   auto& st = self->state;
   Millis t = st.info.batch_time;
-  if (!st.rerun)
+  if (!st.rerun) {
     if (Status s = job->meta->record_allocation(t, st.blocks); !s) return fail(self, job, s.to_string());
+    failpoint("driver.after_allocation");
+  }
   st.info.processing_start = job->clock->now();
   st.run.emplace(*job->plan, t, std::move(st.source_parts));
   st.source_parts.clear();
@@ -297,6 +320,31 @@ caf::behavior driver_actor(Self* self, Job* job) {
         s.next_tick += job->graph->interval();
         schedule_tick(self, job);
         maybe_start(self, job);
+      },
+      [self, job](restore_atom, int stage, int partition, int64_t checkpoint) {
+        // A stateful stage (re)started with its state as of `checkpoint`. If it had already
+        // run its task of the current batch, that work is lost: run it again to rebuild the
+        // state (the result is the same and the batch keeps the first one).
+        auto& s = self->state;
+        if (!s.run || s.failed || s.run->time() <= Millis{checkpoint}) return;
+        if (!s.run->completed(stage, partition)) return;  // still pending: its retry covers it
+        Millis t = s.run->time();
+        spdlog::warn("stage {} partition {} restarted after running batch {}: re-running it", stage, partition,
+                     to_string(t));
+        ++s.rebuilding;
+        TaskRequest req{stage, partition, t, job->zero, s.run->inputs(stage, partition)};
+        self->request(job->directory.get("stage", stage_index(stage, partition)), caf::infinite, run_atom::value,
+                      std::move(req))
+            .then(
+                [self, job, t](const TaskReply& r) {
+                  auto& s2 = self->state;
+                  if (!s2.run || s2.run->time() != t) return;
+                  if (!r.ok) return fail(self, job, "rebuilding state: " + r.error.to_string());
+                  if (--s2.rebuilding == 0 && s2.completion_waits) complete_batch(self, job);
+                },
+                [self, job](caf::error& e) {
+                  fail(self, job, "rebuilding state after a restart: " + self->system().render(e));
+                });
       },
       [self, job](retry_atom, int stage, int partition, int attempt) {
         if (stage < 0) return maybe_start(self, job);

@@ -1,9 +1,13 @@
 // Stage actor: one partition of one stage. Handlers are thin: the pure Plan::run_task does
-// the work; the actor owns the partition's operator state between batches.
+// the work; the actor owns the partition's operator state between batches, restores it from
+// the last checkpoint when it starts and snapshots it after every batch.
 #include <caf/all.hpp>
+#include <spdlog/spdlog.h>
 
 #include "actors/type_ids.hpp"
 #include "actors/workers.hpp"
+#include "dataflow/failpoint.hpp"
+#include "net/codec.hpp"
 
 namespace rill::actors {
 
@@ -12,18 +16,124 @@ namespace {
 struct StageState {
   StageStates states;
   std::string name;
+  std::optional<std::string> restore_error;  // every task fails with it: state is unusable
+  std::vector<size_t> since_full;            // per node: entries written since the last full
+  std::vector<std::optional<Millis>> last_full;
 };
 
+std::string where(const Node& n, int partition) {
+  return "state of '" + n.name + "' partition " + std::to_string(partition);
+}
+
+// Loads every stateful node's state as of checkpoint c (none: empty state) and deletes the
+// snapshots a crashed run wrote after c, which the re-run batches write again.
+std::optional<std::string> restore(StageState& st, Job& job, const Stage& stage, int partition,
+                                   std::optional<Millis> c) {
+  auto& store = job.store->state();
+  for (size_t i = 0; i < stage.nodes.size(); ++i) {
+    NodeState* state = st.states[i].get();
+    if (state == nullptr) continue;
+    const Node& n = job.graph->node(stage.nodes[i]);
+    Millis at = c.value_or(Millis::min());
+    if (c) {
+      auto snapshots = store.read_for_restore(n.name, partition, *c);
+      if (!snapshots) return where(n, partition) + ": " + snapshots.status().to_string();
+      for (const auto& snap : *snapshots) {
+        net::Frame frame(std::vector<uint8_t>(snap.bytes.begin(), snap.bytes.end()));
+        auto columns = net::read_frame(frame, net::DecodeLimits{}, state->snapshot_type());
+        if (!columns)
+          return where(n, partition) + " at " + to_string(snap.t) + ": " + columns.status().to_string();
+        if (Status s = state->restore(*columns); !s)
+          return where(n, partition) + " at " + to_string(snap.t) + ": " + s.to_string();
+        if (snap.full) {
+          st.last_full[i] = snap.t;
+          st.since_full[i] = 0;
+        } else {
+          st.since_full[i] += static_cast<size_t>(columns->record_count);
+        }
+      }
+      spdlog::debug("stage {}: {} restored at {} from {} snapshot(s)", st.name, n.name, to_string(*c),
+                    snapshots->size());
+    }
+    if (Status s = store.drop_after(n.name, partition, at); !s) return where(n, partition) + ": " + s.to_string();
+  }
+  return std::nullopt;
+}
+
+// Writes the changes of every stateful node at t, durably, before the task reports done: the
+// driver may then record t as a checkpoint. A full snapshot replaces the deltas once they
+// outgrow the state (compaction), which keeps restore cost bounded by the state's size.
+std::optional<std::string> snapshot(StageState& st, Job& job, const Stage& stage, int partition, Millis t) {
+  auto& store = job.store->state();
+  for (size_t i = 0; i < stage.nodes.size(); ++i) {
+    NodeState* state = st.states[i].get();
+    if (state == nullptr) continue;
+    const Node& n = job.graph->node(stage.nodes[i]);
+    constexpr size_t kMinCompaction = 1024;
+    bool full = !st.last_full[i] ||
+                (st.since_full[i] > kMinCompaction && st.since_full[i] > state->live_entries());
+    EncodeColumns columns;
+    size_t entries = state->snapshot(full, columns);
+    if (entries == 0 && !full) continue;
+    net::Frame frame = net::write_frame(columns);
+    persistence::StateSnapshot snap{t, full, std::string(frame.bytes().begin(), frame.bytes().end())};
+    failpoint(full ? "checkpoint.mid_compaction" : "checkpoint.mid_write");
+    Status s = store.write(n.name, partition, snap, full ? st.last_full[i] : std::nullopt).get();
+    if (!s) return where(n, partition) + " at " + to_string(t) + ": cannot write the snapshot: " + s.to_string();
+    if (full) {
+      st.last_full[i] = t;
+      st.since_full[i] = 0;
+    } else {
+      st.since_full[i] += entries;
+    }
+  }
+  return std::nullopt;
+}
+
 caf::behavior stage_actor(caf::stateful_actor<StageState>* self, Job* job, int stage, int partition) {
-  self->state.states = job->plan->make_states(stage);
-  self->state.name = "stage-" + std::to_string(stage) + "-" + std::to_string(partition);
+  auto& st = self->state;
+  const Stage& spec = job->plan->stages()[static_cast<size_t>(stage)];
+  st.states = job->plan->make_states(stage);
+  st.name = "stage-" + std::to_string(stage) + "-" + std::to_string(partition);
+  st.since_full.assign(spec.nodes.size(), 0);
+  st.last_full.assign(spec.nodes.size(), std::nullopt);
+  bool stateful = false;
+  for (const auto& s : st.states) stateful = stateful || s != nullptr;
+  if (stateful && job->store) {
+    std::optional<Millis> c = job->meta->last_checkpoint();
+    st.restore_error = restore(st, *job, spec, partition, c);
+    if (st.restore_error) spdlog::error("stage {}: {}", st.name, *st.restore_error);
+    // A restart mid-batch lost what this partition did since c: the driver re-runs it.
+    if (caf::actor driver = job->directory.get("driver", 0))
+      self->send(driver, restore_atom::value, stage, partition, static_cast<int64_t>(c.value_or(Millis::min()).count()));
+  }
   return {
-      [self, job, stage, partition](run_atom, const TaskRequest& req) -> TaskReply {
+      [self, job, stage, partition, stateful](run_atom, const TaskRequest& req) -> TaskReply {
+        auto& s = self->state;
         TaskReply reply{stage, partition, req.time, true, {}, {}};
-        const Stage& st = job->plan->stages()[static_cast<size_t>(stage)];
-        TaskContext ctx{req.time, req.zero, job->graph->interval(), partition, st.partitions};
-        reply.ok = job->plan->run_task(stage, ctx, req.inputs, self->state.states, reply.result,
-                                       reply.error);
+        const Stage& sp = job->plan->stages()[static_cast<size_t>(stage)];
+        if (s.restore_error) {
+          reply.ok = false;
+          reply.error = TaskError{s.name, req.time, "cannot restore operator state: " + *s.restore_error};
+          return reply;
+        }
+        TaskContext ctx{req.time, req.zero, job->graph->interval(), partition, sp.partitions};
+        reply.ok = job->plan->run_task(stage, ctx, req.inputs, s.states, reply.result, reply.error);
+        failpoint("stage.mid_batch");
+        if (reply.ok && stateful && job->store) {
+          if (auto e = snapshot(s, *job, sp, partition, req.time)) {
+            reply.ok = false;
+            reply.error = TaskError{s.name, req.time, *e};
+          }
+        }
+        if (!reply.ok && stateful && job->store) {
+          // A function that threw may have left the state half-updated: reload it as of the
+          // last checkpoint (the batch before this one) so the driver's retry starts clean.
+          s.states = job->plan->make_states(stage);
+          s.since_full.assign(sp.nodes.size(), 0);
+          s.last_full.assign(sp.nodes.size(), std::nullopt);
+          s.restore_error = restore(s, *job, sp, partition, job->meta->last_checkpoint());
+        }
         return reply;
       },
   };

@@ -67,8 +67,17 @@ std::vector<TaskInput> BatchRun::inputs(int stage, int partition) const {
 
 void BatchRun::complete(int stage, int partition, TaskResult result) {
   StageProgress& p = progress_[static_cast<size_t>(stage)];
+  // A task re-sent after its actor restarted may answer twice: the first answer counts.
+  if (p.done.empty()) p.done.assign(p.results.size(), false);
+  if (p.done[static_cast<size_t>(partition)]) return;
+  p.done[static_cast<size_t>(partition)] = true;
   p.results[static_cast<size_t>(partition)] = std::move(result);
   if (--p.remaining == 0) ++stages_done_;
+}
+
+bool BatchRun::completed(int stage, int partition) const {
+  const StageProgress& p = progress_[static_cast<size_t>(stage)];
+  return !p.done.empty() && p.done[static_cast<size_t>(partition)];
 }
 
 std::vector<AnyPart> BatchRun::node_parts(int node) const {

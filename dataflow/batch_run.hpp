@@ -22,7 +22,11 @@ class BatchRun {
   /// Everything task (stage, partition) reads from outside its stage.
   std::vector<TaskInput> inputs(int stage, int partition) const;
 
+  /// Records task (stage, partition)'s result; a second result for it is ignored.
   void complete(int stage, int partition, TaskResult result);
+  bool completed(int stage, int partition) const;
+  /// Whether stage's tasks were handed out.
+  bool launched(int stage) const { return progress_[static_cast<size_t>(stage)].launched; }
   bool all_done() const { return stages_done_ == plan_->stages().size(); }
 
   /// Every partition of node's output at this time, or empty when the node was inactive.
@@ -33,6 +37,7 @@ class BatchRun {
     bool launched = false;
     int remaining = 0;
     std::vector<TaskResult> results;  // by partition
+    std::vector<bool> done;           // by partition, sized at the first result
   };
   const Plan* plan_;
   Millis time_;
