@@ -311,6 +311,8 @@ bool StreamingContext::recovered() const {
 
 bool StreamingContext::await_batch(Millis t, Millis timeout) {
   if (!runtime_) return false;
+  // A batch an earlier run of this job completed (recovery) counts as completed.
+  if (auto last = runtime_->job.meta->last_completed(); last && *last >= t) return true;
   return runtime_->job.status->wait_batch(t, timeout);
 }
 

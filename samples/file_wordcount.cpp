@@ -11,15 +11,23 @@
 int main(int argc, char** argv) {
   rill::samples::SampleArgs args(argc, argv,
       std::string("usage: file_wordcount DIR [--batch-ms N] [--duration-s S] [--out PREFIX]\n"
-                  "                      [--partitions N] [--log-level L]\n"
+                  "                      [--partitions N] [--checkpoint CKDIR] [--totals] [--log-level L]\n"
                   "Counts the words of the files renamed into DIR after start, each file once,\n"
                   "per batch.\n"
-                  "  --partitions N     default 0: the machine's cores\n") +
-          rill::samples::kControlUsage);
+                  "  --partitions N     default 0: the machine's cores\n"
+                  "  --checkpoint CKDIR keep progress and state in CKDIR: a restarted run recovers,\n"
+                  "                     and files that arrived while it was down are counted once\n"
+                  "  --totals           also running totals per word (update_state_by_key) and\n"
+                  "                     counts over the last 3 batches (an inverse window), saved\n"
+                  "                     under PREFIX-totals and PREFIX-window; needs --checkpoint\n") +
+          rill::samples::kControlUsage,
+      {"totals"});
   auto batch = std::chrono::milliseconds(args.number("batch-ms", 1000));
   auto duration = std::chrono::seconds(args.number("duration-s", 0));
   std::string out = args.text("out", "");
   int partitions = static_cast<int>(args.number("partitions", 0));
+  std::string checkpoint = args.text("checkpoint", "");
+  bool totals = args.flag("totals");
   rill::set_log_level(args.text("log-level", "warn"));
   auto control = args.control_flags();
   args.finish(1);
@@ -28,14 +36,33 @@ int main(int argc, char** argv) {
   std::shared_ptr<rill::ManualClock> clock;
   if (control.enabled())
     clock = std::make_shared<rill::ManualClock>(rill::Millis(control.clock_start_ms));
-  rill::StreamingContext ssc(batch, {.clock = clock, .partitions = partitions});
-  auto counts = ssc.text_file_stream(args.positional[0])
-                    .flat_map([](const std::string& l) { return rill::split(l, ' '); })
-                    .map([](const std::string& w) { return std::pair{w, int64_t{1}}; })
-                    .reduce_by_key(std::plus<>{});
-  counts.print();
-  if (!out.empty()) counts.save_as_text_files(out);
-  ssc.start();
-  if (clock) return rill::samples::run_controlled(ssc, *clock, control);
-  return rill::samples::run_until_stopped(ssc, duration);
+  auto define = [&] {
+    auto ssc = std::make_unique<rill::StreamingContext>(
+        batch, rill::ContextOptions{.clock = clock, .partitions = partitions});
+    auto words = ssc->text_file_stream(args.positional[0])
+                     .flat_map([](const std::string& l) { return rill::split(l, ' '); })
+                     .map([](const std::string& w) { return std::pair{w, int64_t{1}}; });
+    auto counts = words.reduce_by_key(std::plus<>{});
+    counts.print();
+    if (!out.empty()) counts.save_as_text_files(out);
+    if (totals) {
+      auto running = counts.update_state_by_key(
+          [](const std::vector<int64_t>& added, const std::optional<int64_t>& total) {
+            int64_t sum = total.value_or(0);
+            for (int64_t n : added) sum += n;
+            return std::optional<int64_t>(sum);
+          });
+      auto recent = words.reduce_by_key_and_window(
+          std::plus<>{}, std::minus<>{}, batch * 3, batch);
+      if (!out.empty()) {
+        running.save_as_text_files(out + "-totals");
+        recent.save_as_text_files(out + "-window");
+      }
+    }
+    return ssc;
+  };
+  auto ssc = checkpoint.empty() ? define() : rill::StreamingContext::get_or_create(checkpoint, define);
+  ssc->start();
+  if (clock) return rill::samples::run_controlled(*ssc, *clock, control);
+  return rill::samples::run_until_stopped(*ssc, duration);
 }
