@@ -301,7 +301,7 @@ caf::behavior driver_actor(Self* self, Job* job) {
   Millis first = last_allocated + interval;
   const Millis missed_from = first;
   Millis now = job->clock->now();
-  while (first <= now - interval) first += interval;
+  while (first < now) first += interval;  // the first grid time >= now
   if (first > missed_from && job->meta->last_completed()) {
     spdlog::info("down from batch {} to {}: {} batch times skipped", to_string(missed_from),
                  to_string(first - interval), (first - missed_from) / interval);
