@@ -81,6 +81,15 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
     (void)job.meta->record_partitions(g.node(node).name, g.node(node).partitions);
     src->start(SourceContext{job.clock, job.zero, interval});
   }
+  // A first start records what replayable sources saw (a directory's existing names) under
+  // the zero time, which is never a batch time: resume() then gets it first.
+  if (job.store && !job.recovery.resumed) {
+    std::vector<persistence::BlockRef> started;
+    for (const auto& [node, src] : sources)
+      if (src->replayable()) started.push_back({node, 0, 0, src->started_record()});
+    if (!started.empty())
+      if (Status s = job.meta->record_allocation(job.zero, started); !s) throw JobError("checkpoint: " + s.to_string());
+  }
   int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
   config_.set("scheduler.policy", caf::atom("sharing"));
   config_.set("scheduler.max-threads", static_cast<size_t>(threads));
@@ -136,7 +145,8 @@ void ContextRuntime::plan_recovery() {
   if (!all) throw JobError("checkpoint directory '" + job.store->dir() + "': " + all.status().to_string());
   if (all->empty()) return;
   for (auto& a : *all)
-    if (!job.recovery.checkpoint || a.first > *job.recovery.checkpoint) job.recovery.reruns.push_back(a);
+    if (a.first > job.zero && (!job.recovery.checkpoint || a.first > *job.recovery.checkpoint))
+      job.recovery.reruns.push_back(a);
   // Replayable sources continue after everything recorded; the rest start afresh.
   for (const auto& [node, src] : job.sources) {
     if (!src->replayable()) continue;

@@ -255,9 +255,26 @@ void drain_step(Self* self, Job* job) {
   }
 }
 
+// True once every worker's handle is in the directory: right after a (re)start the
+// supervisors may still be filling it in.
+bool workers_ready(Job* job) {
+  for (size_t i = 0; i < job->sources.size(); ++i)
+    if (!job->directory.get("builder", static_cast<int>(i))) return false;
+  for (const Stage& s : job->plan->stages())
+    for (int p = 0; p < s.partitions; ++p)
+      if (!job->directory.get("stage", stage_index(s.id, p))) return false;
+  for (const OutputOp& op : job->graph->outputs())
+    if (!job->directory.get("sink", op.id)) return false;
+  return true;
+}
+
 void maybe_start(Self* self, Job* job) {
   auto& st = self->state;
   if (st.run || st.failed || st.sources_waiting > 0) return;
+  if (!st.due.empty() && !workers_ready(job)) {
+    self->delayed_send(self, std::chrono::milliseconds(5), retry_atom::value, -1, -1, 0);
+    return;
+  }
   if (st.due.empty()) {
     if (st.draining) drain_step(self, job);
     return;

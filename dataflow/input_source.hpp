@@ -60,6 +60,10 @@ class InputSource {
     (void)t, (void)recorded, (void)partitions;
     return Status(Errc::invalid_argument, kind() + " source cannot replay");
   }
+  /// What start() saw, for a replayable source whose start decides what is new (the names
+  /// already in a watched directory). Recorded once, at the job's first start, and handed to
+  /// resume() first, so a crash before the first batch does not change what counts as new.
+  virtual std::string started_record() const { return {}; }
   /// Recovery, instead of start()'s fresh look: `recorded` holds what every allocated batch
   /// of this stream still in the store read, oldest first; the next take() continues right
   /// after the last of them.

@@ -179,6 +179,13 @@ Taken WatchedDirSource::take(Millis t, int partitions) {
   return taken;
 }
 
+std::string WatchedDirSource::started_record() const {
+  std::lock_guard lock(mu_);
+  std::string out;
+  for (const std::string& name : seen_) record_entry(out, 'I', 0, 0, name);
+  return out;
+}
+
 Result<Taken> WatchedDirSource::replay(Millis t, std::string_view recorded, int partitions) {
   auto entries = parse_record(recorded);
   auto where = [&] { return "text_file_stream " + dir_ + ": re-running batch " + to_string(t) + ": "; };

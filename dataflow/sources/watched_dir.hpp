@@ -49,6 +49,7 @@ class WatchedDirSource final : public InputSource {
   /// The lines of the files new since the last listing, split into `partitions` parts.
   Taken take(Millis t, int partitions) override;
   bool replayable() const override { return true; }
+  std::string started_record() const override;
   Result<Taken> replay(Millis t, std::string_view recorded, int partitions) override;
   Status resume(std::span<const std::string> recorded) override;
   const std::string& dir() const { return dir_; }
@@ -57,7 +58,7 @@ class WatchedDirSource final : public InputSource {
   void start_locked();
 
   const std::string dir_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   bool started_ = false;
   std::set<std::string> seen_;                  // names present at start() and files read since
   std::string ignored_record_;                  // start()'s names, recorded by the next take()
