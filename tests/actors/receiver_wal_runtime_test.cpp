@@ -63,11 +63,25 @@ struct Run {
   std::shared_ptr<rill::ManualClock> clock;
   rill::StreamingContext ssc;
   std::unique_ptr<rill::test::Collector<int64_t>> seen;
+  struct Seen {
+    std::mutex mu;
+    std::map<int64_t, std::vector<int64_t>> batches;
+  };
+  std::shared_ptr<Seen> killer = std::make_shared<Seen>();  // what the killing output saw
   Run(Millis start, const std::string& dir, std::shared_ptr<Probe> probe)
       : clock(std::make_shared<rill::ManualClock>(start)), ssc(1000ms, wal_options(clock, dir)) {
     auto stream = ssc.receiver_stream<int64_t>(
         [probe] { return std::make_unique<CounterReceiver>(probe); }, "counter");
     seen = std::make_unique<rill::test::Collector<int64_t>>(stream);
+    // The crash of a batch in flight, after its allocation is durable (the child sets it).
+    // This output never commits the batch it kills at, so a restart runs it there again.
+    const char* kill_at = ::getenv("RILL_WAL_CHILD_KILL_AT");
+    const int64_t kill_ms = kill_at ? std::atoll(kill_at) : -1;
+    stream.foreach_batch([kill_ms, k = killer](const std::vector<int64_t>& batch, Millis t) {
+      if (t.count() == kill_ms) ::raise(SIGKILL);
+      std::lock_guard lock(k->mu);
+      k->batches[t.count()] = batch;
+    });
     ssc.start();
   }
   void to(Millis t) {
@@ -76,11 +90,13 @@ struct Run {
   }
 };
 
-std::vector<int64_t> iota_to(int64_t n) {
-  std::vector<int64_t> v(static_cast<size_t>(n));
-  std::iota(v.begin(), v.end(), int64_t{0});
+// from, from + 1, ..., to - 1
+std::vector<int64_t> range(int64_t from, int64_t to) {
+  std::vector<int64_t> v(static_cast<size_t>(to - from));
+  std::iota(v.begin(), v.end(), from);
   return v;
 }
+std::vector<int64_t> iota_to(int64_t n) { return range(0, n); }
 
 }  // namespace
 
@@ -130,13 +146,18 @@ TEST_CASE("durable blocks not yet allocated at a crash go to the first batch aft
   rill::reset_failpoints_for_testing();
 }
 
-// Run by the next test as a child process, killed by its failpoint.
+// Run by the tests below as a child process, killed by a failpoint or its own output.
 TEST_CASE("wal child stores blocks until killed", "[.]") {
   const char* dir = ::getenv("RILL_WAL_CHILD_DIR");
   REQUIRE(dir != nullptr);
+  const bool ticks = ::getenv("RILL_WAL_CHILD_KILL_AT") != nullptr;
   auto probe = std::make_shared<Probe>();
-  probe->pause = 0ms;
+  if (!ticks) probe->pause = 0ms;
   Run run(0ms, dir, probe);
+  if (ticks) {
+    run.to(1000ms);
+    run.clock->advance(1000ms);  // batch 2000 is allocated, then its output kills
+  }
   std::this_thread::sleep_for(30s);  // the failpoint kills the process first
   FAIL("the failpoint did not kill the child");
 }
@@ -164,5 +185,38 @@ TEST_CASE("a crash between a block's fsync and its acknowledgement duplicates no
   }
   run.to(1000ms);
   CHECK(run.seen->at(1000) == iota_to(35));  // the child's 15, then 20 stored at 0..750
+  run.ssc.stop();
+}
+
+TEST_CASE("a batch allocated before a crash is re-run from the log with the same records") {
+  rill::test::ScratchDir dir;
+  const std::string ckpt = dir.path + "/ckpt";
+  rill::test::ChildOptions options{
+      .binary = std::filesystem::read_symlink("/proc/self/exe").string(),
+      .args = {"wal child stores blocks until killed"},
+      .env = {{"RILL_WAL_CHILD_DIR", ckpt}, {"RILL_WAL_CHILD_KILL_AT", "2000"}},
+      .control = false};
+  {
+    rill::test::ChildProcess child(options);
+    auto status = child.wait(60000ms);
+    REQUIRE(status);
+    REQUIRE(status->killed_by(SIGKILL));
+  }
+  auto probe = std::make_shared<Probe>();
+  Run run(2000ms, ckpt, probe);
+  {
+    std::lock_guard lock(probe->mu);
+    CHECK(probe->starts.at(0) == 45);  // the child's block at 2000 was durable
+  }
+  REQUIRE(run.ssc.await_batch(2000ms, 20000ms));  // the re-run, read back from the log
+  std::vector<int64_t> rerun;
+  {
+    std::lock_guard lock(run.killer->mu);
+    rerun = run.killer->batches[2000];
+  }
+  CHECK(rerun == range(20, 40));
+  run.to(3000ms);  // the child's unallocated block, then this run's 45..64
+  std::vector<int64_t> first = run.seen->at(3000);
+  CHECK(first == range(40, 65));
   run.ssc.stop();
 }
