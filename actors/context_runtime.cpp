@@ -10,6 +10,7 @@
 #include "actors/log_level.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/type_ids.hpp"
+#include "actors/wal_block_log.hpp"
 #include "actors/workers.hpp"
 #include "dataflow/config_error.hpp"
 #include "dataflow/fingerprint.hpp"
@@ -43,6 +44,7 @@ class ContextRuntime {
   void check_needs_no_checkpoint(const JobGraph& g);
   void open_checkpoint(const ContextOptions& options);
   void plan_recovery();
+  std::unique_ptr<actors::WalBlockLog> block_log_;  // the receiver WAL; null when off
   caf::actor_system_config config_;
   caf::actor root_;
   bool shut_down_ = false;
@@ -77,9 +79,16 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
     if (Status s = job.meta->record_zero_time(job.zero); !s) throw JobError("checkpoint: " + s.to_string());
   }
   if (job.store) plan_recovery();
+  // The receiver WAL lives in the checkpoint store: without one, nothing would survive.
+  if (options.receiver_write_ahead_log) {
+    if (!job.store)
+      throw ConfigError("receiver_write_ahead_log needs a checkpoint directory: call "
+                        "ssc.checkpoint(dir) before start()");
+    block_log_ = std::make_unique<actors::WalBlockLog>(job.store);
+  }
   for (const auto& [node, src] : sources) {
     (void)job.meta->record_partitions(g.node(node).name, g.node(node).partitions);
-    src->start(SourceContext{job.clock, job.zero, interval});
+    src->start(SourceContext{job.clock, job.zero, interval, block_log_.get(), node});
   }
   // A first start records what replayable sources saw (a directory's existing names) under
   // the zero time, which is never a batch time: resume() then gets it first.

@@ -14,6 +14,7 @@
 
 namespace rill {
 
+class BlockLog;
 class Clock;
 class ReceiverSlot;
 
@@ -22,6 +23,10 @@ struct SourceContext {
   Clock* clock = nullptr;  ///< the context's clock; outlives the source's run
   Millis zero{0};          ///< the job's zero time
   Millis interval{0};      ///< batch interval
+  /// The receiver write-ahead log when it is on, else null; outlives the source's run (until
+  /// stop() returns).
+  BlockLog* wal = nullptr;
+  int stream = 0;  ///< the source's node id: its key in the write-ahead log
 };
 
 /// One batch's records from a source, cut into partitions.

@@ -1,5 +1,7 @@
 #include "dataflow/receiver.hpp"
 
+#include <charconv>
+
 #include <spdlog/spdlog.h>
 
 namespace rill {
@@ -95,3 +97,19 @@ void ReceiverSlot::stop() {
 }
 
 }  // namespace rill
+
+namespace rill::detail {
+
+std::optional<std::pair<uint64_t, uint64_t>> parse_block_range(std::string_view recorded) {
+  auto space = recorded.find(' ');
+  if (space == std::string_view::npos) return std::nullopt;
+  uint64_t first = 0, end = 0;
+  auto a = std::from_chars(recorded.data(), recorded.data() + space, first);
+  auto b = std::from_chars(recorded.data() + space + 1, recorded.data() + recorded.size(), end);
+  if (a.ec != std::errc{} || a.ptr != recorded.data() + space || b.ec != std::errc{} ||
+      b.ptr != recorded.data() + recorded.size() || end < first)
+    return std::nullopt;
+  return std::pair{first, end};
+}
+
+}  // namespace rill::detail

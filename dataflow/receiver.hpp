@@ -3,16 +3,19 @@
 #pragma once
 
 #include <atomic>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "dataflow/clock.hpp"
+#include "dataflow/config_error.hpp"
 #include "dataflow/input_source.hpp"
+#include "dataflow/receiver_blocks.hpp"
 
 namespace rill {
 
@@ -39,6 +42,7 @@ class ReceiverBase {
   Millis now() const { return clock_->now(); }
   /// Sleeps on the context's clock; returns false if stopped first.
   bool sleep_for(Millis d) { return clock_->sleep_until(clock_->now() + d, stopped_); }
+  bool sleep_until(Millis t) { return clock_->sleep_until(t, stopped_); }
   /// Runs body on a thread owned by this receiver, joined when it stops.
   void start_thread(std::function<void()> body);
 
@@ -55,56 +59,14 @@ class ReceiverBase {
   std::vector<std::thread> threads_;
 };
 
-/// Records stored by a receiver's instances, in chunks stamped with the clock time of storing.
-/// A batch at t takes the chunks stamped before t, so the batch a record lands in depends only
-/// on when it was stored, not on message timing.
-template <class T>
-class ReceiverBuffer {
- public:
-  bool append(uint64_t generation, Millis at, std::vector<T>&& records) {
-    std::lock_guard lock(mu_);
-    if (generation != generation_) {
-      ++rejected_;
-      return false;
-    }
-    if (chunks_.empty() || chunks_.back().first != at) chunks_.emplace_back(at, std::vector<T>{});
-    auto& c = chunks_.back().second;
-    if (c.empty()) c = std::move(records);
-    else c.insert(c.end(), std::make_move_iterator(records.begin()), std::make_move_iterator(records.end()));
-    return true;
-  }
-  std::vector<T> take_before(Millis t) {
-    std::lock_guard lock(mu_);
-    std::vector<T> out;
-    while (!chunks_.empty() && chunks_.front().first < t) {
-      auto& c = chunks_.front().second;
-      if (out.empty()) out = std::move(c);
-      else out.insert(out.end(), std::make_move_iterator(c.begin()), std::make_move_iterator(c.end()));
-      chunks_.pop_front();
-    }
-    return out;
-  }
-  bool empty() const {
-    std::lock_guard lock(mu_);
-    return chunks_.empty();
-  }
-  void set_generation(uint64_t g) {
-    std::lock_guard lock(mu_);
-    generation_ = g;
-  }
-  uint64_t rejected() const {
-    std::lock_guard lock(mu_);
-    return rejected_;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::deque<std::pair<Millis, std::vector<T>>> chunks_;
-  uint64_t generation_ = 0;
-  uint64_t rejected_ = 0;
-};
-
 /// Base class of a user's receiver of records of type T.
+///
+/// Two ways to store, as in Spark. store(record) and store(records) are the unreliable path:
+/// buffered, and with the write-ahead log sealed into blocks every block_interval, so what a
+/// crash catches in memory is lost. store(records, offset) is the reliable path: with the
+/// log it returns once the records are durable, so a source acknowledged after it never
+/// resends them; after a restart last_durable_offset() says where to resume the source.
+/// Every store() waits while the stream's buffer is full (max_buffered) or max_rate is hit.
 template <class T>
 class Receiver : public ReceiverBase {
  public:
@@ -116,16 +78,39 @@ class Receiver : public ReceiverBase {
     one.push_back(std::move(record));
     return store(std::move(one));
   }
-  /// Stores several records at once.
+  /// Stores several records at once (unreliable, as store(record)).
   bool store(std::vector<T> records) {
-    if (buffer_ == nullptr) return false;
-    return buffer_->append(generation(), now(), std::move(records));
+    if (!wait_for_room(records.size())) return false;
+    return blocks_->store(generation(), now(), std::move(records));
+  }
+  /// Reliable store: `records` are the source's data up to `offset` (exclusive end, in the
+  /// source's own numbering). With the write-ahead log they form one block that is durable,
+  /// with its offset, when this returns ok; acknowledge the source only then. Errc::stopped
+  /// once this instance is stopping; an I/O error leaves nothing stored (send them again).
+  Status store(std::vector<T> records, uint64_t offset) {
+    if (!wait_for_room(records.size()))
+      return Status(Errc::stopped, "receiver stream '" + blocks_name() + "': instance stopped");
+    return blocks_->store(generation(), now(), std::move(records), offset);
+  }
+  /// The offset the stream's last durable block ends at: where a reliable receiver resumes
+  /// its source in on_start(). nullopt without the write-ahead log or before any block.
+  std::optional<uint64_t> last_durable_offset() const {
+    return blocks_ ? blocks_->last_durable_offset() : std::nullopt;
   }
 
  private:
   template <class U>
   friend class ReceiverSource;
-  std::shared_ptr<ReceiverBuffer<T>> buffer_;
+  // The rate limit first (a sleep on the clock), then room in the buffer.
+  bool wait_for_room(std::size_t n) {
+    if (blocks_ == nullptr) return false;
+    const Millis go = blocks_->reserve(n, now());
+    if (go > now() && !sleep_until(go)) return false;
+    blocks_->admit(generation(), n, clock());
+    return true;
+  }
+  std::string blocks_name() const { return blocks_ ? blocks_->name() : std::string("?"); }
+  std::shared_ptr<ReceiverBlocks<T>> blocks_;
 };
 
 /// One receiver stream's runtime handle, shared by the receiver actor (start, stop, restart)
@@ -169,30 +154,56 @@ class ReceiverSlot {
   std::function<void(std::string)> on_restart_, on_error_;
 };
 
-/// The InputSource of receiver_stream(): a slot plus the buffer its instances store into.
+/// The InputSource of receiver_stream(): a slot plus the blocks its instances store into.
+/// With the write-ahead log it is replayable: take() records the block seq range it cut.
 template <class T>
 class ReceiverSource final : public InputSource {
  public:
-  ReceiverSource(std::string name, std::function<std::unique_ptr<Receiver<T>>()> factory)
-      : buffer_(std::make_shared<ReceiverBuffer<T>>()),
+  ReceiverSource(std::string name, std::function<std::unique_ptr<Receiver<T>>()> factory,
+                 ReceiverOptions options = {})
+      : blocks_(std::make_shared<ReceiverBlocks<T>>(name, options)),
         slot_(std::move(name), [factory] { return std::unique_ptr<ReceiverBase>(factory()); }) {
-    slot_.bind = [buffer = buffer_](ReceiverBase& r, uint64_t generation) {
-      buffer->set_generation(generation);
-      static_cast<Receiver<T>&>(r).buffer_ = buffer;
+    slot_.bind = [blocks = blocks_](ReceiverBase& r, uint64_t generation) {
+      blocks->set_generation(generation);
+      static_cast<Receiver<T>&>(r).blocks_ = blocks;
     };
-    slot_.revoke = [buffer = buffer_] { buffer->set_generation(0); };  // 0: no instance's
+    slot_.revoke = [blocks = blocks_] { blocks->set_generation(0); };  // 0: no instance's
   }
   std::string kind() const override { return "receiver"; }
-  void start(const SourceContext& ctx) override { slot_.set_clock(ctx.clock); }
-  Taken take(Millis t, int partitions) override {
-    return split_even(buffer_->take_before(t), partitions);
+  /// Attaches ctx.wal when the write-ahead log is on and loads the blocks no batch took.
+  /// Throws JobError when the log cannot be read.
+  void start(const SourceContext& ctx) override {
+    slot_.set_clock(ctx.clock);
+    if (Status s = blocks_->attach(ctx.wal, ctx.stream, ctx.zero, ctx.interval); !s)
+      throw JobError("receiver stream '" + slot_.name() + "': " + s.to_string());
   }
-  bool has_pending() const override { return !buffer_->empty(); }
+  void stop() override { blocks_->detach(); }
+  Taken take(Millis t, int partitions) override { return blocks_->take(t, partitions); }
+  bool has_pending() const override { return blocks_->has_pending(); }
   ReceiverSlot* receiver_slot() override { return &slot_; }
-  const ReceiverBuffer<T>& buffer() const { return *buffer_; }
+  bool replayable() const override { return blocks_->options().write_ahead_log; }
+  Result<Taken> replay(Millis, std::string_view recorded, int partitions) override {
+    return blocks_->replay(recorded, partitions);
+  }
+  /// The next take() continues after the last recorded range; blocks after it were durable
+  /// but unallocated, and start() hands them to the first take().
+  Status resume(std::span<const std::string> recorded) override {
+    for (auto it = recorded.rbegin(); it != recorded.rend(); ++it) {
+      if (it->empty()) continue;  // a batch cut while the log was off
+      auto range = detail::parse_block_range(*it);
+      if (!range)
+        return Status(Errc::corrupt, "receiver stream '" + slot_.name() +
+                                         "': recorded block range '" + *it + "' is malformed");
+      blocks_->resume_at(range->second);
+      break;
+    }
+    return Status::ok();
+  }
+  const ReceiverBuffer<T>& buffer() const { return blocks_->buffer(); }
+  const ReceiverBlocks<T>& blocks() const { return *blocks_; }
 
  private:
-  std::shared_ptr<ReceiverBuffer<T>> buffer_;
+  std::shared_ptr<ReceiverBlocks<T>> blocks_;
   ReceiverSlot slot_;
 };
 

@@ -41,6 +41,22 @@ struct ContextOptions {
   /// fsync every checkpoint commit. Default true. False survives a killed process but not
   /// a power cut (the OS still holds the writes): for tests.
   bool checkpoint_fsync = true;
+
+  // --- Receivers (Spark's spark.streaming.receiver.*) ------------------------------------
+  /// Write every received block to the write-ahead log in the checkpoint directory before a
+  /// batch may use it, so a restart re-reads it (spark.streaming.receiver.writeAheadLog.enable).
+  /// Default false. Needs a checkpoint directory (ConfigError at start() otherwise). Costs a
+  /// durable store write per block; a reliable store() waits for it.
+  bool receiver_write_ahead_log = false;
+  /// Records per second each receiver stream may store; store() waits beyond it. Default 0:
+  /// unlimited.
+  double receiver_max_rate = 0;
+  /// Records a receiver stream holds in memory (stored, not yet in a batch) before store()
+  /// waits. Default 1 Mi; 0: unbounded.
+  std::size_t receiver_max_buffered = std::size_t{1} << 20;
+  /// With the write-ahead log: how long unreliable store(record) calls gather into one block.
+  /// Default 200 ms, as Spark. Shorter: more, smaller durable writes.
+  Millis block_interval{200};
 };
 
 /// The supervision tree as the runtime reports it (ssc.supervision_tree()).
@@ -153,8 +169,13 @@ namespace rill {
 
 template <class T, class Factory>
 DStream<T> StreamingContext::receiver_stream(Factory factory, std::string name) {
+  ReceiverOptions receiver_options{.write_ahead_log = options_.receiver_write_ahead_log,
+                                   .max_rate = options_.receiver_max_rate,
+                                   .max_buffered = options_.receiver_max_buffered,
+                                   .block_interval = options_.block_interval};
   auto source = std::make_shared<ReceiverSource<T>>(
-      name.empty() ? "receiver" : name, [factory] { return std::unique_ptr<Receiver<T>>(factory()); });
+      name.empty() ? "receiver" : name, [factory] { return std::unique_ptr<Receiver<T>>(factory()); },
+      receiver_options);
   return DStream<T>(this, add_source(source, "receiver", std::move(name), type_name_of<T>(),
                                      part_codec_for<T>()));
 }
