@@ -111,15 +111,16 @@ struct PostgresSinkCore::Impl {
     return r;
   }
 
-  Status connect();
-  Status ensure_connected();
+  Status connect(const std::string& what);
+  Status ensure_connected(const std::string& what);
   Result<PgResult> run_first(const std::string& sql, const std::vector<std::optional<std::string>>& params,
                              const std::string& what, ExecStatusType want);
   Status create_or_check_table();
   Status write_rows(std::vector<SqlRow>& rows, const std::string& at);
 };
 
-Status PostgresSinkCore::Impl::connect() {
+// `what` says what the connection was for ("cannot begin the commit of batch time ...").
+Status PostgresSinkCore::Impl::connect(const std::string& what) {
   conn.reset();
   // The conninfo expands as `dbname`; the application name shows the output in pg_stat_activity.
   const std::string app = "rill sink " + output;
@@ -127,7 +128,7 @@ Status PostgresSinkCore::Impl::connect() {
   const char* values[] = {options.conninfo.c_str(), app.c_str(), nullptr};
   conn.reset(PQconnectdbParams(keys, values, 1));
   if (connection_bad()) {
-    Status s = error("cannot connect", nullptr, Errc::unavailable);
+    Status s = error(what + ": cannot connect", nullptr, Errc::unavailable);
     conn.reset();
     return s;
   }
@@ -136,10 +137,10 @@ Status PostgresSinkCore::Impl::connect() {
   return Status::ok();
 }
 
-Status PostgresSinkCore::Impl::ensure_connected() {
-  if (!opened) return error("used before open()", nullptr, Errc::invalid_argument);
+Status PostgresSinkCore::Impl::ensure_connected(const std::string& what) {
+  if (!opened) return error(what + ": used before open()", nullptr, Errc::invalid_argument);
   if (connection_bad())
-    if (Status s = connect(); !s) return s;
+    if (Status s = connect(what); !s) return s;
   if (!schema_ready) {
     if (Status s = create_or_check_table(); !s) return s;
     schema_ready = true;
@@ -153,10 +154,10 @@ Result<PgResult> PostgresSinkCore::Impl::run_first(const std::string& sql,
                                                    const std::vector<std::optional<std::string>>& params,
                                                    const std::string& what, ExecStatusType want) {
   const bool fresh = connection_bad();
-  if (Status s = ensure_connected(); !s) return s;
+  if (Status s = ensure_connected(what); !s) return s;
   auto r = run(sql, params, what, want);
   if (r || fresh || !connection_bad()) return r;
-  if (Status s = ensure_connected(); !s) return s;
+  if (Status s = ensure_connected(what); !s) return s;
   return run(sql, params, what, want);
 }
 
@@ -235,7 +236,7 @@ Status PostgresSinkCore::open(const std::string& output) {
   m.output = output;
   m.opened = true;
   m.schema_ready = false;
-  return m.ensure_connected();
+  return m.ensure_connected("cannot open the sink of output '" + output + "'");
 }
 
 Status PostgresSinkCore::commit(Millis t, int partition, uint64_t hash, std::vector<SqlRow> rows) {

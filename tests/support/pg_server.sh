@@ -65,14 +65,15 @@ free_port() {
 }
 
 run() {
-  local dir port rc=0
+  local rc=0
   bindir >/dev/null
-  dir=$(mktemp -d /tmp/rill_pg_XXXXXX)
-  port=$(free_port)
-  trap 'stop "$dir" "$port" || true; rm -rf "$dir"' EXIT
-  start "$dir" "$port"
-  RILL_PG_CONNINFO="host=127.0.0.1 port=$port dbname=rill user=rill" RILL_PG_DIR=$dir RILL_PG_PORT=$port \
-    RILL_PG_SCRIPT=$(readlink -f "$0") "$@" || rc=$?
+  # Globals: the EXIT trap runs after run() returned, and also when the test crashes.
+  RUN_DIR=$(mktemp -d /tmp/rill_pg_XXXXXX)
+  RUN_PORT=$(free_port)
+  trap 'stop "$RUN_DIR" "$RUN_PORT" || true; rm -rf "$RUN_DIR"' EXIT
+  start "$RUN_DIR" "$RUN_PORT"
+  RILL_PG_CONNINFO="host=127.0.0.1 port=$RUN_PORT dbname=rill user=rill" RILL_PG_DIR=$RUN_DIR \
+    RILL_PG_PORT=$RUN_PORT RILL_PG_SCRIPT=$(readlink -f "$0") "$@" || rc=$?
   return $rc
 }
 
