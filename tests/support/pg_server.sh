@@ -12,7 +12,7 @@ PG_USER=rill-pg
 
 bindir() {
   local d
-  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
   if [[ -z $d || ! -x $d/initdb || ! -x $d/pg_ctl ]]; then
     echo "pg_server.sh: PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb, pg_ctl) are missing;" \
          "run ./dev setup (installs postgresql libpq-dev)" >&2
