@@ -4,6 +4,7 @@
 
 #include <bit>
 #include <charconv>
+#include <cstdlib>
 #include <map>
 
 #include "dataflow/config_error.hpp"
@@ -123,9 +124,12 @@ struct PostgresSinkCore::Impl {
 Status PostgresSinkCore::Impl::connect(const std::string& what) {
   conn.reset();
   // The conninfo expands as `dbname`; the application name shows the output in pg_stat_activity.
+  // A connect_timeout before it is a default the conninfo (later: it wins) or PGCONNECT_TIMEOUT
+  // overrides: without one a silent host blocks the sink actor for the kernel's TCP timeout.
   const std::string app = "rill sink " + output;
-  const char* keys[] = {"dbname", "fallback_application_name", nullptr};
-  const char* values[] = {options.conninfo.c_str(), app.c_str(), nullptr};
+  const char* timeout = ::getenv("PGCONNECT_TIMEOUT") ? nullptr : "10";
+  const char* keys[] = {"connect_timeout", "dbname", "fallback_application_name", nullptr};
+  const char* values[] = {timeout, options.conninfo.c_str(), app.c_str(), nullptr};
   conn.reset(PQconnectdbParams(keys, values, 1));
   if (connection_bad()) {
     Status s = error(what + ": cannot connect", nullptr, Errc::unavailable);
@@ -242,6 +246,10 @@ Status PostgresSinkCore::open(const std::string& output) {
 Status PostgresSinkCore::commit(Millis t, int partition, uint64_t hash, std::vector<SqlRow> rows) {
   Impl& m = *impl_;
   const std::string at = "batch time " + to_string(t) + " partition " + std::to_string(partition);
+  // A transaction left open by a call that failed half-way (its ROLLBACK failed too) would
+  // swallow this one: BEGIN inside it only warns.
+  if (!m.connection_bad() && PQtransactionStatus(m.conn.get()) != PQTRANS_IDLE)
+    PQclear(PQexec(m.conn.get(), "ROLLBACK"));
   auto begin = m.run_first("BEGIN", {}, "cannot begin the commit of " + at, PGRES_COMMAND_OK);
   if (!begin) return begin.status();
   auto body = [&]() -> Status {

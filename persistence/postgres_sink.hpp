@@ -21,7 +21,8 @@ using PostgresMode = SqlMode;
 struct PostgresSinkOptions {
   /// A libpq connection string or URI ("host=db port=5432 dbname=app user=rill", or
   /// "postgresql://..."); PG* environment variables fill what it leaves out. Messages name its
-  /// host, port and database, never its password. Add connect_timeout=N to bound a connect.
+  /// host, port and database, never its password. A connect waits at most connect_timeout
+  /// (10 s unless the conninfo or PGCONNECT_TIMEOUT sets it).
   std::string conninfo;
   std::string table;                      ///< created if absent, else its columns are checked
   std::vector<std::string> key_columns;   ///< the primary key; empty: no key (plain inserts)
