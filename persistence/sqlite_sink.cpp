@@ -4,29 +4,11 @@
 
 #include <algorithm>
 #include <bit>
-#include <map>
-#include <set>
 #include <utility>
 
 namespace rill::persistence {
 
 namespace {
-
-// "name" with embedded quotes doubled: table and column names come from the program.
-std::string quoted(const std::string& name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  return out + "\"";
-}
-
-std::string joined(const std::vector<std::string>& names, bool quote) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + (quote ? quoted(n) : n);
-  return out;
-}
 
 struct StmtDeleter {
   void operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); }
@@ -41,10 +23,10 @@ struct DbDeleter {
 
 struct SqliteSinkCore::Impl {
   SqliteSinkOptions options;
+  SqlTable table;
   std::vector<std::string> types;
   std::string output;
   std::unique_ptr<sqlite3, DbDeleter> db;
-  std::map<std::pair<int64_t, int>, std::vector<SqlRow>> staged;
 
   // "sqlite sink demo.db table demo_numbers: <what>: <sqlite's message>"
   Status error(const std::string& what, Errc code = Errc::io_error) const {
@@ -69,12 +51,11 @@ struct SqliteSinkCore::Impl {
 
   Status create_or_check_table();
   Status write_rows(std::vector<SqlRow>& rows);
-  enum class Step { clear_first, add, stale };
-  Result<Step> replace_step(Millis t);
+  Result<ReplaceStep> replace_step(Millis t);
 };
 
 Status SqliteSinkCore::Impl::create_or_check_table() {
-  auto info = prepare("PRAGMA table_info(" + quoted(options.table) + ")", "cannot read the schema");
+  auto info = prepare("PRAGMA table_info(" + sql_quoted(options.table) + ")", "cannot read the schema");
   if (!info) return info.status();
   std::vector<std::string> have;
   std::vector<std::pair<int, std::string>> have_key;  // (position in the key, column)
@@ -85,44 +66,22 @@ Status SqliteSinkCore::Impl::create_or_check_table() {
   }
   if (rc != SQLITE_DONE) return error("cannot read the schema");
   if (have.empty()) {
-    std::string sql = "CREATE TABLE " + quoted(options.table) + " (";
+    std::string sql = "CREATE TABLE " + sql_quoted(options.table) + " (";
     for (size_t i = 0; i < options.column_names.size(); ++i)
-      sql += (i ? ", " : "") + quoted(options.column_names[i]) + " " + types[i];
-    if (!options.key_columns.empty()) sql += ", PRIMARY KEY (" + joined(options.key_columns, true) + ")";
+      sql += (i ? ", " : "") + sql_quoted(options.column_names[i]) + " " + types[i];
+    if (!options.key_columns.empty()) sql += ", PRIMARY KEY (" + sql_joined(options.key_columns, true) + ")";
     return exec(sql + ")", "cannot create the table");
   }
   std::sort(have_key.begin(), have_key.end());
   std::vector<std::string> key;
   for (auto& [pos, name] : have_key) key.push_back(name);
-  auto sorted = [](std::vector<std::string> v) {
-    std::sort(v.begin(), v.end());
-    return v;
-  };
-  // Same names in any order (inserts name their columns); the same key, since upserts
-  // resolve conflicts on it.
-  if (sorted(have) != sorted(options.column_names) || sorted(key) != sorted(options.key_columns))
-    return {Errc::invalid_argument, "sqlite sink " + options.path + " table " + options.table +
-                                        ": the existing table has columns (" + joined(have, false) +
-                                        ") with primary key (" + joined(key, false) +
-                                        ") but the sink writes columns (" + joined(options.column_names, false) +
-                                        ") with primary key (" + joined(options.key_columns, false) +
-                                        "); drop or rename the table, or match the sink to it"};
+  if (std::string why = sql_schema_mismatch(table, have, key); !why.empty())
+    return {Errc::invalid_argument, "sqlite sink " + options.path + " table " + options.table + ": " + why};
   return Status::ok();
 }
 
 Status SqliteSinkCore::Impl::write_rows(std::vector<SqlRow>& rows) {
-  std::string sql = "INSERT INTO " + quoted(options.table) + " (" + joined(options.column_names, true) +
-                    ") VALUES (";
-  for (size_t i = 0; i < options.column_names.size(); ++i) sql += i ? ", ?" : "?";
-  sql += ")";
-  if (!options.key_columns.empty()) {
-    std::vector<std::string> rest;
-    for (const auto& c : options.column_names)
-      if (std::find(options.key_columns.begin(), options.key_columns.end(), c) == options.key_columns.end())
-        rest.push_back(quoted(c) + " = excluded." + quoted(c));
-    sql += " ON CONFLICT (" + joined(options.key_columns, true) + ") DO " +
-           (rest.empty() ? "NOTHING" : "UPDATE SET " + joined(rest, false));
-  }
+  const std::string sql = sql_upsert_statement(table, [](size_t) { return std::string("?"); });
   auto insert = prepare(sql, "cannot prepare the insert");
   if (!insert) return insert.status();
   sqlite3_stmt* s = insert->get();
@@ -144,23 +103,22 @@ Status SqliteSinkCore::Impl::write_rows(std::vector<SqlRow>& rows) {
   return Status::ok();
 }
 
-// replace_each_batch: what committing a partition of batch t does to the table. The first
-// partition of a batch empties it; later ones add to it; a batch older than one already in
-// the table (a late re-run) is stale and only marked.
-Result<SqliteSinkCore::Impl::Step> SqliteSinkCore::Impl::replace_step(Millis t) {
+// replace_each_batch: what committing a partition of batch t does to the table (sql_sink.hpp).
+Result<ReplaceStep> SqliteSinkCore::Impl::replace_step(Millis t) {
   auto q = prepare("SELECT max(batch_time), sum(batch_time = ?2) FROM _rill_markers WHERE output = ?1",
                    "cannot read markers");
   if (!q) return q.status();
   sqlite3_bind_text(q->get(), 1, output.data(), static_cast<int>(output.size()), SQLITE_STATIC);
   sqlite3_bind_int64(q->get(), 2, t.count());
   if (sqlite3_step(q->get()) != SQLITE_ROW) return error("cannot read markers");
-  if (sqlite3_column_type(q->get(), 0) == SQLITE_NULL) return Step::clear_first;  // first batch ever
-  if (sqlite3_column_int64(q->get(), 0) > t.count()) return Step::stale;
-  return sqlite3_column_int64(q->get(), 1) > 0 ? Step::add : Step::clear_first;
+  std::optional<int64_t> newest;
+  if (sqlite3_column_type(q->get(), 0) != SQLITE_NULL) newest = sqlite3_column_int64(q->get(), 0);
+  return persistence::replace_step(newest, sqlite3_column_int64(q->get(), 1) > 0, t.count());
 }
 
 SqliteSinkCore::SqliteSinkCore(SqliteSinkOptions options, std::vector<std::string> column_types)
     : impl_(std::make_unique<Impl>()) {
+  impl_->table = SqlTable{options.table, options.key_columns, options.column_names};
   impl_->options = std::move(options);
   impl_->types = std::move(column_types);
 }
@@ -170,7 +128,6 @@ SqliteSinkCore::~SqliteSinkCore() = default;
 Status SqliteSinkCore::open(const std::string& output) {
   Impl& m = *impl_;
   m.db.reset();
-  m.staged.clear();
   m.output = output;
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(m.options.path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
@@ -191,18 +148,9 @@ Status SqliteSinkCore::open(const std::string& output) {
   return m.create_or_check_table();
 }
 
-void SqliteSinkCore::stage(Millis t, int partition, std::vector<SqlRow> rows) {
-  impl_->staged[{t.count(), partition}] = std::move(rows);
-}
-
-Status SqliteSinkCore::commit(Millis t, int partition, uint64_t hash) {
+Status SqliteSinkCore::commit(Millis t, int partition, uint64_t hash, std::vector<SqlRow> rows) {
   Impl& m = *impl_;
   if (!m.db) return m.error("commit before open", Errc::invalid_argument);
-  std::vector<SqlRow> rows;
-  if (auto it = m.staged.find({t.count(), partition}); it != m.staged.end()) {
-    rows = std::move(it->second);
-    m.staged.erase(it);
-  }
   const std::string at = "batch time " + to_string(t) + " partition " + std::to_string(partition);
   // IMMEDIATE takes the write lock now (waiting up to busy_timeout), so the marker check
   // below and the writes see one state of the file.
@@ -215,10 +163,10 @@ Status SqliteSinkCore::commit(Millis t, int partition, uint64_t hash) {
     if (m.options.mode == SqliteMode::replace_each_batch) {
       auto step = m.replace_step(t);
       if (!step) return step.status();
-      if (*step == Impl::Step::clear_first)
-        if (Status s = m.exec("DELETE FROM " + quoted(m.options.table), "cannot empty the table for " + at); !s)
+      if (*step == ReplaceStep::clear_first)
+        if (Status s = m.exec("DELETE FROM " + sql_quoted(m.options.table), "cannot empty the table for " + at); !s)
           return s;
-      write = *step != Impl::Step::stale;
+      write = *step != ReplaceStep::stale;
     }
     if (write)
       if (Status s = m.write_rows(rows); !s) return s;
@@ -256,18 +204,7 @@ Result<std::optional<uint64_t>> SqliteSinkCore::committed(Millis t, int partitio
 void check_sqlite_options(const SqliteSinkOptions& o, std::size_t leaf_columns) {
   const std::string what = "sqlite_sink(" + o.path + ", table " + o.table + "): ";
   if (o.path.empty()) throw ConfigError(what + "the database path is empty");
-  if (o.table.empty()) throw ConfigError(what + "the table name is empty");
-  if (o.column_names.size() != leaf_columns)
-    throw ConfigError(what + std::to_string(o.column_names.size()) + " column names (" +
-                      joined(o.column_names, false) + ") for records of " + std::to_string(leaf_columns) +
-                      " columns");
-  std::set<std::string> names;
-  for (const auto& c : o.column_names)
-    if (c.empty() || !names.insert(c).second) throw ConfigError(what + "column name '" + c + "' is empty or repeated");
-  std::set<std::string> keys;
-  for (const auto& k : o.key_columns)
-    if (!names.count(k) || !keys.insert(k).second)
-      throw ConfigError(what + "key column '" + k + "' is not one of the columns, or repeated");
+  check_sql_table(what, SqlTable{o.table, o.key_columns, o.column_names}, leaf_columns);
   if (o.busy_timeout_ms < 0) throw ConfigError(what + "busy_timeout_ms is negative");
 }
 

@@ -7,6 +7,7 @@
 #include "dataflow/record_traits.hpp"
 #include "dataflow/streaming_context.hpp"
 #include "dataflow/text_output.hpp"
+#include "persistence/postgres_sink.hpp"
 #include "persistence/sqlite_sink.hpp"
 
 namespace rill {

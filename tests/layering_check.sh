@@ -13,10 +13,13 @@ check() {  # check FOLDER REGEX WHY
     bad=1
   fi
 }
-check dataflow '#include *[<"](caf/|lmdb\.h|sqlite3\.h|capnp/|kj/|actors/|net/|persistence/)' "must include only std, spdlog and xxhash"
+check dataflow '#include *[<"](caf/|lmdb\.h|sqlite3\.h|libpq-fe\.h|capnp/|kj/|actors/|net/|persistence/)' "must include only std, spdlog and xxhash"
 check persistence '#include *[<"](caf/|actors/)' "must not include CAF or actors/"
 check net '#include *[<"]actors/' "must not include actors/"
-check rill '#include *[<"](caf/|lmdb\.h|sqlite3\.h|capnp/|kj/)' "is what users include: no CAF, LMDB, SQLite or Cap'n Proto"
+check rill '#include *[<"](caf/|lmdb\.h|sqlite3\.h|libpq-fe\.h|capnp/|kj/)' "is what users include: no CAF, LMDB, SQLite, libpq or Cap'n Proto"
 check persistence/sqlite_sink.hpp '#include *[<"]sqlite3\.h' "is included by users: sqlite3.h stays in the .cpp"
+for h in persistence/*.hpp; do
+  check "$h" '#include *[<"]libpq-fe\.h' "is included by users: libpq-fe.h stays in postgres_sink.cpp"
+done
 if [[ $bad -eq 0 ]]; then echo "layering: ok"; fi
 exit $bad
