@@ -26,9 +26,9 @@ class StateStore {
   StateStore(const LmdbEnv& env, StoreWriter& writer) noexcept : env_(env), writer_(writer) {}
 
   /// Writes the snapshot of (stream, partition) at t, replacing one a crashed run wrote there.
-  /// A full snapshot also deletes the entries before `drop_before` (the previous full one,
-  /// which recovery no longer needs once this one exists... and is checkpointed: the caller
-  /// passes a time at or before the last checkpoint). Ready once durable.
+  /// A full snapshot also deletes the entries before `drop_before`: the caller passes the
+  /// previous full snapshot's time, which is at or before the last checkpoint, so recovery
+  /// never needs those entries again. Ready once durable.
   std::future<Status> write(const std::string& stream, int partition, const StateSnapshot& snapshot,
                             std::optional<Millis> drop_before = std::nullopt);
   /// What restoring (stream, partition) at checkpoint c applies, in order: the last full
