@@ -87,6 +87,9 @@ class StreamingContext {
   /// comparing listings (not mtimes); names starting with '.' or '_' are ignored, so writers
   /// should write elsewhere or under a dot-name and rename into place.
   DStream<std::string> text_file_stream(const std::string& dir);
+  /// Lines appended to a growing file (log shipping), read by byte offset; follows rotation
+  /// by rename. Replayable: each batch records its byte ranges and checksums.
+  DStream<std::string> text_file_tail(const std::string& path);
   /// Records from a custom receiver; factory makes a fresh instance for every (re)start.
   template <class T, class Factory>
   DStream<T> receiver_stream(Factory factory, std::string name = {});

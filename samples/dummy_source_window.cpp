@@ -32,7 +32,7 @@ class DummySource : public rill::Receiver<Reading> {
 int main(int argc, char** argv) {
   rill::samples::SampleArgs args(argc, argv,
       "usage: dummy_source_window [--source-ms 5000] [--batch-ms 30000] [--window-ms 60000]\n"
-      "                           [--batches K] [--sqlite FILE] [--log-level L]\n"
+      "                           [--batches K] [--sqlite FILE] [--checkpoint CKDIR] [--log-level L]\n"
       "Prints each windowed batch: a Time header, then rows `value | time`. Stops after K\n"
       "batches (default: runs until killed). --sqlite FILE: also keep the latest window in\n"
       "table demo_numbers(value, time) of FILE; read it live with\n"
@@ -42,10 +42,11 @@ int main(int argc, char** argv) {
   rill::Millis window{args.number("window-ms", 60000)};
   long long batches = args.number("batches", 0);
   std::string sqlite_file = args.text("sqlite", "");
+  std::string checkpoint = args.text("checkpoint", "");
   rill::set_log_level(args.text("log-level", "warn"));
   args.finish(0);
 
-  rill::StreamingContext ssc(batch);
+  rill::StreamingContext ssc(batch, {.checkpoint_dir = checkpoint});
   auto stream = ssc.receiver_stream<Reading>([source] { return std::make_unique<DummySource>(source); });
   auto windowed = stream.window(window);
   if (!sqlite_file.empty()) {

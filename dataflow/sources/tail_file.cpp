@@ -281,15 +281,19 @@ Status TailFileSource::resume_after(std::string_view recorded) {
   return Status::ok();
 }
 
-DStream<std::string> text_file_tail(StreamingContext& ssc, const std::string& path) {
+DStream<std::string> StreamingContext::text_file_tail(const std::string& path) {
   // Stream names must be unique: a second tail of one path gets an automatic name.
   std::string name = "tail-" + path;
-  for (const Node& n : ssc.graph().nodes())
+  for (const Node& n : graph().nodes())
     if (n.name == name) {
       name.clear();
       break;
     }
-  return ssc.source_stream<std::string>(std::make_shared<TailFileSource>(path), std::move(name));
+  return source_stream<std::string>(std::make_shared<TailFileSource>(path), std::move(name));
+}
+
+DStream<std::string> text_file_tail(StreamingContext& ssc, const std::string& path) {
+  return ssc.text_file_tail(path);
 }
 
 }  // namespace rill

@@ -103,7 +103,7 @@ class TailFileSource final : public InputSource {
 };
 
 /// The lines appended to the file at path, tailed across rotations (see TailFileSource).
-/// TODO(api): becomes StreamingContext::text_file_tail once streaming_context.hpp is free.
+/// The same as ssc.text_file_tail(path).
 DStream<std::string> text_file_tail(StreamingContext& ssc, const std::string& path);
 
 }  // namespace rill
