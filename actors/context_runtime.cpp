@@ -60,6 +60,8 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
   job.status = std::make_shared<actors::JobStatus>(std::move(listeners));
   job.clock = &ctx.clock();
   job.sources = sources;
+  if (options.task_max_attempts < 1) throw ConfigError("task_max_attempts must be at least 1");
+  job.max_attempts = options.task_max_attempts;
   for (const Node& n : g.nodes()) job.stateful = job.stateful || static_cast<bool>(n.make_state);
   Millis interval = g.interval();
   if (options.checkpoint_dir.empty()) {

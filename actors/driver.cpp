@@ -16,8 +16,6 @@ namespace rill::actors {
 
 namespace {
 
-constexpr int kMaxTaskAttempts = 4;
-
 struct DriverState {
   Millis next_tick{0};
   std::deque<Millis> due;
@@ -128,10 +126,10 @@ void send_task(Self* self, Job* job, int stage, int partition, int attempt) {
             if (!r.ok) {
               // A user function threw (or state could not be written): retry from the same
               // durable input (a stateful stage has reloaded its state), then give up.
-              if (attempt + 1 >= kMaxTaskAttempts)
+              if (attempt + 1 >= job->max_attempts)
                 return fail(self, job, r.error.to_string() + " (after " + std::to_string(attempt + 1) + " attempts)");
               spdlog::warn("batch {}: {}; retrying (attempt {} of {})", to_string(t), r.error.to_string(),
-                           attempt + 2, kMaxTaskAttempts);
+                           attempt + 2, job->max_attempts);
               self->delayed_send(self, std::chrono::milliseconds(20), retry_atom::value, stage, partition, attempt + 1);
               return;
             }
@@ -151,7 +149,7 @@ void send_task(Self* self, Job* job, int stage, int partition, int attempt) {
             bool recoverable = stateless || job->store != nullptr;
             std::string where = "stage " + std::to_string(stage) + " partition " + std::to_string(partition) +
                                 " at batch time " + to_string(t);
-            if (!recoverable || attempt + 1 >= kMaxTaskAttempts)
+            if (!recoverable || attempt + 1 >= job->max_attempts)
               return fail(self, job, where + " failed: " + self->system().render(e) +
                                          (recoverable ? " (attempts exhausted)" : " (operator state lost)"));
             spdlog::warn("{}: task lost ({}), retrying", where, self->system().render(e));

@@ -67,6 +67,7 @@ struct Job {
   /// The checkpoint directory's store; null when the job keeps no checkpoints.
   std::shared_ptr<persistence::CheckpointStore> store;
   Recovery recovery;
+  int max_attempts = 4;  ///< attempts of a failed task before the job stops
   /// True when some operator keeps state (then completion waits for its snapshots).
   bool stateful = false;
 };

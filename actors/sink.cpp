@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "actors/type_ids.hpp"
+#include "dataflow/failpoint.hpp"
 #include "actors/workers.hpp"
 #include "dataflow/sink.hpp"
 
@@ -50,6 +51,7 @@ uint64_t hash_of(const OutputOp& op, const AnyPart& part) { return op.hash ? op.
 void record(Job& job, const OutputOp& op, Millis t, int partition, uint64_t hash) {
   if (Status s = job.meta->record_commit(op.id, t, partition, hash); !s)
     throw OutputFailure(where(job, op, t, partition) + ": cannot record commit: " + s.to_string());
+  failpoint("sink.after_commit");  // committed, the batch not yet complete
 }
 
 // A Sink output, partition by partition: skip what an earlier run committed (the sink's own

@@ -57,6 +57,9 @@ struct ContextOptions {
   /// With the write-ahead log: how long unreliable store(record) calls gather into one block.
   /// Default 200 ms, as Spark. Shorter: more, smaller durable writes.
   Millis block_interval{200};
+  /// Attempts of a failed task (a function threw, a stage died) before the job stops: the
+  /// issue's task.max_attempts. Default 4, as Spark's spark.task.maxFailures.
+  int task_max_attempts = 4;
 };
 
 /// The supervision tree as the runtime reports it (ssc.supervision_tree()).

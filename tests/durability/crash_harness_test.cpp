@@ -152,6 +152,7 @@ TEST_CASE("a run killed at a failpoint and restarted matches the fault-free run"
       {"checkpoint.mid_write:4", kSteps},           // between two partitions' snapshots
       {"checkpoint.mid_compaction:3", kSteps},      // first full snapshots of a partition
       {"store.after_commit:40", kSteps},            // durable, callers not yet told
+      {"sink.after_commit:20", kSteps},             // an output committed, the batch incomplete
   }));
   (void)max_step;
   INFO("RILL_FAILPOINTS=" << spec);
