@@ -3,6 +3,7 @@
 #pragma once
 
 #include "dataflow/config_error.hpp"
+#include "dataflow/dead_letter.hpp"
 #include "dataflow/dstream.hpp"
 #include "dataflow/part_codec.hpp"
 #include "dataflow/type_name.hpp"
@@ -51,11 +52,11 @@ template <class F>
 auto DStream<T>::map(F f) const -> DStream<std::decay_t<std::invoke_result_t<F&, const T&>>> {
   using U = std::decay_t<std::invoke_result_t<F&, const T&>>;
   return derive<U>(Node{.kind = "map", .inputs = {one_to_one()},
-                        .compute = [f](const TaskContext&, std::span<const AnyPart> in, NodeState*) {
+                        .compute = [f](const TaskContext& ctx, std::span<const AnyPart> in, NodeState*) {
                           const auto& v = part_cast<T>(in[0]);
                           std::vector<U> out;
                           out.reserve(v.size());
-                          for (const T& x : v) out.push_back(f(x));
+                          for_each_record(ctx, v, [&f, &out](const T& x) { out.push_back(f(x)); });
                           return make_part(std::move(out));
                         }});
 }
@@ -66,10 +67,13 @@ auto DStream<T>::flat_map(F f) const
     -> DStream<typename std::decay_t<std::invoke_result_t<F&, const T&>>::value_type> {
   using U = typename std::decay_t<std::invoke_result_t<F&, const T&>>::value_type;
   return derive<U>(Node{.kind = "flat_map", .inputs = {one_to_one()},
-                        .compute = [f](const TaskContext&, std::span<const AnyPart> in, NodeState*) {
+                        .compute = [f](const TaskContext& ctx, std::span<const AnyPart> in, NodeState*) {
                           std::vector<U> out;
-                          for (const T& x : part_cast<T>(in[0]))
-                            for (auto&& y : f(x)) out.push_back(std::move(y));
+                          for_each_record(ctx, part_cast<T>(in[0]), [&f, &out](const T& x) {
+                            // f returns before anything is pushed: a throw leaves no partial output.
+                            auto ys = f(x);
+                            for (auto&& y : ys) out.push_back(std::move(y));
+                          });
                           return make_part(std::move(out));
                         }});
 }
@@ -78,10 +82,11 @@ template <class T>
 template <class F>
 DStream<T> DStream<T>::filter(F f) const {
   return derive<T>(Node{.kind = "filter", .inputs = {one_to_one()},
-                        .compute = [f](const TaskContext&, std::span<const AnyPart> in, NodeState*) {
+                        .compute = [f](const TaskContext& ctx, std::span<const AnyPart> in, NodeState*) {
                           std::vector<T> out;
-                          for (const T& x : part_cast<T>(in[0]))
+                          for_each_record(ctx, part_cast<T>(in[0]), [&f, &out](const T& x) {
                             if (f(x)) out.push_back(x);
+                          });
                           return make_part(std::move(out));
                         }});
 }
@@ -177,6 +182,50 @@ auto DStream<T>::transform_with(const DStream<U>& other, F f) const -> DStream<
                           return make_part(std::vector<R>(f(in[0] ? part_cast<T>(in[0]) : kNoT,
                                                             in[1] ? part_cast<U>(in[1]) : kNoU, ctx.time)));
                         }});
+}
+
+template <class T>
+DStream<DeadLetter> DStream<T>::dead_letters() const {
+  JobGraph& g = definition_graph(*ctx_, "dead_letters");
+  Node& n = g.edit(node_);
+  // Only operators that call a user function once per record can skip one record and go on;
+  // map_values and flat_map_values are built on map and flat_map.
+  if (n.kind != "map" && n.kind != "flat_map" && n.kind != "filter")
+    throw ConfigError("dead_letters: stream '" + n.name + "' is a " + n.kind +
+                      ", not a per-record operator (map, flat_map, filter, map_values, "
+                      "flat_map_values)");
+  n.dead_letters = true;
+  int parent = node_;
+  return derive<DeadLetter>(
+      Node{.kind = "dead_letters", .inputs = {one_to_one()},
+           .compute = [parent](const TaskContext& ctx, std::span<const AnyPart>, NodeState*) {
+             // One-to-one from the parent, so fused into its task and run after it: the
+             // parent's dead letters for this (time, partition) are complete here.
+             std::vector<DeadLetter> out;
+             if (ctx.dead_letters_by_node != nullptr)
+               if (auto it = ctx.dead_letters_by_node->find(parent);
+                   it != ctx.dead_letters_by_node->end())
+                 out = it->second;
+             return make_part(std::move(out));
+           }});
+}
+
+template <class T>
+const DStream<T>& DStream<T>::on_record_error(std::shared_ptr<Sink> sink, std::string name) const {
+  dead_letters().output_to(std::move(sink), std::move(name));
+  return *this;
+}
+
+template <class T>
+DStream<T>& DStream<T>::checkpoint(Millis interval) {
+  JobGraph& g = definition_graph(*ctx_, "checkpoint");
+  Node& n = g.edit(node_);
+  if (interval.count() <= 0 || interval.count() % g.interval().count() != 0)
+    throw ConfigError("checkpoint interval " + to_string(interval) + " of stream '" + n.name +
+                      "' must be a positive multiple of the batch interval " +
+                      to_string(g.interval()));
+  n.checkpoint_interval = interval;
+  return *this;
 }
 
 template <class T>

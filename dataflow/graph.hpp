@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -15,6 +16,7 @@ namespace rill {
 
 struct EncodeColumns;  // dataflow/record_columns.hpp
 struct DecodeColumns;
+struct DeadLetter;  // dataflow/dead_letter.hpp
 
 /// One partition of one node's output at one batch time: a std::vector<T> behind a
 /// type-erased pointer. Null means the node produced nothing at that time (not on its slide).
@@ -38,6 +40,12 @@ struct TaskContext {
   Millis interval{0};  ///< batch interval
   int partition = 0;
   int partitions = 1;
+  /// Set by Plan::run_task only while a node with Node::dead_letters runs: its per-record
+  /// operator appends the records whose function threw here and skips them.
+  std::vector<DeadLetter>* dead_letters = nullptr;
+  /// This task's dead letters so far, by node id: what a dead_letters() stream reads. Set by
+  /// Plan::run_task; valid during the compute call only.
+  const std::map<int, std::vector<DeadLetter>>* dead_letters_by_node = nullptr;
 };
 
 /// Per-partition state of a stateful operator (window slices, keyed state). Owned by the
@@ -116,6 +124,13 @@ struct Node {
   std::string type{};  ///< the record type's signature (type_name_of); part of the fingerprint
   std::string params{};  ///< parameters that shape state, e.g. "length=60000 ms"; fingerprinted
   PartCodec codec{};     ///< the output's columnar codec; not fingerprinted (type covers it)
+  /// Records whose per-record function throws go to TaskContext::dead_letters instead of
+  /// failing the task (set by DStream::dead_letters(); the "dead_letters" node that reads
+  /// them is fingerprinted, so this flag is not).
+  bool dead_letters = false;
+  /// DStream::checkpoint(interval), recorded for Spark compatibility; 0 = every batch. The
+  /// runtime snapshots every batch regardless; not fingerprinted (it does not shape state).
+  Millis checkpoint_interval{0};
 };
 
 class Sink;
@@ -161,6 +176,8 @@ class JobGraph {
   int rename(int id, const std::string& name);
 
   const Node& node(int id) const { return nodes_.at(static_cast<size_t>(id)); }
+  /// For builder calls that annotate an existing node (dead_letters, checkpoint); before start.
+  Node& edit(int id) { return nodes_.at(static_cast<size_t>(id)); }
   const std::vector<Node>& nodes() const { return nodes_; }
   const std::vector<OutputOp>& outputs() const { return outputs_; }
 

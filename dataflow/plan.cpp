@@ -4,6 +4,8 @@
 #include <exception>
 #include <map>
 
+#include "dataflow/dead_letter.hpp"
+
 namespace rill {
 
 std::string TaskError::to_string() const {
@@ -71,6 +73,11 @@ bool Plan::run_task(int stage, const TaskContext& ctx, const std::vector<TaskInp
       if (in.node == node && in.edge == edge) return in.part;
     return nullptr;
   };
+  // Dead letters live for one task only: a re-run of the batch recomputes the same ones in
+  // the same order, which keeps the dead-letter stream deterministic without extra state.
+  std::map<int, std::vector<DeadLetter>> dead;
+  TaskContext node_ctx = ctx;
+  node_ctx.dead_letters_by_node = &dead;
   std::vector<AnyPart> args;
   for (size_t i = 0; i < st.nodes.size(); ++i) {
     const Node& n = graph_->node(st.nodes[i]);
@@ -89,7 +96,13 @@ bool Plan::run_task(int stage, const TaskContext& ctx, const std::vector<TaskInp
           any = any || in != nullptr;
           args.push_back(std::move(in));
         }
-        if (any) out = n.compute(ctx, args, states[i].get());
+        if (any) {
+          node_ctx.dead_letters = n.dead_letters ? &dead[n.id] : nullptr;
+          out = n.compute(node_ctx, args, states[i].get());
+          // Named here, at run time: the operator may be renamed after dead_letters().
+          if (n.dead_letters)
+            for (DeadLetter& d : dead[n.id]) d.op = n.name;
+        }
       }
       local[n.id] = out;
       // Map-side split for every exchange edge that reads this node from another stage.

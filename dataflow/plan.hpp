@@ -63,7 +63,8 @@ class Plan {
   StageStates make_states(int stage) const;
 
   /// Runs partition ctx.partition of stage s at ctx.time. User-function exceptions are
-  /// caught here, the one place that knows which operator ran, and returned as TaskError.
+  /// caught here, the one place that knows which operator ran, and returned as TaskError,
+  /// except per-record ones of a node with Node::dead_letters, which become DeadLetters.
   bool run_task(int stage, const TaskContext& ctx, const std::vector<TaskInput>& inputs,
                 StageStates& states, TaskResult& result, TaskError& error) const;
 
