@@ -14,7 +14,9 @@ std::string encode_i64(int64_t v) {
   return out;
 }
 
-std::string encode_blocks(const std::vector<BlockRef>& blocks) {
+}  // namespace
+
+std::string encode_allocation(const std::vector<BlockRef>& blocks) {
   std::string out;
   put_u32(out, static_cast<uint32_t>(blocks.size()));
   for (const auto& b : blocks) {
@@ -27,8 +29,7 @@ std::string encode_blocks(const std::vector<BlockRef>& blocks) {
   return out;
 }
 
-// nullopt when the payload is not a well-formed block list.
-std::optional<std::vector<BlockRef>> decode_blocks(std::span<const uint8_t> v) {
+std::optional<std::vector<BlockRef>> decode_allocation(std::span<const uint8_t> v) {
   constexpr std::size_t kFixed = 4 + 8 + 8 + 4;
   if (v.size() < 4) return std::nullopt;
   uint32_t n = get_u32(v.data());
@@ -48,8 +49,6 @@ std::optional<std::vector<BlockRef>> decode_blocks(std::span<const uint8_t> v) {
   if (at != v.size()) return std::nullopt;
   return out;
 }
-
-}  // namespace
 
 std::optional<std::string> LmdbMetaLog::read(const std::string& key) const {
   Status st;
@@ -108,7 +107,7 @@ std::optional<int> LmdbMetaLog::partitions(const std::string& stream) const {
 Status LmdbMetaLog::record_allocation(Millis t, const std::vector<BlockRef>& blocks) {
   // Allocation is write-once: a re-run of t must read the same blocks, never new ones.
   std::string key = meta_time_key(MetaType::allocation, t.count());
-  Status st = writer_.write(WriteBatch().put_new(Db::meta, key, seal_value(key, encode_blocks(blocks))));
+  Status st = writer_.write(WriteBatch().put_new(Db::meta, key, seal_value(key, encode_allocation(blocks))));
   if (st.code() == Errc::invalid_argument)
     return {Errc::invalid_argument, "batch " + to_string(t) + " was already allocated (" + st.message() + ")"};
   return st;
@@ -117,7 +116,7 @@ Status LmdbMetaLog::record_allocation(Millis t, const std::vector<BlockRef>& blo
 std::optional<std::vector<BlockRef>> LmdbMetaLog::allocation(Millis t) const {
   auto v = read(meta_time_key(MetaType::allocation, t.count()));
   if (!v) return std::nullopt;
-  return decode_blocks(to_span(*v));
+  return decode_allocation(to_span(*v));
 }
 
 Result<std::vector<Allocation>> LmdbMetaLog::allocations_after(Millis t) const {
@@ -128,7 +127,7 @@ Result<std::vector<Allocation>> LmdbMetaLog::allocations_after(Millis t) const {
   std::string from = meta_time_key(MetaType::allocation, t.count() + 1);
   Status st = txn->scan(Db::meta, from, meta_key(MetaType::allocation),
                         [&](std::span<const uint8_t> key, std::span<const uint8_t> payload) {
-                          auto blocks = decode_blocks(payload);
+                          auto blocks = decode_allocation(payload);
                           if (!blocks || key.size() != 9) {
                             bad = Status(Errc::corrupt, "store " + env_.dir() + ": " + describe_key(Db::meta, key) +
                                                             ": malformed allocation");

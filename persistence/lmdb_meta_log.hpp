@@ -2,13 +2,23 @@
 // use read txns. Thread-safe. REQUIRES: env and writer outlive it.
 #pragma once
 
+#include <cstdint>
 #include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
 
 #include "persistence/lmdb_env.hpp"
 #include "persistence/meta_log.hpp"
 #include "persistence/store_writer.hpp"
 
 namespace rill::persistence {
+
+/// An allocation's payload (FORMAT.md, `meta` allocation): for the log and retention's rewrite.
+std::string encode_allocation(const std::vector<BlockRef>& blocks);
+/// The blocks of an allocation payload, or nullopt when it is malformed.
+std::optional<std::vector<BlockRef>> decode_allocation(std::span<const uint8_t> payload);
 
 class LmdbMetaLog final : public MetaLog {
  public:

@@ -94,6 +94,32 @@ Status StateStore::drop_after(const std::string& stream, int partition, Millis c
   return writer_.write(std::move(batch));
 }
 
+Result<std::size_t> StateStore::add_retention(const ReadTxn& txn, Millis c, WriteBatch& batch) const {
+  // One pass over the db in key order: (stream, partition) ranges are contiguous and in time
+  // order, so each range's entries are held until its last full snapshot at or before c.
+  std::size_t deleted = 0;
+  std::string range;                 // the (stream, partition) prefix being scanned
+  std::vector<std::string> pending;  // its keys before the latest full snapshot seen
+  Status st = txn.scan(Db::state, {}, {}, [&](std::span<const uint8_t> key, std::span<const uint8_t> payload) {
+    if (key.size() < 8) return true;
+    std::string_view prefix(reinterpret_cast<const char*>(key.data()), key.size() - 8);
+    if (prefix != range) {
+      range.assign(prefix);
+      pending.clear();
+    }
+    if (get_i64(key.data() + key.size() - 8) > c.count()) return true;
+    if (!payload.empty() && payload[0] == kFull) {
+      for (auto& k : pending) batch.del(Db::state, std::move(k));
+      deleted += pending.size();
+      pending.clear();
+    }
+    pending.emplace_back(key.begin(), key.end());
+    return true;
+  });
+  if (!st) return st;
+  return deleted;
+}
+
 std::pair<size_t, size_t> StateStore::usage(const std::string& stream, int partition) const {
   std::pair<size_t, size_t> out{0, 0};
   auto txn = env_.begin_read();

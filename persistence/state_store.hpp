@@ -38,6 +38,10 @@ class StateStore {
                                                       Millis c) const;
   /// Deletes the entries of (stream, partition) after c: they belong to batches that re-run.
   Status drop_after(const std::string& stream, int partition, Millis c);
+  /// Retention: adds to batch the deletes of every (stream, partition)'s entries before its
+  /// last full snapshot at or before c (read_for_restore at c or later never reads them);
+  /// returns how many. Reads through txn, which the caller ends before submitting the batch.
+  Result<std::size_t> add_retention(const ReadTxn& txn, Millis c, WriteBatch& batch) const;
   /// Number of entries and bytes stored for (stream, partition) (tests, retention checks).
   std::pair<size_t, size_t> usage(const std::string& stream, int partition) const;
 
