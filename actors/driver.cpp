@@ -11,6 +11,7 @@
 #include "actors/type_ids.hpp"
 #include "dataflow/batch_run.hpp"
 #include "dataflow/failpoint.hpp"
+#include "persistence/retention.hpp"
 
 namespace rill::actors {
 
@@ -27,6 +28,7 @@ struct DriverState {
   std::map<Millis, std::vector<persistence::BlockRef>> reruns;
   bool rerun = false;  // the current batch re-runs a recorded allocation
   int rebuilding = 0;  // tasks re-run to rebuild a restarted stage's state
+  int since_retention = 0;
   bool completion_waits = false;
   size_t sources_waiting = 0;
   size_t next_output = 0;
@@ -42,6 +44,24 @@ using Self = caf::stateful_actor<DriverState>;
 void maybe_start(Self* self, Job* job);
 
 void complete_batch(Self* self, Job* job);
+
+// Retention runs on the driver between batches, every few checkpoints: each pass deletes
+// what the last ones left (a few batches' records), so it stays short.
+constexpr int kRetentionEvery = 10;
+
+void retain_store(Job* job, Millis checkpoint) {
+  persistence::RetentionPolicy policy;
+  for (const auto& [node, src] : job->sources)
+    if (src->resumes_from_last_record()) policy.latest_record_streams.push_back(node);
+  auto stats = persistence::retain(*job->store, checkpoint, policy);
+  if (!stats) {
+    // The store only grows until the next pass; recovery is unaffected.
+    spdlog::warn("retention at {}: {}", to_string(checkpoint), stats.status().to_string());
+    return;
+  }
+  spdlog::debug("retention at {}: {} records deleted, {} allocations compacted", to_string(checkpoint),
+                stats->total(), stats->allocations_compacted);
+}
 
 void fail(Self* self, Job* job, const std::string& error) {
   auto& st = self->state;
@@ -74,8 +94,13 @@ void complete_batch(Self* self, Job* job) {
   // Stateful tasks wrote their snapshots before answering, so with a store every completed
   // batch is also a checkpoint.
   bool checkpoint = job->store != nullptr;
-  if (!last || *last < t)
+  if (!last || *last < t) {
     if (Status s = job->meta->record_completion(t, checkpoint); !s) return fail(self, job, s.to_string());
+    if (checkpoint && ++st.since_retention >= kRetentionEvery) {
+      st.since_retention = 0;
+      retain_store(job, t);
+    }
+  }
   st.info.processing_end = job->clock->now();
   spdlog::info("batch {} ms: {} records, scheduling delay {} ms, processing {} ms, total {} ms",
                t.count(), st.info.input_records, st.info.scheduling_delay().count(),

@@ -65,6 +65,9 @@ class InputSource {
     (void)t, (void)recorded, (void)partitions;
     return Status(Errc::invalid_argument, kind() + " source cannot replay");
   }
+  /// True when resume() reads only the newest recorded string (offsets, block ranges), so
+  /// retention may drop older ones; false when it needs them all (a directory's names).
+  virtual bool resumes_from_last_record() const { return false; }
   /// What start() saw, for a replayable source whose start decides what is new (the names
   /// already in a watched directory). Recorded once, at the job's first start, and handed to
   /// resume() first, so a crash before the first batch does not change what counts as new.

@@ -182,6 +182,7 @@ class ReceiverSource final : public InputSource {
   bool has_pending() const override { return blocks_->has_pending(); }
   ReceiverSlot* receiver_slot() override { return &slot_; }
   bool replayable() const override { return blocks_->options().write_ahead_log; }
+  bool resumes_from_last_record() const override { return replayable(); }
   Result<Taken> replay(Millis, std::string_view recorded, int partitions) override {
     return blocks_->replay(recorded, partitions);
   }

@@ -57,6 +57,7 @@ class TailFileSource final : public InputSource {
   /// The complete lines appended since the last take, split into `partitions` parts.
   Taken take(Millis t, int partitions) override;
   bool replayable() const override { return true; }
+  bool resumes_from_last_record() const override { return true; }
   Result<Taken> replay(Millis t, std::string_view recorded, int partitions) override;
   /// Opens the file the recorded batch read last (found by identity, as replay() does) and
   /// continues at the end of its range. Fails (not_found) when that file is gone: the lines
