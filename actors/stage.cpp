@@ -60,6 +60,15 @@ std::optional<std::string> restore(StageState& st, Job& job, const Stage& stage,
   return std::nullopt;
 }
 
+// Fresh states, then restore at c: at spawn, and after a failed task left them half-updated.
+void reload(StageState& st, Job& job, const Stage& stage, int partition, std::optional<Millis> c) {
+  st.states = job.plan->make_states(stage.id);
+  st.since_full.assign(stage.nodes.size(), 0);
+  st.last_full.assign(stage.nodes.size(), std::nullopt);
+  st.restore_error = restore(st, job, stage, partition, c);
+  if (st.restore_error) spdlog::error("stage {}: {}", st.name, *st.restore_error);
+}
+
 // Writes the changes of every stateful node at t, durably, before the task reports done: the
 // driver may then record t as a checkpoint. A full snapshot replaces the deltas once they
 // outgrow the state (compaction), which keeps restore cost bounded by the state's size.
@@ -93,16 +102,13 @@ std::optional<std::string> snapshot(StageState& st, Job& job, const Stage& stage
 caf::behavior stage_actor(caf::stateful_actor<StageState>* self, Job* job, int stage, int partition) {
   auto& st = self->state;
   const Stage& spec = job->plan->stages()[static_cast<size_t>(stage)];
-  st.states = job->plan->make_states(stage);
   st.name = "stage-" + std::to_string(stage) + "-" + std::to_string(partition);
-  st.since_full.assign(spec.nodes.size(), 0);
-  st.last_full.assign(spec.nodes.size(), std::nullopt);
+  st.states = job->plan->make_states(stage);
   bool stateful = false;
   for (const auto& s : st.states) stateful = stateful || s != nullptr;
   if (stateful && job->store) {
     std::optional<Millis> c = job->meta->last_checkpoint();
-    st.restore_error = restore(st, *job, spec, partition, c);
-    if (st.restore_error) spdlog::error("stage {}: {}", st.name, *st.restore_error);
+    reload(st, *job, spec, partition, c);
     // A restart mid-batch lost what this partition did since c: the driver re-runs it.
     if (caf::actor driver = job->directory.get("driver", 0))
       self->send(driver, restore_atom::value, stage, partition, static_cast<int64_t>(c.value_or(Millis::min()).count()));
@@ -129,10 +135,7 @@ caf::behavior stage_actor(caf::stateful_actor<StageState>* self, Job* job, int s
         if (!reply.ok && stateful && job->store) {
           // A function that threw may have left the state half-updated: reload it as of the
           // last checkpoint (the batch before this one) so the driver's retry starts clean.
-          s.states = job->plan->make_states(stage);
-          s.since_full.assign(sp.nodes.size(), 0);
-          s.last_full.assign(sp.nodes.size(), std::nullopt);
-          s.restore_error = restore(s, *job, sp, partition, job->meta->last_checkpoint());
+          reload(s, *job, sp, partition, job->meta->last_checkpoint());
         }
         return reply;
       },

@@ -48,6 +48,13 @@ int read_whole(const fs::path& path, std::string& out) {
   return err;
 }
 
+void require_directory(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    throw ConfigError("text_file_stream: '" + dir + "' " +
+                      (fs::exists(dir, ec) ? "is not a directory" : "does not exist"));
+}
+
 // Lines of a whole file, split as LineSplitter does, the final unterminated line included.
 void append_lines(const std::string& content, std::vector<std::string>& lines) {
   LineSplitter splitter;
@@ -102,10 +109,8 @@ void WatchedDirSource::start(const SourceContext&) {
 
 void WatchedDirSource::start_locked() {
   if (started_) return;
+  require_directory(dir_);
   std::error_code ec;
-  if (!fs::is_directory(dir_, ec))
-    throw ConfigError("text_file_stream: '" + dir_ + "' " +
-                      (fs::exists(dir_, ec) ? "is not a directory" : "does not exist"));
   for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec))
     seen_.insert(it->path().filename().string());
   if (ec) throw ConfigError("text_file_stream: cannot list '" + dir_ + "': " + ec.message());
@@ -215,10 +220,7 @@ Result<Taken> WatchedDirSource::replay(Millis t, std::string_view recorded, int 
 
 Status WatchedDirSource::resume(std::span<const std::string> recorded) {
   std::lock_guard lock(mu_);
-  std::error_code ec;
-  if (!fs::is_directory(dir_, ec))
-    throw ConfigError("text_file_stream: '" + dir_ + "' " +
-                      (fs::exists(dir_, ec) ? "is not a directory" : "does not exist"));
+  require_directory(dir_);
   for (const std::string& r : recorded) {
     auto entries = parse_record(r);
     if (!entries) return Status(Errc::corrupt, "text_file_stream " + dir_ + ": " + entries.status().message());
