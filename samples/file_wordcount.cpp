@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   rill::samples::SampleArgs args(argc, argv,
       std::string("usage: file_wordcount DIR [--batch-ms N] [--duration-s S] [--out PREFIX]\n"
                   "                      [--partitions N] [--checkpoint CKDIR] [--totals] [--log-level L]\n"
+                  "                      [--sqlite FILE] [--postgres CONNINFO]\n"
                   "Counts the words of the files renamed into DIR after start, each file once,\n"
                   "per batch.\n"
                   "  --partitions N     default 0: the machine's cores\n"
@@ -19,7 +20,10 @@ int main(int argc, char** argv) {
                   "                     and files that arrived while it was down are counted once\n"
                   "  --totals           also running totals per word (update_state_by_key) and\n"
                   "                     counts over the last 3 batches (an inverse window), saved\n"
-                  "                     under PREFIX-totals and PREFIX-window; needs --checkpoint\n") +
+                  "                     under PREFIX-totals and PREFIX-window; needs --checkpoint\n"
+                  "  --sqlite FILE      also insert each batch's counts into table word_counts(word,\n"
+                  "                     count) and, with --totals, upsert word_totals(word, total)\n"
+                  "  --postgres CONNINFO  the same two tables in PostgreSQL\n") +
           rill::samples::kControlUsage,
       {"totals"});
   auto batch = std::chrono::milliseconds(args.number("batch-ms", 1000));
@@ -28,6 +32,8 @@ int main(int argc, char** argv) {
   int partitions = static_cast<int>(args.number("partitions", 0));
   std::string checkpoint = args.text("checkpoint", "");
   bool totals = args.flag("totals");
+  std::string sqlite_file = args.text("sqlite", "");
+  std::string postgres = args.text("postgres", "");
   rill::set_log_level(args.text("log-level", "warn"));
   auto control = args.control_flags();
   args.finish(1);
@@ -45,6 +51,13 @@ int main(int argc, char** argv) {
     auto counts = words.reduce_by_key(std::plus<>{});
     counts.print();
     if (!out.empty()) counts.save_as_text_files(out);
+    // Plain inserts (no key): a batch written twice would show as duplicate rows.
+    if (!sqlite_file.empty())
+      counts.output_to(rill::sqlite_sink<std::pair<std::string, int64_t>>(sqlite_file, "word_counts", {},
+                                                                         {"word", "count"}));
+    if (!postgres.empty())
+      counts.output_to(rill::postgres_sink<std::pair<std::string, int64_t>>(postgres, "word_counts", {},
+                                                                           {"word", "count"}));
     if (totals) {
       auto running = counts.update_state_by_key(
           [](const std::vector<int64_t>& added, const std::optional<int64_t>& total) {
@@ -58,6 +71,12 @@ int main(int argc, char** argv) {
         running.save_as_text_files(out + "-totals");
         recent.save_as_text_files(out + "-window");
       }
+      if (!sqlite_file.empty())
+        running.output_to(rill::sqlite_sink<std::pair<std::string, int64_t>>(
+            sqlite_file, "word_totals", {"word"}, {"word", "total"}));
+      if (!postgres.empty())
+        running.output_to(rill::postgres_sink<std::pair<std::string, int64_t>>(
+            postgres, "word_totals", {"word"}, {"word", "total"}));
     }
     return ssc;
   };

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -253,6 +254,35 @@ void publish_file(const fs::path& dir, const std::string& name, const std::strin
     if (!out.flush()) throw std::runtime_error("cannot write " + tmp.string());
   }
   fs::rename(tmp, dir / name);
+}
+
+std::vector<std::string> sqlite_rows(const fs::path& path, const std::string& sql) {
+  std::vector<std::string> rows;
+  if (!fs::exists(path)) return rows;
+  sqlite3* db = nullptr;
+  auto fail = [&](const std::string& what) {
+    std::string msg = path.string() + ": " + what + ": " + (db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close(db);
+    throw std::runtime_error(msg);
+  };
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) fail("open");
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) fail(sql);
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    std::string row;
+    for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
+      const unsigned char* v = sqlite3_column_text(stmt, i);
+      row += (i ? "|" : "") + std::string(v ? reinterpret_cast<const char*>(v) : "NULL");
+    }
+    rows.push_back(std::move(row));
+  }
+  sqlite3_finalize(stmt);
+  if (rc != SQLITE_DONE) fail(sql);
+  sqlite3_close(db);
+  std::sort(rows.begin(), rows.end());
+  return rows;
 }
 
 TempTree::TempTree(const std::string& prefix) {

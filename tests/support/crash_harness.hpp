@@ -111,6 +111,10 @@ class Harness {
 using OutputTree = std::map<std::string, std::vector<std::string>>;
 OutputTree read_output_tree(const std::filesystem::path& dir);
 
+/// The rows `sql` returns from the SQLite file at path, columns joined by '|', sorted; empty
+/// when the file does not exist. Throws std::runtime_error naming the file on an error.
+std::vector<std::string> sqlite_rows(const std::filesystem::path& path, const std::string& sql);
+
 /// Writes content to dir/.name.tmp, then renames it to dir/name (what WatchedDirSource wants).
 void publish_file(const std::filesystem::path& dir, const std::string& name,
                   const std::string& content);
