@@ -26,7 +26,9 @@ int main() {
   std::map<int64_t, Counts> batches;
   ssc.queue_stream(lines)
       .flat_map([](const std::string& l) { return rill::split(l, ' '); })
-      .map([](const std::string& w) { return std::pair{w, int64_t{1}}; })
+      .map([](const std::string& w) {
+        return std::pair{w, int64_t{1}};
+      })
       .reduce_by_key(std::plus<>{})
       .foreach_batch([&mu, &batches](const Counts& counts, rill::Millis time) {
         Counts sorted = counts;
@@ -46,7 +48,8 @@ int main() {
   std::lock_guard lock(mu);
   for (const auto& [time, counts] : batches) {
     std::printf("batch %lld:", static_cast<long long>(time));
-    for (const auto& [word, n] : counts) std::printf(" (%s,%lld)", word.c_str(), static_cast<long long>(n));
+    for (const auto& [word, n] : counts)
+      std::printf(" (%s,%lld)", word.c_str(), static_cast<long long>(n));
     std::printf("\n");
   }
   return 0;
