@@ -9,13 +9,16 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "install_check: $*" >&2; exit 1; }
 
-# meson install --destdir keeps the configured prefix inside $tmp/root; pkg-config's sysroot
-# maps rill.pc's paths there, as for a staged package.
+# meson install --destdir keeps the configured prefix inside $tmp/root. A copy of rill.pc with
+# prefix= moved there stands for an install to that prefix: everything else in it must follow
+# ${prefix} (PKG_CONFIG_SYSROOT_DIR would also move the system packages' -I/-L paths).
 meson install -C "$build" --no-rebuild --destdir "$tmp/root" >"$tmp/install.log" 2>&1 ||
   { cat "$tmp/install.log"; fail "meson install failed"; }
 pc=$(find "$tmp/root" -name rill.pc -print -quit)
 [[ -n $pc ]] || fail "no rill.pc installed"
-export PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR=$tmp/root
+mkdir "$tmp/pc"
+sed "s|^prefix=|prefix=$tmp/root|" "$pc" >"$tmp/pc/rill.pc"
+export PKG_CONFIG_PATH=$tmp/pc
 cflags=$(pkg-config --cflags rill) || fail "pkg-config --cflags rill failed"
 libs=$(pkg-config --libs rill) || fail "pkg-config --libs rill failed"
 static_libs=$(pkg-config --static --libs rill) || fail "pkg-config --static --libs rill failed"
@@ -27,21 +30,43 @@ echo "pkg-config --cflags --libs rill: $cflags $libs"
 
 # Out of the source tree, with nothing of it on the include path: only the installed headers.
 cp -r "$src/samples/external_app" "$tmp/app"
-start=$(date +%s%N)
 meson setup "$tmp/app/build" "$tmp/app" >"$tmp/setup.log" 2>&1 ||
   { cat "$tmp/setup.log"; fail "meson setup of the external app failed"; }
+start=$(date +%s%N)
 ninja -C "$tmp/app/build" >"$tmp/ninja.log" 2>&1 || { cat "$tmp/ninja.log"; fail "external app build failed"; }
 end=$(date +%s%N)
-echo "external app configured and built in $(( (end - start) / 1000000 )) ms"
+echo "external app built (compile and link) in $(( (end - start) / 1000000 )) ms"
 
-# The depfile lists every header the app's compile read: the installed rill ones, no runtime's.
-dep=$(find "$tmp/app/build" -name 'wordcount.cpp.o.d' -print -quit)
-[[ -n $dep ]] || fail "no depfile for wordcount.cpp"
-if grep -E '/caf/|lmdb\.h|/capnp/|/kj/|\.capnp\.h|sqlite3\.h|libpq-fe\.h' "$dep"; then
+# Every header the app's compile read (ninja keeps the depfile): installed rill headers, and none
+# of the runtime's libraries.
+deps=$(ninja -C "$tmp/app/build" -t deps wordcount.p/wordcount.cpp.o)
+[[ $deps == *rill.hpp* ]] || fail "no header list for wordcount.cpp: $deps"
+if grep -E '/caf/|lmdb\.h|/capnp/|/kj/|\.capnp\.h|sqlite3\.h|libpq-fe\.h' <<<"$deps"; then
   fail "the app's compile read the headers above: <rill/rill.hpp> must not reach them"
 fi
-grep -q "$tmp/root/.*/include/rill/rill.hpp" "$dep" || fail "the app did not use the installed rill.hpp"
-! grep -q "$src" "$dep" || fail "the app's compile read headers from the source tree"
+grep -q "$tmp/root/.*/include/rill/rill.hpp" <<<"$deps" || fail "the app did not use the installed rill.hpp"
+! grep -q "$src" <<<"$deps" || fail "the app's compile read headers from the source tree"
+echo "the app's compile read $(grep -c '^ ' <<<"$deps") headers, none of CAF, LMDB, Cap'n Proto, SQLite, libpq"
+
+# The same object against librill.a: rill.pc's private libraries (CAF by name, LMDB, Cap'n
+# Proto, SQLite, libpq) must complete it. System libraries stay shared, so the static-only
+# libraries libpq.pc names (Debian ships no libpgcommon.a) are left out when absent.
+librill_a=$(find "$tmp/root" -name librill.a -print -quit)
+[[ -n $librill_a ]] || fail "no librill.a installed"
+obj=$tmp/app/build/wordcount.p/wordcount.cpp.o
+link=()
+for f in $static_libs; do
+  case $f in
+    -lrill) link+=("$librill_a") ;;
+    -l*) lib=lib${f#-l}.so
+         if [[ $(c++ -print-file-name="$lib") != "$lib" ]]; then link+=("$f"); fi ;;
+    *) link+=("$f") ;;
+  esac
+done
+c++ -o "$tmp/app/build/wordcount_static" "$obj" "${link[@]}" 2>"$tmp/static.log" ||
+  { cat "$tmp/static.log"; fail "linking against librill.a with pkg-config --static failed: ${link[*]}"; }
+! readelf -d "$tmp/app/build/wordcount_static" | grep -q 'librill\.so' ||
+  fail "wordcount_static needs librill.so"
 
 expected="rill $(meson introspect --projectinfo "$build" | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')
 batch 1000: (be,2) (is,1) (not,1) (or,1) (question,1) (that,1) (the,1) (to,2)
