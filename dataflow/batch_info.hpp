@@ -10,14 +10,18 @@
 
 namespace rill {
 
+/// What the runtime reports about one batch (Spark's BatchInfo); times on the context's clock.
 struct BatchInfo {
-  Millis batch_time{0};
-  int64_t input_records = 0;
+  Millis batch_time{0};             ///< the batch's time on the grid
+  int64_t input_records = 0;        ///< records its input streams took
   Millis submission_time{0};        ///< when the batch was allocated (clock time)
   Millis processing_start{0};       ///< when its first task started
   Millis processing_end{0};         ///< when its last output completed
+  /// Time from allocation to the first task: how far the job lags.
   Millis scheduling_delay() const { return processing_start - submission_time; }
+  /// Time from the first task to the last output.
   Millis processing_delay() const { return processing_end - processing_start; }
+  /// Scheduling plus processing delay.
   Millis total_delay() const { return processing_end - submission_time; }
   std::optional<std::string> failure;  ///< set when the batch failed (operator, time, cause)
 };
@@ -26,9 +30,13 @@ struct BatchInfo {
 class StreamingListener {
  public:
   virtual ~StreamingListener() = default;
+  /// Called after every output of a batch committed.
   virtual void on_batch_completed(const BatchInfo&) {}
+  /// Called when a batch failed for good (BatchInfo::failure says why).
   virtual void on_batch_failed(const BatchInfo&) {}
+  /// Called for Receiver::report_error(), with the receiver's name.
   virtual void on_receiver_error(const std::string& /*receiver*/, const std::string& /*message*/) {}
+  /// Called when a supervisor restarted an actor (kind, name, reason).
   virtual void on_actor_restarted(const std::string& /*kind*/, const std::string& /*name*/,
                                   const std::string& /*reason*/) {}
 };

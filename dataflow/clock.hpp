@@ -16,6 +16,7 @@
 
 namespace rill {
 
+/// The time batches tick on: real (SystemClock) or driven by a test (ManualClock).
 class Clock {
  public:
   virtual ~Clock() = default;
@@ -29,6 +30,7 @@ class Clock {
   /// Runs fn once now() >= t: on the clock's timer thread, or inside ManualClock::advance().
   /// fn must not block; it usually sends a message. Returns an id for cancel().
   virtual uint64_t schedule(Millis t, std::function<void()> fn) = 0;
+  /// Drops a callback schedule() returned id for, if it has not run yet.
   virtual void cancel(uint64_t id) = 0;
 
   // Activity that must finish before a manual clock moves on (no-ops on the system clock):
@@ -58,6 +60,7 @@ class SystemClock final : public Clock {
   bool sleep_until(Millis t, const std::atomic<bool>& stop) override;
   void wake() override;
   uint64_t schedule(Millis t, std::function<void()> fn) override;
+  /// Drops a scheduled callback that has not run yet.
   void cancel(uint64_t id) override;
 
  private:
@@ -76,11 +79,13 @@ class SystemClock final : public Clock {
 /// (or its thread ended), so what a receiver stores at time x is visible before time moves on.
 class ManualClock final : public Clock {
  public:
+  /// A clock standing at start until advance() moves it.
   explicit ManualClock(Millis start = Millis{0});
   Millis now() const override;
   bool sleep_until(Millis t, const std::atomic<bool>& stop) override;
   void wake() override;
   uint64_t schedule(Millis t, std::function<void()> fn) override;
+  /// Drops a scheduled callback that has not run yet.
   void cancel(uint64_t id) override;
 
   /// Moves time forward by d, firing timers and waking sleepers on the way. Before each step

@@ -10,12 +10,14 @@ namespace rill {
 /// A definition error found before any data flows (bad interval, use after start, bad config).
 class ConfigError : public std::runtime_error {
  public:
+  /// what, prefixed with "rill: ".
   explicit ConfigError(const std::string& what) : std::runtime_error("rill: " + what) {}
 };
 
 /// A batch failed and the job stopped: names the operator, batch time and cause.
 class JobError : public std::runtime_error {
  public:
+  /// what, prefixed with "rill: ".
   explicit JobError(const std::string& what) : std::runtime_error("rill: " + what) {}
 };
 

@@ -20,9 +20,10 @@ namespace rill {
 struct DeadLetter {
   std::string op;        ///< name of the operator whose function threw (Node::name)
   int64_t time_ms = 0;   ///< batch time, ms
-  int32_t partition = 0;
+  int32_t partition = 0;  ///< the partition the record was in
   std::string record;    ///< the input record in print() form (record_text.hpp)
   std::string error;     ///< what() of the exception, or "unknown exception"
+  /// Field-wise equality.
   bool operator==(const DeadLetter&) const = default;
 };
 RILL_RECORD(DeadLetter, op, time_ms, partition, record, error)

@@ -6,10 +6,13 @@
 
 namespace rill {
 
+/// The stream map_with_state returns: its mapped records, plus state_snapshots().
 template <class K, class V, class S, class M>
 class MapWithStateDStream : public DStream<M> {
  public:
+  /// A mapped record or a (key, state) snapshot, as the operator emits them.
   using Item = ops::MappedOrSnapshot<K, S, M>;
+  /// Made by DStream::map_with_state.
   MapWithStateDStream(DStream<M> mapped, DStream<Item> internal)
       : DStream<M>(mapped), internal_(internal) {}
   /// Every key's (key, state) after each batch.

@@ -15,10 +15,12 @@ namespace rill {
 template <class T>
 class BatchQueue {
  public:
+  /// Appends one batch; a queue_stream takes it at a later batch time.
   void push(std::vector<T> batch) {
     std::lock_guard lock(mu_);
     batches_.push_back(std::move(batch));
   }
+  /// Batches not yet taken.
   size_t size() const {
     std::lock_guard lock(mu_);
     return batches_.size();
@@ -41,6 +43,7 @@ class BatchQueue {
   std::deque<std::vector<T>> batches_;
 };
 
+/// @cond internal
 template <class T>
 class QueueSource final : public InputSource {
  public:
@@ -76,5 +79,6 @@ class GeneratorSource final : public InputSource {
  private:
   std::function<std::vector<T>(Millis, int)> gen_;
 };
+/// @endcond
 
 }  // namespace rill

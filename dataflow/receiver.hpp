@@ -39,17 +39,20 @@ class ReceiverBase {
   void report_error(const std::string& message);
   /// The context's clock: time and sleeps follow the manual clock in tests.
   Clock& clock() const { return *clock_; }
+  /// The context clock's time.
   Millis now() const { return clock_->now(); }
   /// Sleeps on the context's clock; returns false if stopped first.
   bool sleep_for(Millis d) { return clock_->sleep_until(clock_->now() + d, stopped_); }
+  /// Sleeps until t on the context's clock; returns false if stopped first.
   bool sleep_until(Millis t) { return clock_->sleep_until(t, stopped_); }
   /// Runs body on a thread owned by this receiver, joined when it stops.
   void start_thread(std::function<void()> body);
 
  protected:
   ReceiverBase() = default;
+  /// This instance's generation: stores of older ones are refused.
   uint64_t generation() const { return generation_; }
-  ReceiverSlot* slot_ = nullptr;
+  ReceiverSlot* slot_ = nullptr;  ///< the runtime handle of this instance (set before on_start)
 
  private:
   friend class ReceiverSlot;
@@ -113,6 +116,7 @@ class Receiver : public ReceiverBase {
   std::shared_ptr<ReceiverBlocks<T>> blocks_;
 };
 
+/// @cond internal
 /// One receiver stream's runtime handle, shared by the receiver actor (start, stop, restart)
 /// and the batch builder (take). Thread-safe.
 class ReceiverSlot {
@@ -207,5 +211,6 @@ class ReceiverSource final : public InputSource {
   std::shared_ptr<ReceiverBlocks<T>> blocks_;
   ReceiverSlot slot_;
 };
+/// @endcond
 
 }  // namespace rill

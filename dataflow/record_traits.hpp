@@ -323,6 +323,7 @@ std::string type_signature() {
   }
 }
 
+/// @cond internal
 /// The fewest leaves of each visit_leaves kind one value visits; a vector or optional counts
 /// only its length or presence entry. Lets walkers reserve, and decoders bound hostile lengths.
 struct LeafCounts {
@@ -335,6 +336,7 @@ struct LeafCounts {
     return *this;
   }
 };
+/// @endcond
 
 /// LeafCounts of T, at compile time.
 template <class T>

@@ -29,12 +29,18 @@ const char* errc_name(Errc code) noexcept;
 class [[nodiscard]] Status {
  public:
   Status() = default;
+  /// An error (or ok, for Errc::ok) with a message naming what failed and where.
   Status(Errc code, std::string message) : code_(code), message_(std::move(message)) {}
 
+  /// Success.
   static Status ok() { return {}; }
+  /// True on success.
   bool is_ok() const noexcept { return code_ == Errc::ok; }
+  /// is_ok().
   explicit operator bool() const noexcept { return is_ok(); }
+  /// The error code (Errc::ok on success).
   Errc code() const noexcept { return code_; }
+  /// The message alone, without the code.
   const std::string& message() const noexcept { return message_; }
   /// "corrupt: store /x, db wal, key 7: checksum mismatch"
   std::string to_string() const;
@@ -48,20 +54,30 @@ class [[nodiscard]] Status {
 template <class T>
 class [[nodiscard]] Result {
  public:
+  /// A value.
   Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design, as std::expected
+  /// An error; throws std::logic_error for an ok Status (a bug).
   Result(Status error) : v_(std::move(error)) {
     if (std::get<Status>(v_).is_ok()) throw std::logic_error("Result built from an ok Status");
   }
 
+  /// True when it holds a value.
   bool is_ok() const noexcept { return v_.index() == 0; }
+  /// is_ok().
   explicit operator bool() const noexcept { return is_ok(); }
   /// REQUIRES: is_ok().
   T& value() & { return std::get<T>(v_); }
+  /// The value. REQUIRES: is_ok().
   const T& value() const& { return std::get<T>(v_); }
+  /// Moves the value out. REQUIRES: is_ok().
   T&& value() && { return std::get<T>(std::move(v_)); }
+  /// The value's members. REQUIRES: is_ok().
   T* operator->() { return &value(); }
+  /// The value's members. REQUIRES: is_ok().
   const T* operator->() const { return &value(); }
+  /// The value. REQUIRES: is_ok().
   T& operator*() & { return value(); }
+  /// The value. REQUIRES: is_ok().
   const T& operator*() const& { return value(); }
   /// REQUIRES: !is_ok().
   const Status& status() const { return std::get<Status>(v_); }

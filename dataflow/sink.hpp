@@ -72,8 +72,10 @@ class Sink {
 template <class T>
 class TypedSink : public Sink {
  public:
+  /// The record type this sink takes.
   using record_type_t = T;
 
+  /// Stages partition's records of batch t; the following commit() makes them visible.
   virtual void write(Millis t, int partition, const std::vector<T>& records) = 0;
 
   void write(Millis t, int partition, const AnyPart& records) final {

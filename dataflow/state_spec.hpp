@@ -14,19 +14,24 @@ namespace rill {
 template <class S>
 class State {
  public:
+  /// The state's type.
   using value_type = S;
+  /// True when the key has state.
   bool exists() const { return value_.has_value(); }
   /// REQUIRES: exists().
   const S& get() const {
     if (!value_) throw std::logic_error("rill: State::get() on a key with no state");
     return *value_;
   }
+  /// The state, or nullopt.
   std::optional<S> get_option() const { return value_; }
+  /// Replaces the state; throws std::logic_error on a key that is timing out.
   void update(S value) {
     if (timing_out_) throw std::logic_error("rill: State::update() on a key that is timing out");
     value_ = std::move(value);
     removed_ = false;
   }
+  /// Drops the key's state after this call.
   void remove() {
     value_.reset();
     removed_ = true;
@@ -34,9 +39,11 @@ class State {
   /// True when the call is the key's last, because it was idle for the spec's timeout.
   bool is_timing_out() const { return timing_out_; }
 
+  /// @cond internal
   // Used by the operator, not by mapping functions.
   State(std::optional<S> value, bool timing_out) : value_(std::move(value)), timing_out_(timing_out) {}
   std::optional<S>& slot() { return value_; }
+  /// @endcond
 
  private:
   std::optional<S> value_;
@@ -49,8 +56,8 @@ class State {
 /// call with no value and is_timing_out() true, then are removed. Zero means never.
 template <class Fn>
 struct StateSpec {
-  Fn function;
-  Millis timeout{0};
+  Fn function;        ///< called per record: fn(key, optional value, State&)
+  Millis timeout{0};  ///< idle time after which a key gets its last call; 0: never
 };
 
 template <class Fn>

@@ -64,23 +64,28 @@ struct ContextOptions {
 
 /// The supervision tree as the runtime reports it (ssc.supervision_tree()).
 struct SupervisionNode {
-  std::string name;
-  std::string kind;
-  int restarts = 0;
-  std::vector<SupervisionNode> children;
+  std::string name;                       ///< the actor's or supervisor's name
+  std::string kind;                       ///< "supervisor", or the actor's kind (stage, sink, ...)
+  int restarts = 0;                       ///< restarts so far by its supervisor
+  std::vector<SupervisionNode> children;  ///< supervised children, in start order
 };
 
 class ContextRuntime;
 
+/// Defines a job (input streams, then DStream operations) and runs it: Spark's StreamingContext.
 class StreamingContext {
  public:
+  /// Batches batch_interval apart. Throws ConfigError for a bad interval or partition count.
   explicit StreamingContext(Millis batch_interval, ContextOptions options = {});
   ~StreamingContext();
   StreamingContext(const StreamingContext&) = delete;
   StreamingContext& operator=(const StreamingContext&) = delete;
 
+  /// The batch interval.
   Millis batch_interval() const { return graph_.interval(); }
+  /// The clock batches tick on (ContextOptions::clock).
   Clock& clock() const { return *clock_; }
+  /// Partitions of input streams and keyed operators unless an operator says otherwise.
   int default_partitions() const { return graph_.default_partitions(); }
 
   // --- Input streams ---------------------------------------------------------------------
@@ -111,6 +116,7 @@ class StreamingContext {
   /// so a restarted program recovers where this one stopped: Spark's ssc.checkpoint(dir).
   /// REQUIRES: not started.
   void checkpoint(const std::string& dir);
+  /// The checkpoint directory; empty without one.
   const std::string& checkpoint_dir() const { return options_.checkpoint_dir; }
   /// Spark's StreamingContext.getOrCreate: `factory` defines the job (C++ code cannot be
   /// deserialized, so it runs every time) and the context checkpoints to dir. A fresh dir
@@ -131,6 +137,7 @@ class StreamingContext {
   bool await_termination_or_timeout(Millis d);
   /// Stops. stop_gracefully: receive nothing more, process all received data first.
   void stop(bool stop_gracefully = false);
+  /// True once stopped, by stop() or a failed job.
   bool is_stopped() const;
 
   /// Called with each batch's info after it completes (and on failures).
@@ -145,6 +152,7 @@ class StreamingContext {
 
   /// REQUIRES: not started. The DAG under construction (used by DStream).
   JobGraph& graph_for_definition(const char* what);
+  /// The DAG defined so far.
   const JobGraph& graph() const { return graph_; }
   /// Adds a source node reading `source`; returns the node id.
   int add_source(std::shared_ptr<InputSource> source, const std::string& kind, std::string name,
@@ -153,6 +161,7 @@ class StreamingContext {
   int rename(int node, const std::string& name) { return graph_.rename(node, name); }
   /// The input sources by node id (used by the runtime and the local executor).
   const std::vector<std::pair<int, std::shared_ptr<InputSource>>>& sources() const { return sources_; }
+  /// Where print() writes (ContextOptions::print_to).
   std::ostream& print_output() const { return options_.print_to ? *options_.print_to : std::cout; }
 
  private:
@@ -194,7 +203,8 @@ DStream<T> StreamingContext::queue_stream(std::shared_ptr<BatchQueue<T>> queue, 
 }
 
 template <class T>
-DStream<T> StreamingContext::generator_stream(std::function<std::vector<T>(Millis, int)> gen) {
+DStream<T> StreamingContext::generator_stream(
+    std::function<std::vector<T>(Millis time, int partition)> gen) {
   auto source = std::make_shared<GeneratorSource<T>>(std::move(gen));
   return DStream<T>(this, add_source(source, "generator", {}, type_name_of<T>(),
                                      part_codec_for<T>()));

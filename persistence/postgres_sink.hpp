@@ -27,6 +27,7 @@ struct PostgresSinkOptions {
   std::string table;                      ///< created if absent, else its columns are checked
   std::vector<std::string> key_columns;   ///< the primary key; empty: no key (plain inserts)
   std::vector<std::string> column_names;  ///< one per leaf of the record, in order
+  /// Upsert by key (default) or replace the table each batch.
   PostgresMode mode = PostgresMode::upsert;
 };
 

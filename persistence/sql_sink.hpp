@@ -69,6 +69,7 @@ ReplaceStep replace_step(std::optional<int64_t> newest, bool batch_seen, int64_t
 template <class T, class Core>
 class SqlSink final : public TypedSink<T> {
  public:
+  /// Passes args to Core's constructor (connection options).
   template <class... Args>
   explicit SqlSink(Args&&... args) : core_(std::forward<Args>(args)...) {}
 
@@ -76,6 +77,7 @@ class SqlSink final : public TypedSink<T> {
     staged_.clear();
     check(core_.open(context.output));
   }
+  /// Stages the records as rows; commit() writes them and the marker in one transaction.
   void write(Millis t, int partition, const std::vector<T>& records) override {
     std::vector<SqlRow> rows;
     rows.reserve(records.size());

@@ -24,6 +24,7 @@ struct SqliteSinkOptions {
   std::string table;                      ///< created if absent, else its columns are checked
   std::vector<std::string> key_columns;   ///< the primary key; empty: no key (plain inserts)
   std::vector<std::string> column_names;  ///< one per leaf of the record, in order
+  /// Upsert by key (default) or replace the table each batch.
   SqliteMode mode = SqliteMode::upsert;
   /// How long a commit waits for another connection's write lock (ms). Default 5000.
   int busy_timeout_ms = 5000;

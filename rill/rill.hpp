@@ -9,6 +9,7 @@
 #include "dataflow/text_output.hpp"
 #include "persistence/postgres_sink.hpp"
 #include "persistence/sqlite_sink.hpp"
+#include "rill/version.hpp"
 
 namespace rill {
 
