@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+# Turns the bench programs' Google Benchmark JSON files into the `RATE name value unit` and
+# `RATIO name value` lines ./dev bench prints. Usage: report.py FILE.json...
+import json
+import re
+import sys
+
+# Benchmarks that predate the `rate` counter (bench_common.hpp) get stable names here.
+LEGACY = {
+    "BM_StoreWalOff": "receiver_store_wal_off",
+    "BM_StoreWalNoSync": "receiver_store_wal_nosync",
+    "BM_StoreWalFsync": "receiver_store_wal_fsync",
+    "BM_CopyChanged": "snapshot_baseline_copy_1k",
+    "BM_MappedDelta/columns": "snapshot_map_with_state_delta_columns",
+    "BM_MappedDelta/frame": "snapshot_map_with_state_delta_frame",
+    "BM_KeyedDelta/columns": "snapshot_update_state_delta_columns",
+    "BM_KeyedDelta/frame": "snapshot_update_state_delta_frame",
+}
+
+# name: (numerator, denominator). Rates divide as they are; for "ms/batch" and "ms/op" figures
+# (costs) the ratio is still numerator / denominator, as each name says.
+RATIOS = {
+    # rill on 2 threads, 1 s batches, over the single-thread absl loop / the 2-thread TBB pipeline.
+    "wordcount_vs_handwritten": ("wordcount_rill_2t_1s", "wordcount_absl_loop"),
+    "wordcount_vs_tbb": ("wordcount_rill_2t_1s", "wordcount_tbb_2t"),
+    "wordcount_100ms_vs_handwritten": ("wordcount_rill_2t_100ms", "wordcount_absl_loop"),
+    "wordcount_100ms_vs_tbb": ("wordcount_rill_2t_100ms", "wordcount_tbb_2t"),
+    "wordcount_2t_vs_1t": ("wordcount_rill_2t_1s", "wordcount_rill_1t_1s"),
+    "wordcount_100ms_vs_1s": ("wordcount_rill_2t_100ms", "wordcount_rill_2t_1s"),
+    "wordcount_local_executor_vs_handwritten": ("wordcount_rill_local_100ms", "wordcount_absl_loop"),
+    "wordcount_runtime_vs_local_executor_1t": ("wordcount_rill_1t_100ms", "wordcount_rill_local_100ms"),
+    "wordcount_unordered_vs_absl": ("wordcount_unordered_loop", "wordcount_absl_loop"),
+    "codec_pair_vs_memcpy": ("codec_pair_roundtrip", "codec_pair_memcpy"),
+    "codec_struct_vs_memcpy": ("codec_struct_roundtrip", "codec_struct_memcpy"),
+    "window_inverse_vs_handwritten": ("window_rill_inverse", "window_hand_loop"),
+    "window_no_inverse_vs_handwritten": ("window_rill_no_inverse", "window_hand_loop"),
+    "window_inverse_vs_no_inverse": ("window_rill_inverse", "window_rill_no_inverse"),
+    # Per-batch cost at a 300-batch window over a 5-batch one: 1.0 is flat.
+    "inverse_window_flatness": ("window_inverse_len300", "window_inverse_len5"),
+    "no_inverse_window_growth": ("window_no_inverse_len300", "window_no_inverse_len5"),
+    "receiver_wal_nosync_vs_off": ("receiver_store_wal_nosync", "receiver_store_wal_off"),
+    "receiver_wal_fsync_vs_off": ("receiver_store_wal_fsync", "receiver_store_wal_off"),
+    # Cost ratio: a delta snapshot of 1k changed keys over copying those 1k entries.
+    "snapshot_delta_vs_copy": ("snapshot_update_state_delta_frame", "snapshot_baseline_copy_1k"),
+}
+
+TIME_TO_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def figures(paths):
+    out = {}
+    for path in paths:
+        with open(path) as f:
+            data = json.load(f)
+        for b in data.get("benchmarks", []):
+            if b.get("run_type") == "aggregate" or b.get("error_occurred"):
+                continue
+            name = b["name"]
+            if "rate" in b:
+                out[name] = (b["rate"], b.get("label", ""))
+            elif name in LEGACY:
+                if "items_per_second" in b:
+                    out[LEGACY[name]] = (b["items_per_second"] / 1e6, "Mitems/s")
+                else:
+                    out[LEGACY[name]] = (b["real_time"] * TIME_TO_MS[b["time_unit"]], "ms/op")
+    return out
+
+
+def main():
+    figs = figures(sys.argv[1:])
+    for name, (value, unit) in figs.items():
+        print(f"RATE {re.sub(r'[^A-Za-z0-9_]', '_', name)} {value:.4g} {unit}")
+    missing = []
+    for name, (num, den) in RATIOS.items():
+        if num in figs and den in figs and figs[den][0] > 0:
+            print(f"RATIO {name} {figs[num][0] / figs[den][0]:.3g}")
+        else:
+            missing.append(name)
+    if missing:
+        print("report: no figures for " + ", ".join(missing), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

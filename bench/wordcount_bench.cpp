@@ -1,0 +1,345 @@
+// Word count over generated Zipf text, in memory: rill (generator → flat_map → map →
+// reduce_by_key → counting sink) against hand-written absl, std::unordered_map and oneTBB loops.
+#include <absl/container/flat_hash_map.h>
+#include <benchmark/benchmark.h>
+#include <oneapi/tbb/enumerable_thread_specific.h>
+#include <oneapi/tbb/parallel_pipeline.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "bench/bench_common.hpp"
+#include "dataflow/streaming_context.hpp"
+#include "dataflow/text_output.hpp"
+#include "tests/support/local_run.hpp"
+
+namespace {
+
+using rill::Millis;
+using Counts = absl::flat_hash_map<std::string, int64_t>;
+
+bool quick = false;
+
+// Text arrives at a nominal 100 MB/s (about the 15 M words/s goal), so a batch holds
+// what one interval brings: 10 MB at 100 ms, 100 MB at 1 s. The manual clock moves as soon as
+// a batch completes, so the figure is how fast rill drains that input, not the nominal rate.
+constexpr double kNominalBytesPerSecond = 100e6;
+constexpr int kVocabulary = 100'000;
+constexpr uint64_t kSeed = 20'261'126;
+
+struct Corpus {
+  std::string text;                 // lines of single-space-separated words, each ending in \n
+  std::vector<size_t> line_starts;  // offsets of every line, then text.size()
+  int64_t words = 0;
+  std::string_view line(size_t i) const {
+    return std::string_view(text).substr(line_starts[i], line_starts[i + 1] - line_starts[i] - 1);
+  }
+  size_t lines() const { return line_starts.size() - 1; }
+};
+
+uint64_t splitmix(uint64_t& s) {
+  uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+// Distinct lowercase words of 2-11 letters with Zipf(1) ranks, 8-16 words a line, fixed seed:
+// the same bytes on every run and machine (no std distributions, whose output varies by library).
+Corpus make_corpus(size_t bytes) {
+  uint64_t rng = kSeed;
+  std::vector<std::string> vocab;
+  std::unordered_set<std::string> seen;
+  while (vocab.size() < kVocabulary) {
+    std::string w(2 + splitmix(rng) % 10, 'a');
+    for (char& c : w) c = static_cast<char>('a' + splitmix(rng) % 26);
+    if (seen.insert(w).second) vocab.push_back(std::move(w));
+  }
+  std::vector<double> cdf(kVocabulary);
+  double sum = 0;
+  for (int r = 0; r < kVocabulary; ++r) cdf[static_cast<size_t>(r)] = sum += 1.0 / (r + 1);
+  Corpus c;
+  c.text.reserve(bytes + 256);
+  while (c.text.size() < bytes) {
+    c.line_starts.push_back(c.text.size());
+    const uint64_t n = 8 + splitmix(rng) % 9;
+    for (uint64_t i = 0; i < n; ++i) {
+      const double u = static_cast<double>(splitmix(rng) >> 11) * 0x1.0p-53 * sum;
+      const auto r = static_cast<size_t>(std::upper_bound(cdf.begin(), cdf.end(), u) - cdf.begin());
+      c.text += vocab[std::min(r, vocab.size() - 1)];
+      c.text += i + 1 < n ? ' ' : '\n';
+    }
+    c.words += static_cast<int64_t>(n);
+  }
+  c.line_starts.push_back(c.text.size());
+  return c;
+}
+
+const Corpus& corpus() {
+  static const Corpus c = make_corpus(quick ? (size_t{20} << 20) : (size_t{200} << 20));
+  return c;
+}
+
+// The split every implementation shares: words are runs of bytes between ' ' and '\n'.
+template <class Map, class View>
+void count_words(std::string_view text, Map& counts) {
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  while (p < end) {
+    const char* q = p;
+    while (q < end && *q != ' ' && *q != '\n') ++q;
+    if (q > p) {
+      const View word(p, static_cast<size_t>(q - p));
+      auto it = counts.find(word);
+      if (it != counts.end())
+        ++it->second;
+      else
+        counts.emplace(std::string(p, static_cast<size_t>(q - p)), 1);
+    }
+    p = q + 1;
+  }
+}
+
+void count_absl(std::string_view text, Counts& counts) { count_words<Counts, absl::string_view>(text, counts); }
+
+const Counts& reference() {
+  static const Counts r = [] {
+    Counts c;
+    count_absl(corpus().text, c);
+    return c;
+  }();
+  return r;
+}
+
+template <class Map>
+void check_same(const Map& got, const char* who) {
+  const Counts& want = reference();
+  bool same = got.size() == want.size();
+  for (const auto& [word, n] : got) {
+    if (!same) break;
+    auto it = want.find(absl::string_view(word.data(), word.size()));
+    same = it != want.end() && it->second == n;
+  }
+  if (!same) {
+    std::fprintf(stderr, "wordcount_bench: %s counts differ from the absl loop's (%zu vs %zu words)\n",
+                 who, got.size(), want.size());
+    std::abort();
+  }
+}
+
+void finish(benchmark::State& state, double seconds, int64_t runs, const char* unit_note = "Mwords/s") {
+  state.SetIterationTime(seconds);
+  rill::bench::report_rate(state, static_cast<double>(corpus().words) * static_cast<double>(runs) / 1e6 /
+                                      seconds,
+                           unit_note);
+}
+
+void bm_absl(benchmark::State& state) {
+  const Corpus& c = corpus();
+  for (auto _ : state) {
+    rill::bench::Stopwatch sw;
+    Counts counts;
+    count_absl(c.text, counts);
+    finish(state, sw.seconds(), 1);
+    check_same(counts, "absl loop");
+  }
+}
+
+struct ViewHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using StdCounts = std::unordered_map<std::string, int64_t, ViewHash, std::equal_to<>>;
+
+void bm_unordered(benchmark::State& state) {
+  const Corpus& c = corpus();
+  for (auto _ : state) {
+    rill::bench::Stopwatch sw;
+    StdCounts counts;
+    count_words<StdCounts, std::string_view>(c.text, counts);
+    finish(state, sw.seconds(), 1);
+    check_same(counts, "std::unordered_map loop");
+  }
+}
+
+// A serial stage cuts ~1 MB chunks at line ends; two threads count them into per-thread
+// absl maps, merged at the end (the merge is timed too).
+void bm_tbb(benchmark::State& state) {
+  const Corpus& c = corpus();
+  const std::string_view text = c.text;
+  constexpr size_t kChunk = size_t{1} << 20;
+  for (auto _ : state) {
+    rill::bench::Stopwatch sw;
+    tbb::enumerable_thread_specific<Counts> local;
+    tbb::task_arena arena(2);
+    arena.execute([&] {
+      size_t pos = 0;
+      tbb::parallel_pipeline(
+          8,
+          tbb::make_filter<void, std::string_view>(tbb::filter_mode::serial_in_order,
+                                                   [&](tbb::flow_control& fc) -> std::string_view {
+                                                     if (pos >= text.size()) {
+                                                       fc.stop();
+                                                       return {};
+                                                     }
+                                                     size_t end = text.find('\n', std::min(text.size(), pos + kChunk));
+                                                     end = end == std::string_view::npos ? text.size() : end + 1;
+                                                     std::string_view chunk = text.substr(pos, end - pos);
+                                                     pos = end;
+                                                     return chunk;
+                                                   }) &
+              tbb::make_filter<std::string_view, void>(
+                  tbb::filter_mode::parallel, [&](std::string_view chunk) { count_absl(chunk, local.local()); }));
+    });
+    Counts counts;
+    for (Counts& m : local)
+      for (auto& [word, n] : m) counts[word] += n;
+    finish(state, sw.seconds(), 1);
+    check_same(counts, "TBB pipeline");
+  }
+}
+
+// Batch k's lines: those starting in [k, k + 1) batch-bytes of the text.
+std::vector<std::pair<size_t, size_t>> cut_batches(const Corpus& c, Millis interval) {
+  const auto batch_bytes = static_cast<size_t>(kNominalBytesPerSecond * static_cast<double>(interval.count()) / 1000);
+  std::vector<std::pair<size_t, size_t>> out;
+  size_t line = 0;
+  while (line < c.lines()) {
+    const size_t limit = c.line_starts[line] + batch_bytes;
+    size_t end = line;
+    while (end < c.lines() && c.line_starts[end] < limit) ++end;
+    out.emplace_back(line, end);
+    line = end;
+  }
+  return out;
+}
+
+// The generator the rill job reads: batch t's lines for one partition, as fresh strings (what a
+// receiver would hold). Batch times start at one interval (the manual clock starts at 0).
+std::function<std::vector<std::string>(Millis, int)> line_generator(Millis interval, int partitions) {
+  auto batches = cut_batches(corpus(), interval);
+  return [batches, interval, partitions](Millis t, int p) {
+    std::vector<std::string> out;
+    const auto k = static_cast<size_t>(t / interval) - 1;
+    if (k >= batches.size()) return out;
+    const auto [first, end] = batches[k];
+    const size_t n = end - first, per = n / static_cast<size_t>(partitions), extra = n % static_cast<size_t>(partitions);
+    const auto up = static_cast<size_t>(p);
+    const size_t from = first + up * per + std::min(up, extra);
+    const size_t to = from + per + (up < extra ? 1 : 0);
+    out.reserve(to - from);
+    for (size_t i = from; i < to; ++i) out.emplace_back(corpus().line(i));
+    return out;
+  };
+}
+
+struct RillTotals {
+  std::mutex mu;
+  Counts counts;
+};
+
+// The job under test; returns the counting sink's totals.
+std::shared_ptr<RillTotals> define_wordcount(rill::StreamingContext& ssc, int partitions) {
+  auto totals = std::make_shared<RillTotals>();
+  ssc.generator_stream<std::string>(line_generator(ssc.batch_interval(), partitions))
+      .flat_map([](const std::string& l) { return rill::split(l, ' '); })
+      .map([](const std::string& w) { return std::pair{w, int64_t{1}}; })
+      .reduce_by_key(std::plus<>{})
+      .foreach_batch([totals](const std::vector<std::pair<std::string, int64_t>>& rows, Millis) {
+        std::lock_guard lock(totals->mu);
+        for (const auto& [word, n] : rows) totals->counts[word] += n;
+      });
+  return totals;
+}
+
+void bm_rill(benchmark::State& state, Millis interval, int threads) {
+  const size_t batches = cut_batches(corpus(), interval).size();
+  for (auto _ : state) {
+    auto clock = std::make_shared<rill::ManualClock>();
+    rill::StreamingContext ssc(interval, rill::ContextOptions{.clock = clock, .partitions = threads, .threads = threads});
+    auto totals = define_wordcount(ssc, threads);
+    ssc.start();
+    rill::bench::Stopwatch sw;
+    for (size_t k = 0; k < batches; ++k) {
+      clock->advance(interval);
+      if (!ssc.await_batch(clock->now(), Millis{600'000})) {
+        std::fprintf(stderr, "wordcount_bench: rill batch %zu did not complete\n", k);
+        std::abort();
+      }
+    }
+    finish(state, sw.seconds(), 1);
+    ssc.stop();
+    std::lock_guard lock(totals->mu);
+    check_same(totals->counts, "rill");
+  }
+  state.counters["batches"] = static_cast<double>(batches);
+}
+
+// The same DAG on the LocalExecutor: rill's operators on one thread without actors, so the
+// gap to bm_rill is the runtime's cost and the gap to bm_absl the operators'.
+void bm_rill_local(benchmark::State& state, Millis interval) {
+  const size_t batches = cut_batches(corpus(), interval).size();
+  for (auto _ : state) {
+    rill::StreamingContext ssc(interval, rill::ContextOptions{.partitions = 1, .threads = 1});
+    auto totals = define_wordcount(ssc, 1);
+    rill::test::LocalRun run(ssc);
+    rill::bench::Stopwatch sw;
+    run.steps(static_cast<int>(batches));
+    finish(state, sw.seconds(), 1);
+    check_same(totals->counts, "rill on the LocalExecutor");
+  }
+}
+
+// Only the source: copying the lines into fresh strings, as the generator does for rill.
+void bm_feed(benchmark::State& state, Millis interval) {
+  const size_t batches = cut_batches(corpus(), interval).size();
+  auto gen = line_generator(interval, 1);
+  for (auto _ : state) {
+    rill::bench::Stopwatch sw;
+    for (size_t k = 1; k <= batches; ++k) benchmark::DoNotOptimize(gen(interval * static_cast<int64_t>(k), 0));
+    finish(state, sw.seconds(), 1);
+  }
+}
+
+void register_all() {
+  const int loops = quick ? 1 : 3;  // the loops take well under a second each on the full text
+  auto reg = [](const char* name, auto fn, int iterations) {
+    benchmark::RegisterBenchmark(name, fn)->Iterations(iterations)->UseManualTime()->Unit(benchmark::kMillisecond);
+  };
+  reg("wordcount_absl_loop", bm_absl, loops);
+  reg("wordcount_unordered_loop", bm_unordered, loops);
+  reg("wordcount_tbb_2t", bm_tbb, loops);
+  reg("wordcount_feed_only", [](benchmark::State& s) { bm_feed(s, Millis{100}); }, loops);
+  reg("wordcount_rill_local_100ms", [](benchmark::State& s) { bm_rill_local(s, Millis{100}); }, 1);
+  for (int threads : {1, 2})
+    for (int ms : {100, 1000}) {
+      const std::string name = "wordcount_rill_" + std::to_string(threads) + "t_" + (ms == 100 ? "100ms" : "1s");
+      benchmark::RegisterBenchmark(name.c_str(), [threads, ms](benchmark::State& s) { bm_rill(s, Millis{ms}, threads); })
+          ->Iterations(1)
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond);
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  quick = rill::bench::take_quick_flag(argc, argv);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  register_all();
+  std::fprintf(stderr, "wordcount_bench: %.0f MB of text, %lld words, %zu distinct\n",
+               static_cast<double>(corpus().text.size()) / 1e6, static_cast<long long>(corpus().words),
+               reference().size());
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+}
