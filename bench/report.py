@@ -30,6 +30,8 @@ RATIOS = {
     "wordcount_local_executor_vs_handwritten": ("wordcount_rill_local_100ms", "wordcount_absl_loop"),
     "wordcount_runtime_vs_local_executor_1t": ("wordcount_rill_1t_100ms", "wordcount_rill_local_100ms"),
     "wordcount_unordered_vs_absl": ("wordcount_unordered_loop", "wordcount_absl_loop"),
+    # A reliable receiver feeding word count: the WAL (fsync, checkpoint dir) on over off.
+    "wal_on_vs_off": ("wordcount_rill_2t_100ms_wal_on", "wordcount_rill_2t_100ms_wal_off"),
     "codec_pair_vs_memcpy": ("codec_pair_roundtrip", "codec_pair_memcpy"),
     "codec_struct_vs_memcpy": ("codec_struct_roundtrip", "codec_struct_memcpy"),
     "window_inverse_vs_handwritten": ("window_rill_inverse", "window_hand_loop"),
@@ -55,7 +57,8 @@ def figures(paths):
         for b in data.get("benchmarks", []):
             if b.get("run_type") == "aggregate" or b.get("error_occurred"):
                 continue
-            name = b["name"]
+            # Google Benchmark appends settings to names: "x/iterations:1/manual_time".
+            name = re.sub(r"/(min_time|iterations|repeats|manual_time|real_time)[^/]*", "", b["name"])
             if "rate" in b:
                 out[name] = (b["rate"], b.get("label", ""))
             elif name in LEGACY:

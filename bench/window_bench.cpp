@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "bench/bench_common.hpp"
-#include "dataflow/streaming_context.hpp"
+#include "rill/rill.hpp"
 #include "tests/support/manual_run.hpp"
 
 namespace {
@@ -195,6 +195,7 @@ void register_all() {
 
 int main(int argc, char** argv) {
   quick = rill::bench::take_quick_flag(argc, argv);
+  rill::set_log_level("warn");  // info logs every batch
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   register_all();

@@ -18,9 +18,10 @@
 #include <vector>
 
 #include "bench/bench_common.hpp"
-#include "dataflow/streaming_context.hpp"
 #include "dataflow/text_output.hpp"
+#include "rill/rill.hpp"
 #include "tests/support/local_run.hpp"
+#include "tests/support/manual_run.hpp"
 
 namespace {
 
@@ -247,11 +248,10 @@ struct RillTotals {
   Counts counts;
 };
 
-// The job under test; returns the counting sink's totals.
-std::shared_ptr<RillTotals> define_wordcount(rill::StreamingContext& ssc, int partitions) {
+// The job under test over `lines`; returns the counting sink's totals.
+std::shared_ptr<RillTotals> define_wordcount(const rill::DStream<std::string>& lines) {
   auto totals = std::make_shared<RillTotals>();
-  ssc.generator_stream<std::string>(line_generator(ssc.batch_interval(), partitions))
-      .flat_map([](const std::string& l) { return rill::split(l, ' '); })
+  lines.flat_map([](const std::string& l) { return rill::split(l, ' '); })
       .map([](const std::string& w) { return std::pair{w, int64_t{1}}; })
       .reduce_by_key(std::plus<>{})
       .foreach_batch([totals](const std::vector<std::pair<std::string, int64_t>>& rows, Millis) {
@@ -261,21 +261,26 @@ std::shared_ptr<RillTotals> define_wordcount(rill::StreamingContext& ssc, int pa
   return totals;
 }
 
+// Advances the clock one interval at a time, each as soon as the batch before completed.
+void run_batches(rill::StreamingContext& ssc, rill::ManualClock& clock, size_t batches) {
+  for (size_t k = 0; k < batches; ++k) {
+    clock.advance(ssc.batch_interval());
+    if (!ssc.await_batch(clock.now(), Millis{600'000})) {
+      std::fprintf(stderr, "wordcount_bench: rill batch %zu did not complete\n", k);
+      std::abort();
+    }
+  }
+}
+
 void bm_rill(benchmark::State& state, Millis interval, int threads) {
   const size_t batches = cut_batches(corpus(), interval).size();
   for (auto _ : state) {
     auto clock = std::make_shared<rill::ManualClock>();
     rill::StreamingContext ssc(interval, rill::ContextOptions{.clock = clock, .partitions = threads, .threads = threads});
-    auto totals = define_wordcount(ssc, threads);
+    auto totals = define_wordcount(ssc.generator_stream<std::string>(line_generator(interval, threads)));
     ssc.start();
     rill::bench::Stopwatch sw;
-    for (size_t k = 0; k < batches; ++k) {
-      clock->advance(interval);
-      if (!ssc.await_batch(clock->now(), Millis{600'000})) {
-        std::fprintf(stderr, "wordcount_bench: rill batch %zu did not complete\n", k);
-        std::abort();
-      }
-    }
+    run_batches(ssc, *clock, batches);
     finish(state, sw.seconds(), 1);
     ssc.stop();
     std::lock_guard lock(totals->mu);
@@ -290,12 +295,63 @@ void bm_rill_local(benchmark::State& state, Millis interval) {
   const size_t batches = cut_batches(corpus(), interval).size();
   for (auto _ : state) {
     rill::StreamingContext ssc(interval, rill::ContextOptions{.partitions = 1, .threads = 1});
-    auto totals = define_wordcount(ssc, 1);
+    auto totals = define_wordcount(ssc.generator_stream<std::string>(line_generator(interval, 1)));
     rill::test::LocalRun run(ssc);
     rill::bench::Stopwatch sw;
     run.steps(static_cast<int>(batches));
     finish(state, sw.seconds(), 1);
     check_same(totals->counts, "rill on the LocalExecutor");
+  }
+}
+
+// A reliable receiver replaying the corpus: at each tick of the clock it stores the next batch's
+// lines in blocks (each acknowledged once durable when the WAL is on), then sleeps an interval.
+class CorpusReceiver : public rill::Receiver<std::string> {
+ public:
+  CorpusReceiver(std::vector<std::pair<size_t, size_t>> batches, Millis interval)
+      : batches_(std::move(batches)), interval_(interval) {}
+  void on_start() override { start_thread([this] { run(); }); }
+  void on_stop() override {}
+
+ private:
+  void run() {
+    constexpr size_t kBlock = 16'384;  // lines a reliable store(): ~1.3 MB, one durable write
+    for (const auto& [first, end] : batches_) {
+      for (size_t from = first; from < end && !is_stopped(); from += kBlock) {
+        const size_t to = std::min(end, from + kBlock);
+        std::vector<std::string> lines;
+        lines.reserve(to - from);
+        for (size_t i = from; i < to; ++i) lines.emplace_back(corpus().line(i));
+        if (rill::Status s = store(std::move(lines), to); !s) {
+          std::fprintf(stderr, "wordcount_bench: store failed: %s\n", s.to_string().c_str());
+          std::abort();
+        }
+      }
+      if (!sleep_for(interval_)) return;
+    }
+  }
+  std::vector<std::pair<size_t, size_t>> batches_;
+  Millis interval_;
+};
+
+// Word count fed by CorpusReceiver, the WAL (fsync on, in a checkpoint directory) on or off.
+void bm_rill_receiver(benchmark::State& state, Millis interval, int threads, bool wal) {
+  auto batches = cut_batches(corpus(), interval);
+  for (auto _ : state) {
+    rill::test::ScratchDir dir;
+    auto clock = std::make_shared<rill::ManualClock>();
+    rill::ContextOptions options{.clock = clock, .partitions = threads, .threads = threads,
+                                 .checkpoint_dir = wal ? dir.path + "/ckpt" : "",
+                                 .receiver_write_ahead_log = wal, .receiver_max_buffered = 0};
+    rill::StreamingContext ssc(interval, options);
+    auto totals = define_wordcount(ssc.receiver_stream<std::string>([batches, interval] { return std::make_unique<CorpusReceiver>(batches, interval); }));
+    ssc.start();
+    rill::bench::Stopwatch sw;
+    run_batches(ssc, *clock, batches.size());
+    finish(state, sw.seconds(), 1);
+    ssc.stop();
+    std::lock_guard lock(totals->mu);
+    check_same(totals->counts, wal ? "rill with the WAL" : "rill from a receiver");
   }
 }
 
@@ -320,6 +376,12 @@ void register_all() {
   reg("wordcount_tbb_2t", bm_tbb, loops);
   reg("wordcount_feed_only", [](benchmark::State& s) { bm_feed(s, Millis{100}); }, loops);
   reg("wordcount_rill_local_100ms", [](benchmark::State& s) { bm_rill_local(s, Millis{100}); }, 1);
+  for (bool wal : {false, true})
+    benchmark::RegisterBenchmark(wal ? "wordcount_rill_2t_100ms_wal_on" : "wordcount_rill_2t_100ms_wal_off",
+                                 [wal](benchmark::State& s) { bm_rill_receiver(s, Millis{100}, 2, wal); })
+        ->Iterations(1)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
   for (int threads : {1, 2})
     for (int ms : {100, 1000}) {
       const std::string name = "wordcount_rill_" + std::to_string(threads) + "t_" + (ms == 100 ? "100ms" : "1s");
@@ -334,6 +396,7 @@ void register_all() {
 
 int main(int argc, char** argv) {
   quick = rill::bench::take_quick_flag(argc, argv);
+  rill::set_log_level("warn");  // info logs every batch
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   register_all();
