@@ -17,8 +17,8 @@ LEGACY = {
     "BM_KeyedDelta/frame": "snapshot_update_state_delta_frame",
 }
 
-# name: (numerator, denominator). Rates divide as they are; for "ms/batch" and "ms/op" figures
-# (costs) the ratio is still numerator / denominator, as each name says.
+# name: (numerator, denominator), each a RATE name; the ratio divides their values as they are
+# (for ms/batch costs, > 1 means the numerator costs more).
 RATIOS = {
     # rill on 2 threads, 1 s batches, over the single-thread absl loop / the 2-thread TBB pipeline.
     "wordcount_vs_handwritten": ("wordcount_rill_2t_1s", "wordcount_absl_loop"),
@@ -42,7 +42,7 @@ RATIOS = {
     "no_inverse_window_growth": ("window_no_inverse_len300", "window_no_inverse_len5"),
     "receiver_wal_nosync_vs_off": ("receiver_store_wal_nosync", "receiver_store_wal_off"),
     "receiver_wal_fsync_vs_off": ("receiver_store_wal_fsync", "receiver_store_wal_off"),
-    # Cost ratio: a delta snapshot of 1k changed keys over copying those 1k entries.
+    # Entries/s of a delta snapshot of 1k changed keys (encoded to a frame) over copying them.
     "snapshot_delta_vs_copy": ("snapshot_update_state_delta_frame", "snapshot_baseline_copy_1k"),
 }
 
