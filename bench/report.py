@@ -61,6 +61,10 @@ def figures(paths):
             name = re.sub(r"/(min_time|iterations|repeats|manual_time|real_time)[^/]*", "", b["name"])
             if "rate" in b:
                 out[name] = (b["rate"], b.get("label", ""))
+                # Parts of one run (wordcount_steps): rate_<part> in the same unit.
+                for key, value in b.items():
+                    if key.startswith("rate_"):
+                        out[name + "_" + key[5:]] = (value, b.get("label", ""))
             elif name in LEGACY:
                 if "items_per_second" in b:
                     out[LEGACY[name]] = (b["items_per_second"] / 1e6, "Mitems/s")

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -18,6 +19,8 @@
 #include <vector>
 
 #include "bench/bench_common.hpp"
+#include "dataflow/ops/exchange.hpp"
+#include "dataflow/ops/reduce.hpp"
 #include "dataflow/text_output.hpp"
 #include "rill/rill.hpp"
 #include "tests/support/local_run.hpp"
@@ -366,6 +369,56 @@ void bm_feed(benchmark::State& state, Millis interval) {
   }
 }
 
+// rill's word count operators called directly on one thread, 100 ms batches, 2 buckets, each
+// step timed apart (the loops of dstream_ops.hpp's flat_map and map, then the pure ops the
+// reduce_by_key edge and node run): where the time of bm_rill_local goes, without a profiler.
+void bm_steps(benchmark::State& state) {
+  using Pair = std::pair<std::string, int64_t>;
+  const Millis interval{100};
+  const size_t batches = cut_batches(corpus(), interval).size();
+  auto gen = line_generator(interval, 1);
+  const char* names[] = {"source", "flat_map", "map", "combine_split", "merge", "reduce", "sink"};
+  double secs[7] = {};
+  for (auto _ : state) {
+    Counts totals;
+    rill::bench::Stopwatch all;
+    for (size_t k = 1; k <= batches; ++k) {
+      rill::bench::Stopwatch sw;
+      double mark = 0;
+      auto lap = [&sw, &mark, &secs](int step) {
+        const double now = sw.seconds();
+        secs[step] += now - mark;
+        mark = now;
+      };
+      const std::vector<std::string> lines = gen(interval * static_cast<int64_t>(k), 0);
+      lap(0);
+      std::vector<std::string> words;
+      for (const std::string& l : lines)
+        for (auto&& w : rill::split(l, ' ')) words.push_back(std::move(w));
+      lap(1);
+      std::vector<Pair> pairs;
+      pairs.reserve(words.size());
+      for (const std::string& w : words) pairs.push_back(Pair{w, int64_t{1}});
+      lap(2);
+      const std::vector<rill::AnyPart> buckets = rill::ops::combine_and_split<std::string, int64_t>(pairs, 2, std::plus<>{});
+      lap(3);
+      std::vector<rill::AnyPart> merged;
+      for (const rill::AnyPart& b : buckets) merged.push_back(rill::ops::concat_parts<Pair>(std::span(&b, 1)));
+      lap(4);
+      std::vector<std::vector<Pair>> reduced;
+      for (const rill::AnyPart& m : merged) reduced.push_back(rill::ops::reduce_by_key<std::string, int64_t>(rill::part_cast<Pair>(m), std::plus<>{}));
+      lap(5);
+      for (const auto& part : reduced)
+        for (const auto& [word, n] : part) totals[word] += n;
+      lap(6);
+    }
+    finish(state, all.seconds(), 1);
+    check_same(totals, "rill's operators called directly");
+  }
+  const double words = static_cast<double>(corpus().words) * static_cast<double>(state.iterations());
+  for (int i = 0; i < 7; ++i) state.counters[std::string("rate_") + names[i]] = words / secs[i] / 1e6;
+}
+
 void register_all() {
   const int loops = quick ? 1 : 3;  // the loops take well under a second each on the full text
   auto reg = [](const char* name, auto fn, int iterations) {
@@ -375,6 +428,7 @@ void register_all() {
   reg("wordcount_unordered_loop", bm_unordered, loops);
   reg("wordcount_tbb_2t", bm_tbb, loops);
   reg("wordcount_feed_only", [](benchmark::State& s) { bm_feed(s, Millis{100}); }, loops);
+  reg("wordcount_steps", bm_steps, 1);
   reg("wordcount_rill_local_100ms", [](benchmark::State& s) { bm_rill_local(s, Millis{100}); }, 1);
   for (bool wal : {false, true})
     benchmark::RegisterBenchmark(wal ? "wordcount_rill_2t_100ms_wal_on" : "wordcount_rill_2t_100ms_wal_off",
