@@ -54,6 +54,11 @@ def figures(paths):
     for path in paths:
         with open(path) as f:
             data = json.load(f)
+        # Other work on the machine skews every figure: say how busy it was (stderr, not a figure).
+        ctx = data.get("context", {})
+        load = " ".join(f"{x:.1f}" for x in ctx.get("load_avg", []))
+        print(f"report: {path.split('/')[-1]}: load average {load} on {ctx.get('num_cpus')} CPUs at start",
+              file=sys.stderr)
         for b in data.get("benchmarks", []):
             if b.get("run_type") == "aggregate" or b.get("error_occurred"):
                 continue
