@@ -1,10 +1,11 @@
-// Shared by the bench programs: the --quick flag, a steady-clock stopwatch and the counters
-// bench/report.py turns into RATE lines. Header-only; any thread.
+// Shared by the bench programs: the --quick flag, a seeded generator, a steady-clock stopwatch
+// and the counter bench/report.py turns into RATE lines. Header-only; any thread.
 #pragma once
 
 #include <benchmark/benchmark.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -23,6 +24,15 @@ inline bool take_quick_flag(int& argc, char** argv) {
   }
   argc = out;
   return quick;
+}
+
+/// splitmix64: the same numbers on every machine and standard library (std distributions
+/// differ between implementations), so generated inputs are the same bytes everywhere.
+inline uint64_t splitmix(uint64_t& state) {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
 }
 
 class Stopwatch {

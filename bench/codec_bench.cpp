@@ -29,19 +29,13 @@ RILL_RECORD(Trade, id, symbol, price, quantity, buy)
 
 namespace {
 
+using rill::bench::splitmix;
 using bench_records::Trade;
 using Pair = std::pair<std::string, int64_t>;
 
 bool quick = false;
 // A frame per batch partition; 10k records is a 100 ms batch's share at ~200 k records/s.
 constexpr size_t kRecords = 10'000;
-
-uint64_t splitmix(uint64_t& s) {
-  uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
 
 std::string word(uint64_t& rng) {
   std::string w(3 + splitmix(rng) % 10, 'a');

@@ -20,6 +20,7 @@
 
 namespace {
 
+using rill::bench::splitmix;
 using rill::Millis;
 using KV = std::pair<int64_t, int64_t>;
 
@@ -27,13 +28,6 @@ bool quick = false;
 constexpr int64_t kKeys = 1000;
 constexpr Millis kInterval{100};
 constexpr int kPartitions = 2;
-
-uint64_t splitmix(uint64_t& s) {
-  uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
 
 // Batch k's events: keys uniform over kKeys, values 1-10, the same for every run.
 std::vector<KV> batch_events(size_t k, size_t per_batch) {

@@ -15,10 +15,10 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "bench/bench_common.hpp"
+#include "bench/text_corpus.hpp"
 #include "dataflow/ops/exchange.hpp"
 #include "dataflow/ops/reduce.hpp"
 #include "dataflow/text_output.hpp"
@@ -29,6 +29,8 @@
 namespace {
 
 using rill::Millis;
+using rill::bench::Corpus;
+using rill::bench::count_words;
 using Counts = absl::flat_hash_map<std::string, int64_t>;
 
 bool quick = false;
@@ -37,80 +39,11 @@ bool quick = false;
 // what one interval brings: 10 MB at 100 ms, 100 MB at 1 s. The manual clock moves as soon as
 // a batch completes, so the figure is how fast rill drains that input, not the nominal rate.
 constexpr double kNominalBytesPerSecond = 100e6;
-constexpr int kVocabulary = 100'000;
 constexpr uint64_t kSeed = 20'261'126;
 
-struct Corpus {
-  std::string text;                 // lines of single-space-separated words, each ending in \n
-  std::vector<size_t> line_starts;  // offsets of every line, then text.size()
-  int64_t words = 0;
-  std::string_view line(size_t i) const {
-    return std::string_view(text).substr(line_starts[i], line_starts[i + 1] - line_starts[i] - 1);
-  }
-  size_t lines() const { return line_starts.size() - 1; }
-};
-
-uint64_t splitmix(uint64_t& s) {
-  uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-// Distinct lowercase words of 2-11 letters with Zipf(1) ranks, 8-16 words a line, fixed seed:
-// the same bytes on every run and machine (no std distributions, whose output varies by library).
-Corpus make_corpus(size_t bytes) {
-  uint64_t rng = kSeed;
-  std::vector<std::string> vocab;
-  std::unordered_set<std::string> seen;
-  while (vocab.size() < kVocabulary) {
-    std::string w(2 + splitmix(rng) % 10, 'a');
-    for (char& c : w) c = static_cast<char>('a' + splitmix(rng) % 26);
-    if (seen.insert(w).second) vocab.push_back(std::move(w));
-  }
-  std::vector<double> cdf(kVocabulary);
-  double sum = 0;
-  for (int r = 0; r < kVocabulary; ++r) cdf[static_cast<size_t>(r)] = sum += 1.0 / (r + 1);
-  Corpus c;
-  c.text.reserve(bytes + 256);
-  while (c.text.size() < bytes) {
-    c.line_starts.push_back(c.text.size());
-    const uint64_t n = 8 + splitmix(rng) % 9;
-    for (uint64_t i = 0; i < n; ++i) {
-      const double u = static_cast<double>(splitmix(rng) >> 11) * 0x1.0p-53 * sum;
-      const auto r = static_cast<size_t>(std::upper_bound(cdf.begin(), cdf.end(), u) - cdf.begin());
-      c.text += vocab[std::min(r, vocab.size() - 1)];
-      c.text += i + 1 < n ? ' ' : '\n';
-    }
-    c.words += static_cast<int64_t>(n);
-  }
-  c.line_starts.push_back(c.text.size());
-  return c;
-}
-
 const Corpus& corpus() {
-  static const Corpus c = make_corpus(quick ? (size_t{20} << 20) : (size_t{200} << 20));
+  static const Corpus c = rill::bench::make_corpus(quick ? (size_t{20} << 20) : (size_t{200} << 20), kSeed);
   return c;
-}
-
-// The split every implementation shares: words are runs of bytes between ' ' and '\n'.
-template <class Map, class View>
-void count_words(std::string_view text, Map& counts) {
-  const char* p = text.data();
-  const char* const end = p + text.size();
-  while (p < end) {
-    const char* q = p;
-    while (q < end && *q != ' ' && *q != '\n') ++q;
-    if (q > p) {
-      const View word(p, static_cast<size_t>(q - p));
-      auto it = counts.find(word);
-      if (it != counts.end())
-        ++it->second;
-      else
-        counts.emplace(std::string(p, static_cast<size_t>(q - p)), 1);
-    }
-    p = q + 1;
-  }
 }
 
 void count_absl(std::string_view text, Counts& counts) { count_words<Counts, absl::string_view>(text, counts); }
