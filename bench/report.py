@@ -39,6 +39,7 @@ RATIOS = {
     "window_inverse_vs_no_inverse": ("window_rill_inverse", "window_rill_no_inverse"),
     # Per-batch cost at a 300-batch window over a 5-batch one: 1.0 is flat.
     "inverse_window_flatness": ("window_inverse_len300", "window_inverse_len5"),
+    "inverse_window_flatness_p50": ("window_inverse_len300_p50", "window_inverse_len5_p50"),
     "no_inverse_window_growth": ("window_no_inverse_len300", "window_no_inverse_len5"),
     "receiver_wal_nosync_vs_off": ("receiver_store_wal_nosync", "receiver_store_wal_off"),
     "receiver_wal_fsync_vs_off": ("receiver_store_wal_fsync", "receiver_store_wal_off"),
@@ -66,7 +67,7 @@ def figures(paths):
             name = re.sub(r"/(min_time|iterations|repeats|manual_time|real_time)[^/]*", "", b["name"])
             if "rate" in b:
                 out[name] = (b["rate"], b.get("label", ""))
-                # Parts of one run (wordcount_steps): rate_<part> in the same unit.
+                # More figures of one run (wordcount_steps' parts, a median): rate_<x>, same unit.
                 for key, value in b.items():
                     if key.startswith("rate_"):
                         out[name + "_" + key[5:]] = (value, b.get("label", ""))
