@@ -32,6 +32,9 @@ RATIOS = {
     "wordcount_unordered_vs_absl": ("wordcount_unordered_loop", "wordcount_absl_loop"),
     # A reliable receiver feeding word count: the WAL (fsync, checkpoint dir) on over off.
     "wal_on_vs_off": ("wordcount_rill_2t_100ms_wal_on", "wordcount_rill_2t_100ms_wal_off"),
+    # Peak RSS of rill's 2-thread, 1 s word count over the absl loop's, each in its own process
+    # (both hold the 200 MB text and the reference counts).
+    "wordcount_rss_vs_handwritten": ("wordcount_rill_2t_1s_peak_rss", "wordcount_absl_loop_peak_rss"),
     "codec_pair_vs_memcpy": ("codec_pair_roundtrip", "codec_pair_memcpy"),
     "codec_struct_vs_memcpy": ("codec_struct_roundtrip", "codec_struct_memcpy"),
     "window_inverse_vs_handwritten": ("window_rill_inverse", "window_hand_loop"),
@@ -65,6 +68,11 @@ def figures(paths):
                 continue
             # Google Benchmark appends settings to names: "x/iterations:1/manual_time".
             name = re.sub(r"/(min_time|iterations|repeats|manual_time|real_time)[^/]*", "", b["name"])
+            # A benchmark alone in its process (wordcount_rss_*.json): only its peak RSS.
+            if path.split("/")[-1].startswith("wordcount_rss_"):
+                if "peak_rss_mb" in b:
+                    out[name + "_peak_rss"] = (b["peak_rss_mb"], "MB")
+                continue
             if "rate" in b:
                 out[name] = (b["rate"], b.get("label", ""))
                 # More figures of one run (wordcount_steps' parts, a median): rate_<x>, same unit.

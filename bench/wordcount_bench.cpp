@@ -5,6 +5,7 @@
 #include <oneapi/tbb/enumerable_thread_specific.h>
 #include <oneapi/tbb/parallel_pipeline.h>
 #include <oneapi/tbb/task_arena.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -73,11 +74,15 @@ void check_same(const Map& got, const char* who) {
   }
 }
 
-void finish(benchmark::State& state, double seconds, int64_t runs, const char* unit_note = "Mwords/s") {
+void finish(benchmark::State& state, double seconds, int64_t runs) {
   state.SetIterationTime(seconds);
-  rill::bench::report_rate(state, static_cast<double>(corpus().words) * static_cast<double>(runs) / 1e6 /
-                                      seconds,
-                           unit_note);
+  rill::bench::report_rate(state, static_cast<double>(corpus().words) * static_cast<double>(runs) / 1e6 / seconds,
+                           "Mwords/s");
+  // The process's peak so far: meaningful when one benchmark runs alone in its process
+  // (./dev bench does that for the peak-RSS figures).
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  state.counters["peak_rss_mb"] = static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
 
 void bm_absl(benchmark::State& state) {
