@@ -13,6 +13,7 @@
 #include <caf/actor.hpp>
 
 #include "actors/job_status.hpp"
+#include "actors/messages.hpp"
 #include "dataflow/clock.hpp"
 #include "dataflow/fault_injector.hpp"
 #include "dataflow/input_source.hpp"
@@ -91,6 +92,11 @@ struct Job {
   std::shared_ptr<FaultInjector> faults;
   /// Driver instances started so far: a restarted driver (> 1) re-plans from the store.
   std::atomic<int> driver_starts{0};
+  /// Each source's last cut, by source index: a driver that died before the answer reached it
+  /// asks again for the same batch time and must get the same records (the source has moved
+  /// on). Outlives the builder actors; guarded by cuts_mu.
+  std::mutex cuts_mu;
+  std::map<int, SourceBatch> last_cuts;
 };
 
 }  // namespace rill::actors

@@ -1,4 +1,5 @@
-// Suite chaos: a job with word count, an inverse window, running totals and a join runs under
+// Suite chaos: a job with word counts (of generated lines and of files arriving in a directory),
+// an inverse window, running totals and a join runs under
 // rill::chaos::Monkey, which kills every kind of actor ~3 times a batch and fails, delays and
 // pauses tasks; its outputs must equal a fault-free run's exactly. RILL_CHAOS_SEEDS=N for more,
 // RILL_CHAOS_SEED=S to replay one.
@@ -6,6 +7,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -100,8 +103,23 @@ Outcome run_job(std::shared_ptr<chaos::Monkey> monkey) {
       .output_to(std::make_shared<MemorySink<KV>>(out), "totals");
   counted.join(ssc.generator_stream<KV>(weights).name("weights"))
       .output_to(std::make_shared<MemorySink<std::pair<std::string, std::pair<int64_t, int64_t>>>>(out), "joined");
+  // A source that consumes what it reads (a directory): a cut whose answer is lost must not
+  // lose its files.
+  const std::string in = dir.path + "/in";
+  std::filesystem::create_directories(in);
+  ssc.text_file_stream(in)
+      .name("files")
+      .flat_map([](const std::string& l) { return split(l, ' '); })
+      .map([](const std::string& w) { return KV{w, 1}; })
+      .reduce_by_key(std::plus<>{})
+      .output_to(std::make_shared<MemorySink<KV>>(out), "file_counts");
   ssc.start();
   for (int i = 1; i <= kBatches; ++i) {
+    {
+      std::string tmp = in + "/.f" + std::to_string(i);
+      std::ofstream(tmp) << lines(Millis{i * 7000}, 0)[0] << '\n' << lines(Millis{i * 7000}, 1)[0] << '\n';
+      std::filesystem::rename(tmp, in + "/f" + std::to_string(i));
+    }
     clock->advance(kInterval);
     INFO("batch " << clock->now().count() << (monkey ? " under " + monkey->stats().summary() : ""));
     REQUIRE(ssc.await_batch(clock->now(), Millis{60000}));
