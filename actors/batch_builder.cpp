@@ -1,6 +1,7 @@
 // Batch builder: turns an input stream's arrivals before t into batch t's partitions, one
 // block per batch numbered by its time, so the driver can record the allocation; re-reads a
-// recorded batch of a replayable source for a re-run.
+// recorded batch of a replayable source for a re-run. A cut asked for twice is answered twice
+// the same (a driver may die between asking and hearing).
 #include <caf/all.hpp>
 
 #include "actors/type_ids.hpp"
@@ -14,11 +15,16 @@ caf::behavior builder_actor(caf::event_based_actor*, Job* job, int index) {
   return {
       [job, index](take_atom, int64_t t) -> SourceBatch {
         const auto& [node, source] = job->sources[static_cast<size_t>(index)];
+        std::lock_guard lock(job->cuts_mu);
+        // Asked again for the same time: the asker died before it heard the answer.
+        if (auto it = job->last_cuts.find(index); it != job->last_cuts.end() && it->second.time == Millis{t})
+          return it->second;
         SourceBatch out{node, Millis{t}, static_cast<uint64_t>(t), 0, {}, {}, {}};
         Taken taken = source->take(Millis{t}, job->graph->node(node).partitions);
         out.parts = std::move(taken.parts);
         out.records = taken.records;
         out.replay = std::move(taken.replay);
+        job->last_cuts[index] = out;
         return out;
       },
       [job, index](replay_atom, int64_t t, const std::string& recorded) -> SourceBatch {
@@ -29,9 +35,14 @@ caf::behavior builder_actor(caf::event_based_actor*, Job* job, int index) {
           // Nothing recorded to re-read: the records the crashed run held only in memory are
           // the loss an unreliable source without a WAL allows. The re-run takes what has
           // arrived since the restart instead, so that is processed once, here.
+          // A driver restarted in this process re-runs a batch whose cut is still here.
+          std::lock_guard lock(job->cuts_mu);
+          if (auto it = job->last_cuts.find(index); it != job->last_cuts.end() && it->second.time == Millis{t})
+            return it->second;
           Taken taken = source->take(Millis{t}, n.partitions);
           out.parts = std::move(taken.parts);
           out.records = taken.records;
+          job->last_cuts[index] = out;
           return out;
         }
         auto taken = source->replay(Millis{t}, recorded, n.partitions);

@@ -40,13 +40,14 @@ class ContextRuntime {
   std::optional<caf::actor_system> system;
 
  private:
-  actors::SupervisorSpec tree_spec();
+  actors::SupervisorSpec tree_spec(const ContextOptions& options);
   void check_needs_no_checkpoint(const JobGraph& g);
   void open_checkpoint(const ContextOptions& options);
   void plan_recovery();
   std::unique_ptr<actors::WalBlockLog> block_log_;  // the receiver WAL; null when off
   caf::actor_system_config config_;
   caf::actor root_;
+  caf::actor root_watch_;  // turns the root's failure into the job's
   bool shut_down_ = false;
   std::mutex stop_mu_;
 };
@@ -62,6 +63,11 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
   job.sources = sources;
   if (options.task_max_attempts < 1) throw ConfigError("task_max_attempts must be at least 1");
   job.max_attempts = options.task_max_attempts;
+  job.faults = options.fault_injector;
+  if (options.supervisor_max_restarts < 0 || options.supervisor_period.count() <= 0 ||
+      options.restart_backoff_min.count() < 0 || options.restart_backoff_max < options.restart_backoff_min)
+    throw ConfigError("supervision options: supervisor_max_restarts must be >= 0, supervisor_period > 0 and "
+                      "0 <= restart_backoff_min <= restart_backoff_max");
   for (const Node& n : g.nodes()) job.stateful = job.stateful || static_cast<bool>(n.make_state);
   Millis interval = g.interval();
   if (options.checkpoint_dir.empty()) {
@@ -105,7 +111,19 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
   config_.set("scheduler.policy", caf::atom("sharing"));
   config_.set("scheduler.max-threads", static_cast<size_t>(threads));
   system.emplace(config_);
-  root_ = actors::spawn_supervisor(*system, tree_spec());
+  root_ = actors::spawn_supervisor(*system, tree_spec(options));
+  // The root gives up only when its restart intensity is exceeded: the job stops with that
+  // error. Everything acknowledged was durable, so a later get_or_create resumes exactly.
+  // Held in root_watch_: CAF destroys an actor nobody references.
+  root_watch_ = system->spawn([root = root_, status = job.status](caf::event_based_actor* self) {
+    self->monitor(root);
+    self->set_down_handler([self, status](caf::down_msg& m) {
+      if (m.reason && m.reason != caf::exit_reason::user_shutdown)
+        status->terminate("the supervision tree gave up: " + actors::exit_reason_text(self->system(), m.reason));
+      self->quit();
+    });
+    return caf::behavior{[](int) {}};
+  });
 }
 
 // As Spark: operators whose state is the only copy of their input refuse to run without a
@@ -173,14 +191,33 @@ void ContextRuntime::plan_recovery() {
                job.recovery.reruns.size());
 }
 
-actors::SupervisorSpec ContextRuntime::tree_spec() {
+actors::SupervisorSpec ContextRuntime::tree_spec(const ContextOptions& options) {
   using actors::ChildSpec;
   actors::Job* j = &job;
   auto wire = [j](std::string role, int index) {
     return [j, role, index](const caf::actor& a) { j->directory.set(role, index, a); };
   };
+  actors::RestartPolicyOptions policy;
+  policy.max_restarts = options.supervisor_max_restarts;
+  policy.period = options.supervisor_period;
+  policy.backoff_min = options.restart_backoff_min;
+  policy.backoff_max = options.restart_backoff_max;
+  // Every supervisor gets the policy and reports restarts; every child is also listed by its
+  // tree name, for fault injection.
+  auto name_all = [j, policy](actors::SupervisorSpec& spec) {
+    spec.policy = policy;
+    spec.on_restart = [j](const ChildSpec& c, const std::string& why) { j->status->actor_restarted(c.kind, c.name, why); };
+    for (ChildSpec& c : spec.children) {
+      auto routed = std::move(c.on_started);
+      c.on_started = [j, ref = ActorRef{c.name, c.kind}, routed](const caf::actor& a) {
+        j->directory.set_named(ref, a);
+        if (routed) routed(a);
+      };
+    }
+  };
   actors::SupervisorSpec receivers{"receivers", actors::Strategy::one_for_one, {}, {}, 1};
   actors::SupervisorSpec workers{"workers", actors::Strategy::one_for_one, {}, {}, 2};
+  std::vector<ChildSpec> builders;  // under the driver: they cut the batches it schedules
   for (size_t i = 0; i < job.sources.size(); ++i) {
     int idx = static_cast<int>(i);
     const std::string& name = job.graph->node(job.sources[i].first).name;
@@ -190,9 +227,9 @@ actors::SupervisorSpec ContextRuntime::tree_spec() {
                                              [j, slot](caf::local_actor& p) { return actors::spawn_receiver(p, *j, *slot); },
                                              wire("receiver", idx)});
     }
-    workers.children.push_back(ChildSpec{"builder-" + name, "batch_builder", actors::RestartType::permanent,
-                                         [j, idx](caf::local_actor& p) { return actors::spawn_batch_builder(p, *j, idx); },
-                                         wire("builder", idx)});
+    builders.push_back(ChildSpec{"builder-" + name, "batch_builder", actors::RestartType::permanent,
+                                 [j, idx](caf::local_actor& p) { return actors::spawn_batch_builder(p, *j, idx); },
+                                 wire("builder", idx)});
   }
   for (const Stage& s : job.plan->stages())
     for (int p = 0; p < s.partitions; ++p)
@@ -206,15 +243,23 @@ actors::SupervisorSpec ContextRuntime::tree_spec() {
     workers.children.push_back(ChildSpec{"sink-" + op.name, "sink", actors::RestartType::permanent,
                                          [j, id = op.id](caf::local_actor& p) { return actors::spawn_sink(p, *j, id); },
                                          wire("sink", op.id)});
-  actors::SupervisorSpec driver{"driver", actors::Strategy::one_for_one, {}, {}, 3};
+  // one_for_one everywhere: no two actors share in-flight state that a restart of one would
+  // leave inconsistent. A stage reloads its state from the last checkpoint and the driver
+  // re-runs its task; a builder's cut is atomic; a sink's commit is idempotent; a restarted
+  // driver re-plans from the meta log. Restarting siblings together would only add work.
+  actors::SupervisorSpec driver{"driver", actors::Strategy::one_for_one, {}, std::move(builders), 3};
   driver.children.push_back(ChildSpec{"job-scheduler", "driver", actors::RestartType::permanent,
                                       [j](caf::local_actor& p) { return actors::spawn_driver(p, *j); },
                                       wire("driver", 0)});
   // Workers start before the driver, so its first batch finds every handle in the directory.
   actors::SupervisorSpec root{"root", actors::Strategy::one_for_one, {}, {}, 0};
+  name_all(receivers);
   workers.children.insert(workers.children.begin(), actors::supervisor_child(std::move(receivers)));
+  name_all(workers);
+  name_all(driver);
   root.children.push_back(actors::supervisor_child(std::move(workers)));
   root.children.push_back(actors::supervisor_child(std::move(driver)));
+  name_all(root);
   return root;
 }
 
@@ -247,6 +292,8 @@ void ContextRuntime::shutdown() {
   }
   for (const auto& [node, src] : job.sources) src->stop();
   job.directory.clear();
+  caf::anon_send_exit(root_watch_, caf::exit_reason::user_shutdown);
+  root_watch_ = nullptr;
   root_ = nullptr;
   system.reset();
 }

@@ -24,12 +24,13 @@ struct DriverState {
   BatchInfo info;
   std::map<int, std::vector<AnyPart>> source_parts;
   std::vector<persistence::BlockRef> blocks;
+  std::vector<persistence::BlockRef> recorded;  // the current re-run's recorded inputs
+  int restarts_at_start = 0;                      // JobStatus::restarts() when the batch began
   /// Batches allocated before a restart and not yet re-run, with their recorded inputs.
   std::map<Millis, std::vector<persistence::BlockRef>> reruns;
   bool rerun = false;  // the current batch re-runs a recorded allocation
-  int rebuilding = 0;  // tasks re-run to rebuild a restarted stage's state
+  std::optional<Millis> base;  // the last checkpoint when the current batch started
   int since_retention = 0;
-  bool completion_waits = false;
   size_t sources_waiting = 0;
   size_t next_output = 0;
   bool stopping = false;  // no more ticks
@@ -63,6 +64,21 @@ void retain_store(Job* job, Millis checkpoint) {
                 stats->total(), stats->allocations_compacted);
 }
 
+// Kills the actors the fault injector picks for this phase of batch t (chaos tests). The kill
+// lands when each victim next reads its mailbox: this driver too, after this handler.
+void inject_kills(Job* job, Millis t, FaultPhase phase) {
+  if (!job->faults) return;
+  auto named = job->directory.named();
+  std::vector<ActorRef> refs;
+  for (const auto& [ref, handle] : named) refs.push_back(ref);
+  for (const std::string& victim : job->faults->kills(t, phase, refs))
+    for (const auto& [ref, handle] : named)
+      if (ref.name == victim && handle) caf::anon_send_exit(handle, caf::exit_reason::kill);
+}
+
+// How long to wait before asking a restarted actor again: its supervisor's backoff.
+constexpr auto kLostActorRetry = std::chrono::milliseconds(20);
+
 void fail(Self* self, Job* job, const std::string& error) {
   auto& st = self->state;
   if (st.failed) return;
@@ -84,10 +100,8 @@ void schedule_tick(Self* self, Job* job) {
 
 void complete_batch(Self* self, Job* job) {
   auto& st = self->state;
-  // A checkpoint at t needs every partition's state at t: wait for rebuilds in flight.
-  st.completion_waits = st.rebuilding > 0;
-  if (st.completion_waits) return;
   Millis t = st.run->time();
+  inject_kills(job, t, FaultPhase::before_completion);
   // A re-run of a batch that completed before the crash (its state was not checkpointed)
   // records nothing new.
   auto last = job->meta->last_completed();
@@ -102,6 +116,7 @@ void complete_batch(Self* self, Job* job) {
     }
   }
   st.info.processing_end = job->clock->now();
+  st.info.restarts = job->status->restarts() - st.restarts_at_start;
   spdlog::info("batch {} ms: {} records, scheduling delay {} ms, processing {} ms, total {} ms",
                t.count(), st.info.input_records, st.info.scheduling_delay().count(),
                st.info.processing_delay().count(), st.info.total_delay().count());
@@ -128,8 +143,15 @@ void run_outputs(Self* self, Job* job) {
               ++self->state.next_output;
               run_outputs(self, job);
             },
-            [self, job, name = op.name](caf::error& e) {
-              fail(self, job, "output '" + name + "' lost its sink: " + self->system().render(e));
+            [self, job, name = op.name, t = st.run->time()](caf::error& e) {
+              // The sink actor died; its supervisor restarts it and the output runs again:
+              // partitions it committed are skipped by their markers.
+              auto& s = self->state;
+              if (s.failed || !s.run || s.run->time() != t) return;
+              spdlog::warn("batch {}: output '{}' lost its sink ({}), running it again", to_string(t), name,
+                           self->system().render(e));
+              ++s.info.retried_tasks;
+              self->delayed_send(self, kLostActorRetry, outputs_atom::value, static_cast<int64_t>(t.count()));
             });
     return;
   }
@@ -141,7 +163,14 @@ void launch_ready(Self* self, Job* job);
 void send_task(Self* self, Job* job, int stage, int partition, int attempt) {
   auto& st = self->state;
   Millis t = st.run->time();
-  TaskRequest req{stage, partition, t, job->zero, st.run->inputs(stage, partition)};
+  if (job->faults) {
+    Millis hold = job->faults->delay_task("stage-" + std::to_string(stage) + "-" + std::to_string(partition), t);
+    if (hold.count() > 0) {
+      self->delayed_send(self, hold, retry_atom::value, stage, partition, attempt);
+      return;
+    }
+  }
+  TaskRequest req{stage, partition, t, job->zero, st.run->inputs(stage, partition), st.base};
   caf::actor worker = job->directory.get("stage", stage_index(stage, partition));
   self->request(worker, caf::infinite, run_atom::value, std::move(req))
       .then(
@@ -155,6 +184,7 @@ void send_task(Self* self, Job* job, int stage, int partition, int attempt) {
                 return fail(self, job, r.error.to_string() + " (after " + std::to_string(attempt + 1) + " attempts)");
               spdlog::warn("batch {}: {}; retrying (attempt {} of {})", to_string(t), r.error.to_string(),
                            attempt + 2, job->max_attempts);
+              ++s.info.retried_tasks;
               self->delayed_send(self, std::chrono::milliseconds(20), retry_atom::value, stage, partition, attempt + 1);
               return;
             }
@@ -166,19 +196,21 @@ void send_task(Self* self, Job* job, int stage, int partition, int attempt) {
             // The stage actor died mid-task; its supervisor restarts it. A stateless stage
             // simply runs the task again; a stateful one first reloads its state as of the
             // last checkpoint (the batch before this one), which needs a checkpoint directory.
+            // A lost actor is not the task's fault: it uses up no attempt (as Spark does not
+            // count executor loss); a crash loop ends at its supervisor's restart intensity.
             auto& s = self->state;
             if (s.failed || !s.run || s.run->time() != t) return;
+            if (s.run->completed(stage, partition)) return;  // an earlier send answered
             bool stateless = true;
             for (int id : job->plan->stages()[static_cast<size_t>(stage)].nodes)
               stateless = stateless && !job->graph->node(id).make_state;
-            bool recoverable = stateless || job->store != nullptr;
             std::string where = "stage " + std::to_string(stage) + " partition " + std::to_string(partition) +
                                 " at batch time " + to_string(t);
-            if (!recoverable || attempt + 1 >= job->max_attempts)
-              return fail(self, job, where + " failed: " + self->system().render(e) +
-                                         (recoverable ? " (attempts exhausted)" : " (operator state lost)"));
+            if (!stateless && job->store == nullptr)
+              return fail(self, job, where + " failed: " + self->system().render(e) + " (operator state lost)");
             spdlog::warn("{}: task lost ({}), retrying", where, self->system().render(e));
-            self->delayed_send(self, std::chrono::milliseconds(20), retry_atom::value, stage, partition, attempt + 1);
+            ++s.info.retried_tasks;
+            self->delayed_send(self, kLostActorRetry, retry_atom::value, stage, partition, attempt);
           });
 }
 
@@ -186,6 +218,7 @@ void launch_ready(Self* self, Job* job) {
   auto& st = self->state;
   if (st.run->all_done()) {
     st.next_output = 0;
+    inject_kills(job, st.run->time(), FaultPhase::outputs_start);
     return run_outputs(self, job);
   }
   for (int s : st.run->take_ready_stages())
@@ -199,10 +232,50 @@ void allocate_and_run(Self* self, Job* job) {
     if (Status s = job->meta->record_allocation(t, st.blocks); !s) return fail(self, job, s.to_string());
     failpoint("driver.after_allocation");
   }
+  inject_kills(job, t, FaultPhase::after_allocation);
+  // Every stateful task of t starts from the state at the last checkpoint: a stage that
+  // restarted, or ran t already for a driver that then died, reloads it first.
+  st.base = job->meta->last_checkpoint();
   st.info.processing_start = job->clock->now();
   st.run.emplace(*job->plan, t, std::move(st.source_parts));
   st.source_parts.clear();
   launch_ready(self, job);
+}
+
+// Asks source i's batch builder for its part of batch t: a fresh cut, or for a re-run the
+// recorded one. A builder that dies first never touched its source (a kill cannot interrupt
+// a handler), so asking its successor again is safe.
+void cut_source(Self* self, Job* job, Millis t, size_t i) {
+  auto& st = self->state;
+  caf::actor builder = job->directory.get("builder", static_cast<int>(i));
+  auto when = static_cast<int64_t>(t.count());
+  auto request = [&] {
+    if (!st.rerun) return self->request(builder, caf::infinite, take_atom::value, when);
+    std::string replay;
+    for (const auto& b : st.recorded)
+      if (b.stream == job->sources[i].first) replay = b.replay;
+    return self->request(builder, caf::infinite, replay_atom::value, when, std::move(replay));
+  };
+  request().then(
+      [self, job](SourceBatch& b) {
+        auto& s = self->state;
+        if (s.failed || s.run || s.info.batch_time != b.time || s.sources_waiting == 0) return;
+        if (s.source_parts.count(b.node)) return;  // a late answer to an earlier ask
+        if (b.error) return fail(self, job, "batch " + to_string(b.time) + ": " + *b.error);
+        s.info.input_records += b.records;
+        s.blocks.push_back({b.node, b.block_seq, b.records, std::move(b.replay)});
+        s.source_parts[b.node] = std::move(b.parts);
+        if (--s.sources_waiting == 0) allocate_and_run(self, job);
+      },
+      [self, job, t, i](caf::error& e) {
+        auto& s = self->state;
+        if (s.failed || s.run || s.info.batch_time != t) return;
+        spdlog::warn("batch {}: the batch builder of stream '{}' was lost ({}), asking again", to_string(t),
+                     job->graph->node(job->sources[i].first).name, self->system().render(e));
+        ++s.info.retried_tasks;
+        self->delayed_send(self, kLostActorRetry, cut_atom::value, static_cast<int64_t>(t.count()),
+                           static_cast<int>(i));
+      });
 }
 
 void start_batch(Self* self, Job* job, Millis t) {
@@ -210,43 +283,23 @@ void start_batch(Self* self, Job* job, Millis t) {
   st.info = BatchInfo{};
   st.info.batch_time = t;
   st.info.submission_time = job->clock->now();
+  st.restarts_at_start = job->status->restarts();
   st.blocks.clear();
+  st.recorded.clear();
   st.source_parts.clear();
   st.sources_waiting = job->sources.size();
-  std::vector<persistence::BlockRef> recorded;
   if (auto it = st.reruns.find(t); it != st.reruns.end()) {
     st.rerun = true;
-    recorded = std::move(it->second);
+    st.recorded = std::move(it->second);
     st.reruns.erase(it);
     spdlog::info("batch {}: re-running from its recorded inputs", to_string(t));
   } else {
     st.rerun = false;
   }
+  st.info.rerun = st.rerun;
+  inject_kills(job, t, FaultPhase::batch_start);
   if (st.sources_waiting == 0) return allocate_and_run(self, job);
-  for (size_t i = 0; i < job->sources.size(); ++i) {
-    caf::actor builder = job->directory.get("builder", static_cast<int>(i));
-    auto when = static_cast<int64_t>(t.count());
-    auto request = [&] {
-      if (!st.rerun) return self->request(builder, caf::infinite, take_atom::value, when);
-      std::string replay;
-      for (const auto& b : recorded)
-        if (b.stream == job->sources[i].first) replay = b.replay;
-      return self->request(builder, caf::infinite, replay_atom::value, when, std::move(replay));
-    };
-    request()
-        .then(
-            [self, job](SourceBatch& b) {
-              auto& s = self->state;
-              if (b.error) return fail(self, job, "batch " + to_string(b.time) + ": " + *b.error);
-              s.info.input_records += b.records;
-              s.blocks.push_back({b.node, b.block_seq, b.records, std::move(b.replay)});
-              s.source_parts[b.node] = std::move(b.parts);
-              if (--s.sources_waiting == 0) allocate_and_run(self, job);
-            },
-            [self, job](caf::error& e) {
-              fail(self, job, "a batch builder died while cutting a batch: " + self->system().render(e));
-            });
-  }
+  for (size_t i = 0; i < job->sources.size(); ++i) cut_source(self, job, t, i);
 }
 
 // Graceful stop: after receivers stopped, run batches at the next grid times without waiting
@@ -328,12 +381,28 @@ void stop_receivers(Self* self, Job* job, std::function<void()> then) {
 caf::behavior driver_actor(Self* self, Job* job) {
   auto& st = self->state;
   // Recovery: re-run the allocated batches after the checkpoint, then go live on the grid
-  // after the last allocated batch. Grid times missed while down are skipped as one range;
-  // what arrived meanwhile belongs to the first live batch.
+  // after the last allocated batch. After a process restart, grid times missed while down
+  // are skipped as one range (what arrived meanwhile belongs to the first live batch). A
+  // driver actor restarted inside a running process skips nothing: the grid times whose
+  // ticks it missed are due at once, so batches stay what they would have been.
+  const bool restarted = job->driver_starts.fetch_add(1) > 0;
+  std::vector<persistence::Allocation> reruns = job->recovery.reruns;
+  if (restarted) {
+    Millis done = job->meta->last_completed().value_or(job->zero);
+    auto after = job->meta->allocations_after(done);
+    if (!after) {
+      fail(self, job, "driver restart: " + after.status().to_string());
+      return {[](tick_atom, int64_t) {}};
+    }
+    reruns.clear();
+    for (auto& a : *after)
+      if (a.first > job->zero) reruns.push_back(std::move(a));
+    spdlog::warn("driver restarted: {} allocated batch(es) after {} to re-run", reruns.size(), to_string(done));
+  }
   Millis interval = job->graph->interval();
   Millis last_allocated = job->zero;
   if (auto last = job->meta->last_completed()) last_allocated = std::max(last_allocated, *last);
-  for (auto& [t, blocks] : job->recovery.reruns) {
+  for (auto& [t, blocks] : reruns) {
     st.due.push_back(t);
     st.reruns[t] = blocks;
     last_allocated = std::max(last_allocated, t);
@@ -341,8 +410,12 @@ caf::behavior driver_actor(Self* self, Job* job) {
   Millis first = last_allocated + interval;
   const Millis missed_from = first;
   Millis now = job->clock->now();
-  while (first < now) first += interval;  // the first grid time >= now
-  if (first > missed_from && job->meta->last_completed()) {
+  if (restarted) {
+    for (; first <= now; first += interval) st.due.push_back(first);
+  } else {
+    while (first < now) first += interval;  // the first grid time >= now
+  }
+  if (!restarted && first > missed_from && job->meta->last_completed()) {
     spdlog::info("down from batch {} to {}: {} batch times skipped", to_string(missed_from),
                  to_string(first - interval), (first - missed_from) / interval);
     if (Status s = job->meta->record_downtime(missed_from, first - interval); !s)
@@ -351,7 +424,7 @@ caf::behavior driver_actor(Self* self, Job* job) {
   st.next_tick = first;
   schedule_tick(self, job);
   job->status->ready();
-  if (!st.due.empty()) self->send(self, retry_atom::value, -1, -1, 0);  // start the re-runs
+  if (!st.due.empty()) self->send(self, retry_atom::value, -1, -1, 0);  // start the due batches
   return {
       [self, job](tick_atom, int64_t t) {
         auto& s = self->state;
@@ -361,30 +434,15 @@ caf::behavior driver_actor(Self* self, Job* job) {
         schedule_tick(self, job);
         maybe_start(self, job);
       },
-      [self, job](restore_atom, int stage, int partition, int64_t checkpoint) {
-        // A stateful stage (re)started with its state as of `checkpoint`. If it had already
-        // run its task of the current batch, that work is lost: run it again to rebuild the
-        // state (the result is the same and the batch keeps the first one).
+      [self, job](cut_atom, int64_t t, int index) {
         auto& s = self->state;
-        if (!s.run || s.failed || s.run->time() <= Millis{checkpoint}) return;
-        if (!s.run->completed(stage, partition)) return;  // still pending: its retry covers it
-        Millis t = s.run->time();
-        spdlog::warn("stage {} partition {} restarted after running batch {}: re-running it", stage, partition,
-                     to_string(t));
-        ++s.rebuilding;
-        TaskRequest req{stage, partition, t, job->zero, s.run->inputs(stage, partition)};
-        self->request(job->directory.get("stage", stage_index(stage, partition)), caf::infinite, run_atom::value,
-                      std::move(req))
-            .then(
-                [self, job, t](const TaskReply& r) {
-                  auto& s2 = self->state;
-                  if (!s2.run || s2.run->time() != t) return;
-                  if (!r.ok) return fail(self, job, "rebuilding state: " + r.error.to_string());
-                  if (--s2.rebuilding == 0 && s2.completion_waits) complete_batch(self, job);
-                },
-                [self, job](caf::error& e) {
-                  fail(self, job, "rebuilding state after a restart: " + self->system().render(e));
-                });
+        if (s.failed || s.run || s.info.batch_time != Millis{t} || s.sources_waiting == 0) return;
+        cut_source(self, job, Millis{t}, static_cast<size_t>(index));
+      },
+      [self, job](outputs_atom, int64_t t) {
+        auto& s = self->state;
+        if (s.failed || !s.run || s.run->time() != Millis{t}) return;
+        run_outputs(self, job);
       },
       [self, job](retry_atom, int stage, int partition, int attempt) {
         if (stage < 0) return maybe_start(self, job);

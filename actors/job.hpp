@@ -2,6 +2,7 @@
 // sources and the table of current actor handles. Built by ContextRuntime; outlives the actors.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -12,7 +13,9 @@
 #include <caf/actor.hpp>
 
 #include "actors/job_status.hpp"
+#include "actors/messages.hpp"
 #include "dataflow/clock.hpp"
+#include "dataflow/fault_injector.hpp"
 #include "dataflow/input_source.hpp"
 #include "dataflow/plan.hpp"
 #include "persistence/checkpoint_store.hpp"
@@ -28,10 +31,24 @@ class ActorDirectory {
     std::lock_guard lock(mu_);
     handles_[{role, index}] = std::move(handle);
   }
+  /// Records the current handle of a supervised actor under its tree name, for fault
+  /// injection (kills by name).
+  void set_named(const ActorRef& ref, caf::actor handle) {
+    std::lock_guard lock(mu_);
+    named_[ref.name] = {ref, std::move(handle)};
+  }
+  /// Every named actor, with its handle.
+  std::vector<std::pair<ActorRef, caf::actor>> named() const {
+    std::lock_guard lock(mu_);
+    std::vector<std::pair<ActorRef, caf::actor>> out;
+    for (const auto& [name, entry] : named_) out.push_back(entry);
+    return out;
+  }
   /// Drops every handle: needed before the actor system can finish detached actors.
   void clear() {
     std::lock_guard lock(mu_);
     handles_.clear();
+    named_.clear();
   }
   caf::actor get(const std::string& role, int index) const {
     std::lock_guard lock(mu_);
@@ -42,6 +59,7 @@ class ActorDirectory {
  private:
   mutable std::mutex mu_;
   std::map<std::pair<std::string, int>, caf::actor> handles_;
+  std::map<std::string, std::pair<ActorRef, caf::actor>> named_;
 };
 
 /// Stage actor index in the directory: stages are numbered densely across partitions.
@@ -70,6 +88,15 @@ struct Job {
   int max_attempts = 4;  ///< attempts of a failed task before the job stops
   /// True when some operator keeps state (then completion waits for its snapshots).
   bool stateful = false;
+  /// Decides injected faults (chaos tests); null: none.
+  std::shared_ptr<FaultInjector> faults;
+  /// Driver instances started so far: a restarted driver (> 1) re-plans from the store.
+  std::atomic<int> driver_starts{0};
+  /// Each source's last cut, by source index: a driver that died before the answer reached it
+  /// asks again for the same batch time and must get the same records (the source has moved
+  /// on). Outlives the builder actors; guarded by cuts_mu.
+  std::mutex cuts_mu;
+  std::map<int, SourceBatch> last_cuts;
 };
 
 }  // namespace rill::actors

@@ -22,6 +22,7 @@ void JobStatus::receiver_error(const std::string& receiver, const std::string& m
 
 void JobStatus::actor_restarted(const std::string& kind, const std::string& name,
                                 const std::string& reason) {
+  restarts_.fetch_add(1);
   for (auto& l : listeners_) l->on_actor_restarted(kind, name, reason);
 }
 

@@ -2,6 +2,7 @@
 // Thread-safe: written by the driver, read by await_* callers and listeners' owners.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -24,6 +25,8 @@ class JobStatus {
   void batch_failed(const BatchInfo& info);
   void receiver_error(const std::string& receiver, const std::string& message);
   void actor_restarted(const std::string& kind, const std::string& name, const std::string& reason);
+  /// Actor restarts so far (every supervisor's, across the job).
+  int restarts() const { return restarts_.load(); }
   /// The job ended: error set when it failed.
   void terminate(std::optional<std::string> error);
   /// A graceful stop finished draining.
@@ -59,6 +62,7 @@ class JobStatus {
   bool ready_ = false;
   int receivers_started_ = 0;
   uint64_t nondeterministic_outputs_ = 0;
+  std::atomic<int> restarts_{0};
   std::optional<std::string> error_;
 };
 

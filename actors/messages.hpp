@@ -18,6 +18,9 @@ struct TaskRequest {
   Millis time{0};
   Millis zero{0};
   std::vector<TaskInput> inputs;
+  /// The last checkpoint when the batch started: a stateful stage runs the task on its state
+  /// as of this batch (nullopt: the empty state), reloading it first if it holds another.
+  std::optional<Millis> base;
 };
 
 struct TaskReply {

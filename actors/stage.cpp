@@ -1,6 +1,8 @@
 // Stage actor: one partition of one stage. Handlers are thin: the pure Plan::run_task does
-// the work; the actor owns the partition's operator state between batches, restores it from
-// the last checkpoint when it starts and snapshots it after every batch.
+// the work; the actor owns the partition's operator state between batches, loads it from the
+// checkpoint each task names as its base when it holds another, and snapshots it after every batch.
+#include <thread>
+
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
@@ -19,6 +21,11 @@ struct StageState {
   std::optional<std::string> restore_error;  // every task fails with it: state is unusable
   std::vector<size_t> since_full;            // per node: entries written since the last full
   std::vector<std::optional<Millis>> last_full;
+  // The batch the in-memory state is as of (nullopt: the empty state), valid when loaded. A
+  // task whose base differs (this stage restarted, or ran a batch a dead driver re-runs, or a
+  // task failed half-way) reloads its base from the store first.
+  std::optional<Millis> applied;
+  bool loaded = false;
 };
 
 std::string where(const Node& n, int partition) {
@@ -60,12 +67,14 @@ std::optional<std::string> restore(StageState& st, Job& job, const Stage& stage,
   return std::nullopt;
 }
 
-// Fresh states, then restore at c: at spawn, and after a failed task left them half-updated.
+// Fresh states, then restore at c: after a restart, a failed task, or a driver restart.
 void reload(StageState& st, Job& job, const Stage& stage, int partition, std::optional<Millis> c) {
   st.states = job.plan->make_states(stage.id);
   st.since_full.assign(stage.nodes.size(), 0);
   st.last_full.assign(stage.nodes.size(), std::nullopt);
   st.restore_error = restore(st, job, stage, partition, c);
+  st.applied = c;
+  st.loaded = !st.restore_error;
   if (st.restore_error) spdlog::error("stage {}: {}", st.name, *st.restore_error);
 }
 
@@ -101,27 +110,34 @@ std::optional<std::string> snapshot(StageState& st, Job& job, const Stage& stage
 
 caf::behavior stage_actor(caf::stateful_actor<StageState>* self, Job* job, int stage, int partition) {
   auto& st = self->state;
-  const Stage& spec = job->plan->stages()[static_cast<size_t>(stage)];
   st.name = "stage-" + std::to_string(stage) + "-" + std::to_string(partition);
   st.states = job->plan->make_states(stage);
   bool stateful = false;
   for (const auto& s : st.states) stateful = stateful || s != nullptr;
-  if (stateful && job->store) {
-    std::optional<Millis> c = job->meta->last_checkpoint();
-    reload(st, *job, spec, partition, c);
-    // A restart mid-batch lost what this partition did since c: the driver re-runs it.
-    if (caf::actor driver = job->directory.get("driver", 0))
-      self->send(driver, restore_atom::value, stage, partition, static_cast<int64_t>(c.value_or(Millis::min()).count()));
-  }
+  // State loads lazily, at the base the first task names: the driver knows which batch the
+  // task follows; a stage restarting concurrently with a completion could not.
   return {
       [self, job, stage, partition, stateful](run_atom, const TaskRequest& req) -> TaskReply {
         auto& s = self->state;
         TaskReply reply{stage, partition, req.time, true, {}, {}};
         const Stage& sp = job->plan->stages()[static_cast<size_t>(stage)];
-        if (s.restore_error) {
-          reply.ok = false;
-          reply.error = TaskError{s.name, req.time, "cannot restore operator state: " + *s.restore_error};
-          return reply;
+        if (stateful && job->store && (!s.loaded || s.applied != req.base)) {
+          reload(s, *job, sp, partition, req.base);
+          if (s.restore_error) {
+            reply.ok = false;
+            reply.error = TaskError{s.name, req.time, "cannot restore operator state: " + *s.restore_error};
+            return reply;
+          }
+        }
+        if (job->faults) {
+          Millis stall = job->faults->pause_stage(s.name, req.time);
+          // A paused actor holds its thread and mailbox, as one stuck in a slow call would.
+          if (stall.count() > 0) std::this_thread::sleep_for(stall);
+          if (job->faults->fail_task(s.name, req.time)) {
+            reply.ok = false;
+            reply.error = TaskError{s.name, req.time, "injected fault: a user function threw"};
+            return reply;  // before the operators ran: the state is untouched
+          }
         }
         TaskContext ctx{req.time, req.zero, job->graph->interval(), partition, sp.partitions};
         reply.ok = job->plan->run_task(stage, ctx, req.inputs, s.states, reply.result, reply.error);
@@ -130,13 +146,12 @@ caf::behavior stage_actor(caf::stateful_actor<StageState>* self, Job* job, int s
           if (auto e = snapshot(s, *job, sp, partition, req.time)) {
             reply.ok = false;
             reply.error = TaskError{s.name, req.time, *e};
+          } else {
+            s.applied = req.time;
           }
         }
-        if (!reply.ok && stateful && job->store) {
-          // A function that threw may have left the state half-updated: reload it as of the
-          // last checkpoint (the batch before this one) so the driver's retry starts clean.
-          reload(s, *job, sp, partition, job->meta->last_checkpoint());
-        }
+        // A function that threw may have left the state half-updated: the retry reloads it.
+        if (!reply.ok) s.loaded = false;
         return reply;
       },
   };

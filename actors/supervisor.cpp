@@ -48,6 +48,7 @@ struct SupervisorState {
   uint64_t stop_seq = 0;           // id of that stop, for its kill timer
   bool shutting_down = false;
   caf::error exit_reason;  // ours, once shutting down
+  std::function<void(const ChildSpec&, const std::string&)> on_restart;
 };
 
 using SupervisorPtr = caf::stateful_actor<SupervisorState>*;
@@ -55,10 +56,7 @@ using SupervisorPtr = caf::stateful_actor<SupervisorState>*;
 // A rill error's own text, so an escalation chain reads as one sentence; CAF's rendering else.
 // (CAF 0.17's category() and context() dereference null on a none error: test it first.)
 std::string describe(SupervisorPtr self, const caf::error& reason) {
-  if (reason && reason.category() == caf::atom("rill") &&
-      reason.context().match_elements<std::string>())
-    return reason.context().get_as<std::string>(0);
-  return self->system().render(reason);
+  return exit_reason_text(self->system(), reason);
 }
 
 bool is_normal_exit(const caf::error& reason) {
@@ -120,6 +118,7 @@ void on_child_failed(SupervisorPtr self, size_t i, const caf::error& reason) {
     c.to_stop = j != i;
     c.pending = c.spec.restart != RestartType::temporary;
   }
+  if (st.on_restart) st.on_restart(failed.spec, why);
   spdlog::warn("supervisor {}: {} child {} failed: {}; restarting ({}) in {} ms", st.name,
                failed.spec.kind, failed.spec.name, why, strategy_name(st.strategy),
                std::chrono::duration_cast<std::chrono::milliseconds>(decision.delay).count());
@@ -153,6 +152,7 @@ void pump(SupervisorPtr self) {
       if (!st.children[j].to_stop || !handles[j]) continue;
       const auto seq = ++st.stop_seq;
       st.stopping = j;
+      spdlog::debug("supervisor {}: stopping {}", st.name, st.children[j].spec.name);
       self->send_exit(handles[j], caf::exit_reason::user_shutdown);
       const auto timeout = st.children[j].spec.shutdown_timeout;
       if (timeout.count() > 0) self->delayed_send(self, timeout, kill_atom::value, seq);
@@ -160,6 +160,7 @@ void pump(SupervisorPtr self) {
     }
     for (auto& c : st.children) c.to_stop = false;
     if (st.shutting_down) {
+      spdlog::debug("supervisor {}: every child stopped; exiting", st.name);
       self->quit(st.exit_reason);
       return;
     }
@@ -229,6 +230,7 @@ caf::behavior supervisor_actor(SupervisorPtr self, SupervisorSpec spec) {
   st.name = std::move(spec.name);
   st.strategy = spec.strategy;
   st.policy.emplace(spec.policy, spec.seed);
+  st.on_restart = spec.on_restart;
   for (auto& c : spec.children) st.children.push_back({std::move(c)});
   st.handles = std::make_shared<std::vector<caf::actor>>(st.children.size());
   // Killed (or failing in a handler), the supervisor cannot stop its children in order;
@@ -288,6 +290,12 @@ caf::expected<SupervisionNode> supervision_tree(caf::actor_system& sys, const ca
       .receive([&](SupervisionNode& node) { result = std::move(node); },
                [&](caf::error& err) { result = std::move(err); });
   return result;
+}
+
+std::string exit_reason_text(caf::actor_system& sys, const caf::error& reason) {
+  if (reason && reason.category() == caf::atom("rill") && reason.context().match_elements<std::string>())
+    return reason.context().get_as<std::string>(0);
+  return sys.render(reason);
 }
 
 }  // namespace rill::actors

@@ -59,6 +59,9 @@ struct SupervisorSpec {
   RestartPolicyOptions policy;  ///< intensity and backoff (restart_policy.hpp)
   std::vector<ChildSpec> children;
   uint64_t seed = 0;  ///< seeds the backoff jitter, so runs are reproducible
+  /// Optional: told (on the supervisor's thread) of each child it decided to restart, with
+  /// the reason, before the backoff; e.g. to count restarts and tell listeners.
+  std::function<void(const ChildSpec& child, const std::string& reason)> on_restart{};
 };
 
 /// A snapshot of one supervised actor and, for supervisors, their children.
@@ -90,6 +93,10 @@ caf::actor spawn_supervisor(caf::actor_system& sys, SupervisorSpec spec);
 /// A nested supervisor as a child of another one (kind kSupervisorKind, permanent, waits for
 /// its own children on shutdown). Its escalation is an abnormal exit its parent handles.
 ChildSpec supervisor_child(SupervisorSpec spec);
+
+/// A supervisor's exit reason as text: a rill error's own message (an escalation reads as one
+/// sentence naming the supervisor and the failing child), CAF's rendering otherwise.
+std::string exit_reason_text(caf::actor_system& sys, const caf::error& reason);
 
 /// Blocking form of tree_atom for code outside actors (e.g. ssc.supervision_tree()). Never
 /// call it from inside an actor. Needs <caf/expected.hpp> at the call site.

@@ -18,7 +18,8 @@ using restart_atom = caf::atom_constant<caf::atom("rill_rstrt")>;  // (reason)
 using retry_atom = caf::atom_constant<caf::atom("rill_retry")>;   // (stage, partition, attempt)
 using pending_atom = caf::atom_constant<caf::atom("rill_pend")>;   // () -> bool
 using replay_atom = caf::atom_constant<caf::atom("rill_rplay")>;   // (t, recorded) -> SourceBatch
-using restore_atom = caf::atom_constant<caf::atom("rill_rstor")>;  // (checkpoint t) -> bool
+using cut_atom = caf::atom_constant<caf::atom("rill_cut")>;        // (t, source index): cut again
+using outputs_atom = caf::atom_constant<caf::atom("rill_outs")>;   // (t): run outputs again
 
 }  // namespace rill::actors
 

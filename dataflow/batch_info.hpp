@@ -24,6 +24,9 @@ struct BatchInfo {
   /// Scheduling plus processing delay.
   Millis total_delay() const { return processing_end - submission_time; }
   std::optional<std::string> failure;  ///< set when the batch failed (operator, time, cause)
+  int restarts = 0;       ///< actor restarts while the batch ran (any kind, any reason)
+  int retried_tasks = 0;  ///< tasks, cuts and outputs sent again after a failure or a lost actor
+  bool rerun = false;     ///< re-run from its recorded inputs after a driver restart
 };
 
 /// Receives the runtime's events. Default implementations do nothing.

@@ -12,6 +12,7 @@
 
 #include "dataflow/batch_info.hpp"
 #include "dataflow/clock.hpp"
+#include "dataflow/fault_injector.hpp"
 #include "dataflow/graph.hpp"
 #include "dataflow/input_source.hpp"
 #include "dataflow/queue_source.hpp"
@@ -60,6 +61,21 @@ struct ContextOptions {
   /// Attempts of a failed task (a function threw, a stage died) before the job stops: the
   /// issue's task.max_attempts. Default 4, as Spark's spark.task.maxFailures.
   int task_max_attempts = 4;
+
+  // --- Supervision (Erlang/OTP's intensity and period, Akka's backoff) ---------------------
+  /// Restarts one supervisor may make within supervisor_period; one more and it gives up,
+  /// which at the root stops the job with the error. Default 10 (in 30 s).
+  int supervisor_max_restarts = 10;
+  Millis supervisor_period{30000};
+  /// Delay before a restart: doubles from min to max while failures continue (with 20%
+  /// jitter), back to min after a quiet spell. Default 10 ms to 1 s.
+  Millis restart_backoff_min{10};
+  Millis restart_backoff_max{1000};
+
+  // --- Fault injection ---------------------------------------------------------------------
+  /// Injects faults into the running job: kills actors, fails, delays and pauses tasks (see
+  /// rill::chaos::Monkey, for chaos tests). Default null: none.
+  std::shared_ptr<FaultInjector> fault_injector{};
 };
 
 /// The supervision tree as the runtime reports it (ssc.supervision_tree()).

@@ -1,5 +1,6 @@
 // Word count over files that appear in a directory (the seed's textFileStream example).
 // Write files elsewhere, or under a dot-name, and rename them into DIR.
+#include <rill/chaos.hpp>
 #include <rill/rill.hpp>
 
 #include <string>
@@ -12,7 +13,7 @@ int main(int argc, char** argv) {
   rill::samples::SampleArgs args(argc, argv,
       std::string("usage: file_wordcount DIR [--batch-ms N] [--duration-s S] [--out PREFIX]\n"
                   "                      [--partitions N] [--checkpoint CKDIR] [--totals] [--log-level L]\n"
-                  "                      [--sqlite FILE] [--postgres CONNINFO]\n"
+                  "                      [--sqlite FILE] [--postgres CONNINFO] [--chaos SEED]\n"
                   "Counts the words of the files renamed into DIR after start, each file once,\n"
                   "per batch.\n"
                   "  --partitions N     default 0: the machine's cores\n"
@@ -23,7 +24,9 @@ int main(int argc, char** argv) {
                   "                     under PREFIX-totals and PREFIX-window; needs --checkpoint\n"
                   "  --sqlite FILE      also insert each batch's counts into table word_counts(word,\n"
                   "                     count) and, with --totals, upsert word_totals(word, total)\n"
-                  "  --postgres CONNINFO  the same two tables in PostgreSQL\n") +
+                  "  --postgres CONNINFO  the same two tables in PostgreSQL\n"
+                  "  --chaos SEED       run under rill::chaos::Monkey (one actor kill a batch on\n"
+                  "                     average, seeded): the output must not change\n") +
           rill::samples::kControlUsage,
       {"totals"});
   auto batch = std::chrono::milliseconds(args.number("batch-ms", 1000));
@@ -34,6 +37,7 @@ int main(int argc, char** argv) {
   bool totals = args.flag("totals");
   std::string sqlite_file = args.text("sqlite", "");
   std::string postgres = args.text("postgres", "");
+  long long chaos_seed = args.number("chaos", 0);
   rill::set_log_level(args.text("log-level", "warn"));
   auto control = args.control_flags();
   args.finish(1);
@@ -43,8 +47,13 @@ int main(int argc, char** argv) {
   if (control.enabled())
     clock = std::make_shared<rill::ManualClock>(rill::Millis(control.clock_start_ms));
   auto define = [&] {
+    std::shared_ptr<rill::chaos::Monkey> monkey;
+    if (chaos_seed > 0)
+      monkey = std::make_shared<rill::chaos::Monkey>(
+          rill::chaos::MonkeyOptions{.seed = static_cast<uint64_t>(chaos_seed), .kills_per_batch = 1});
     auto ssc = std::make_unique<rill::StreamingContext>(
-        batch, rill::ContextOptions{.clock = clock, .partitions = partitions});
+        batch, rill::ContextOptions{.clock = clock, .partitions = partitions, .supervisor_max_restarts = 1000,
+                                    .fault_injector = monkey});
     auto words = ssc->text_file_stream(args.positional[0])
                      .flat_map([](const std::string& l) { return rill::split(l, ' '); })
                      .map([](const std::string& w) { return std::pair{w, int64_t{1}}; });

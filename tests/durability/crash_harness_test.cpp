@@ -59,10 +59,11 @@ std::string pg_conninfo(const TempTree& tmp) {
 
 // A run's directories: in/ (watched), out/counts-<ms>/ (save_as_text_files), db.sqlite,
 // child.log; its tables word_counts and word_totals in SQLite and PostgreSQL.
-ChildOptions wordcount(const TempTree& tmp, std::map<std::string, std::string> env = {}) {
+// chaos_seed > 0 runs the sample under rill::chaos::Monkey too: actor kills inside the process.
+ChildOptions wordcount(const TempTree& tmp, std::map<std::string, std::string> env = {}, int chaos_seed = 0) {
   fs::create_directories(tmp / "in");
   fs::create_directories(tmp / "out");
-  return ChildOptions{
+  ChildOptions options{
       .binary = sample_binary(),
       .args = {(tmp / "in").string(), "--batch-ms", std::to_string(kBatchMs), "--partitions", "2",
                "--out", (tmp / "out" / "counts").string(), "--log-level", "info",
@@ -70,6 +71,11 @@ ChildOptions wordcount(const TempTree& tmp, std::map<std::string, std::string> e
                "--sqlite", (tmp / "db.sqlite").string(), "--postgres", pg_conninfo(tmp)},
       .env = std::move(env),
       .log_file = tmp / "child.log"};
+  if (chaos_seed > 0) {
+    options.args.push_back("--chaos");
+    options.args.push_back(std::to_string(chaos_seed));
+  }
+  return options;
 }
 
 // Everything a run wrote: its batch directories, plus each table's sorted rows under
@@ -180,8 +186,8 @@ TEST_CASE("a child killed at a failpoint is reported as SIGKILL at that step") {
 
 // Restarts a run that died during step `dies_at` (its input already published) at the clock
 // it last acknowledged, finishes the steps, and returns the output.
-OutputTree restart_and_finish(const TempTree& tmp, long long resume_at, int dies_at) {
-  Harness h(wordcount(tmp), resume_at);
+OutputTree restart_and_finish(const TempTree& tmp, long long resume_at, int dies_at, int chaos_seed = 0) {
+  Harness h(wordcount(tmp, {}, chaos_seed), resume_at);
   // The input of the step that died was published already: its batch is re-run or is the
   // first live one.
   Step s = h.advance(kBatchMs);
@@ -238,11 +244,14 @@ TEST_CASE("runs killed at seeded random moments and restarted match the fault-fr
     std::mt19937 rng(static_cast<unsigned>(seed));
     int dies_at = std::uniform_int_distribution<int>(1, kSteps)(rng);
     int delay_us = std::uniform_int_distribution<int>(0, 20000)(rng);
-    INFO("seed " << seed << ": kill " << delay_us << " us into step " << dies_at);
+    // Odd seeds also run the monkey inside the process, before and after the SIGKILL.
+    const int chaos_seed = seed % 2 == 1 ? seed : 0;
+    INFO("seed " << seed << ": kill " << delay_us << " us into step " << dies_at
+                 << (chaos_seed ? ", under the chaos monkey" : ""));
     TempTree tmp;
     long long resume_at = 0;
     {
-      Harness h(wordcount(tmp), 0);
+      Harness h(wordcount(tmp, {}, chaos_seed), 0);
       for (int i = 0; i + 1 < dies_at; ++i) REQUIRE(step(h, tmp, i).ok());
       if (kInputs[dies_at - 1])
         rill::test::publish_file(tmp / "in", "input-" + std::to_string(dies_at - 1), kInputs[dies_at - 1]);
@@ -253,7 +262,7 @@ TEST_CASE("runs killed at seeded random moments and restarted match the fault-fr
       h.kill();
       resume_at = h.now_ms();
     }
-    check_same_outputs(restart_and_finish(tmp, resume_at, dies_at), reference);
+    check_same_outputs(restart_and_finish(tmp, resume_at, dies_at, chaos_seed), reference);
   }
 }
 
