@@ -30,6 +30,7 @@ struct MonkeyOptions {
   uint64_t seed = 1;
   /// Mean actor kills per batch, spread over the batch's four phases (Poisson). Default 1.
   double kills_per_batch = 1.0;
+  /// Which actors may be killed. Default: any.
   Target target{};
   /// Probability that a stage's task of a batch fails once, as if a user function threw (the
   /// runtime retries it). Default 0.
@@ -37,20 +38,22 @@ struct MonkeyOptions {
   /// Probability that a stage's task of a batch is held back before it is sent, for up to
   /// max_delay. Default 0.
   double delay_rate = 0;
+  /// The longest hold-back of a delayed task. Default 50 ms.
   Millis max_delay{50};
   /// Probability that a stage stalls before running its task of a batch, for up to
   /// max_pause (its mailbox waits meanwhile). Default 0.
   double pause_rate = 0;
+  /// The longest stall of a paused stage. Default 50 ms.
   Millis max_pause{50};
 };
 
 /// What a monkey has injected so far.
 struct MonkeyStats {
-  std::map<std::string, int> kills_by_kind;
-  int kills = 0;
-  int task_failures = 0;
-  int delays = 0;
-  int pauses = 0;
+  std::map<std::string, int> kills_by_kind;  ///< actor kind -> kills
+  int kills = 0;                              ///< actors killed
+  int task_failures = 0;                      ///< tasks failed as if a user function threw
+  int delays = 0;                             ///< tasks held back
+  int pauses = 0;                             ///< stages stalled
   /// "kills=K (batch_builder=…, driver=…, …) task_failures=F delays=D pauses=P".
   std::string summary() const;
 };
@@ -59,11 +62,14 @@ struct MonkeyStats {
 /// a failing run is replayed by running again with that seed. Thread-safe.
 class Monkey final : public FaultInjector {
  public:
+  /// A monkey following `options`; enabled from the start.
   explicit Monkey(MonkeyOptions options);
 
   /// Stops (false) or resumes (true) injecting; e.g. off before a test's final graceful stop.
   void set_enabled(bool enabled) { enabled_ = enabled; }
+  /// What it injected so far.
   MonkeyStats stats() const;
+  /// The schedule it follows.
   const MonkeyOptions& options() const { return options_; }
 
   std::vector<std::string> kills(Millis t, FaultPhase phase, std::span<const ActorRef> actors) override;

@@ -24,8 +24,8 @@ const char* to_string(FaultPhase phase);
 /// A supervised actor the runtime offers as a target: its name in the supervision tree and its
 /// kind ("receiver", "batch_builder", "stage", "sink", "driver", "supervisor").
 struct ActorRef {
-  std::string name;
-  std::string kind;
+  std::string name;  ///< its name in the supervision tree ("stage-2-1", "sink-totals")
+  std::string kind;  ///< "receiver", "batch_builder", "stage", "sink", "driver" or "supervisor"
 };
 
 /// Decides faults. Called from actor threads, concurrently: implementations are thread-safe.

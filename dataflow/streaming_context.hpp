@@ -66,10 +66,12 @@ struct ContextOptions {
   /// Restarts one supervisor may make within supervisor_period; one more and it gives up,
   /// which at the root stops the job with the error. Default 10 (in 30 s).
   int supervisor_max_restarts = 10;
+  /// The window supervisor_max_restarts counts in. Default 30 s.
   Millis supervisor_period{30000};
   /// Delay before a restart: doubles from min to max while failures continue (with 20%
   /// jitter), back to min after a quiet spell. Default 10 ms to 1 s.
   Millis restart_backoff_min{10};
+  /// The longest delay before a restart (before jitter). Default 1 s.
   Millis restart_backoff_max{1000};
 
   // --- Fault injection ---------------------------------------------------------------------

@@ -21,19 +21,19 @@ check persistence/sqlite_sink.hpp '#include *[<"]sqlite3\.h' "is included by use
 for h in persistence/*.hpp; do
   check "$h" '#include *[<"]libpq-fe\.h' "is included by users: libpq-fe.h stays in postgres_sink.cpp"
 done
-# What <rill/rill.hpp> reaches, transitively (the preprocessor's view, not a grep of one folder):
-# no runtime header, and exactly the headers rill/meson.build installs.
+# What <rill/rill.hpp> and <rill/chaos.hpp> reach, transitively (the preprocessor's view, not a
+# grep of one folder): no runtime header, and exactly the headers rill/meson.build installs.
 cxx=${CXX:-c++}
-if reached=$($cxx -std=c++20 -I. -MM -MG rill/rill.hpp 2>&1); then
+if reached=$($cxx -std=c++20 -I. -MM -MG rill/rill.hpp rill/chaos.hpp 2>&1); then
   reached=$(tr ' \\' '\n\n' <<<"$reached" | grep -E '\.(h|hpp)$' | sort -u)
-  hits=$($cxx -std=c++20 -I. -M -MG rill/rill.hpp | tr ' \\' '\n\n' |
+  hits=$($cxx -std=c++20 -I. -M -MG rill/rill.hpp rill/chaos.hpp | tr ' \\' '\n\n' |
          grep -E '(^|/)(caf/|lmdb\.h|capnp/|kj/|sqlite3\.h|libpq-fe\.h|[^ ]*\.capnp\.h)' | sort -u)
   if [[ -n $hits ]]; then
     echo "layering: rill/rill.hpp reaches runtime headers users must not need:"
     head -20 <<<"$hits"
     bad=1
   fi
-  installed=$( (echo rill/rill.hpp; echo rill/version.hpp
+  installed=$( (echo rill/rill.hpp; echo rill/chaos.hpp; echo rill/version.hpp
                 grep -oE "'\.\./[a-z_/]+\.hpp'" rill/meson.build | tr -d "'" | sed 's|^\.\./||') | sort -u)
   if [[ $reached != "$installed" ]]; then
     echo "layering: rill/meson.build must install exactly what rill/rill.hpp reaches (< reached, > installed):"
