@@ -261,7 +261,8 @@ std::vector<std::string> sqlite_rows(const fs::path& path, const std::string& sq
   if (!fs::exists(path)) return rows;
   sqlite3* db = nullptr;
   auto fail = [&](const std::string& what) {
-    std::string msg = path.string() + ": " + what + ": " + (db ? sqlite3_errmsg(db) : "out of memory");
+    std::string msg =
+        path.string() + ": " + what + ": " + (db ? sqlite3_errmsg(db) : "out of memory");
     sqlite3_close(db);
     throw std::runtime_error(msg);
   };
