@@ -5,6 +5,8 @@
 // RILL_CHAOS_SEED=S to replay one.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -73,6 +75,7 @@ struct Outcome {
   std::string stats;  // the monkey's summary
   int restarts = 0;
   int retried_batches = 0;
+  double slowest_batch_ms = 0;  // wall time from a clock step to its batch's completion
 };
 
 // Runs kBatches batches on a manual clock, under a monkey when given one.
@@ -114,15 +117,19 @@ Outcome run_job(std::shared_ptr<chaos::Monkey> monkey) {
       .reduce_by_key(std::plus<>{})
       .output_to(std::make_shared<MemorySink<KV>>(out), "file_counts");
   ssc.start();
+  double slowest = 0;
   for (int i = 1; i <= kBatches; ++i) {
     {
       std::string tmp = in + "/.f" + std::to_string(i);
       std::ofstream(tmp) << lines(Millis{i * 7000}, 0)[0] << '\n' << lines(Millis{i * 7000}, 1)[0] << '\n';
       std::filesystem::rename(tmp, in + "/f" + std::to_string(i));
     }
+    auto begun = std::chrono::steady_clock::now();
     clock->advance(kInterval);
     INFO("batch " << clock->now().count() << (monkey ? " under " + monkey->stats().summary() : ""));
     REQUIRE(ssc.await_batch(clock->now(), Millis{60000}));
+    std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - begun;
+    slowest = std::max(slowest, took.count());
   }
   if (monkey) monkey->set_enabled(false);
   ssc.stop(/*stop_gracefully=*/true);
@@ -132,6 +139,7 @@ Outcome run_job(std::shared_ptr<chaos::Monkey> monkey) {
   std::lock_guard lock(counts->mu);
   o.restarts = counts->restarts;
   o.retried_batches = counts->retried_batches;
+  o.slowest_batch_ms = slowest;
   return o;
 }
 
@@ -161,8 +169,9 @@ TEST_CASE("under seeded chaos every output equals the fault-free run's") {
         .delay_rate = 0.05, .max_delay = Millis{30}, .pause_rate = 0.05, .max_pause = Millis{30}});
     Outcome o = run_job(monkey);
     std::string diff = first_difference(reference.outputs, o.outputs);
-    std::printf("seed=%d %s restarts=%d retried_batches=%d output=%s\n", seed, o.stats.c_str(), o.restarts,
-                o.retried_batches, diff.empty() ? "identical" : ("DIFFERENT (" + diff + ")").c_str());
+    std::printf("seed=%d %s restarts=%d retried_batches=%d slowest_batch_ms=%.0f output=%s\n", seed,
+                o.stats.c_str(), o.restarts, o.retried_batches, o.slowest_batch_ms,
+                diff.empty() ? "identical" : ("DIFFERENT (" + diff + ")").c_str());
     std::fflush(stdout);
     INFO("seed " << seed << ": " << o.stats);
     CHECK(diff == "");
