@@ -10,7 +10,8 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: rill-inspect [--json] STORE_DIR\n"
-    "Prints what the rill checkpoint store in STORE_DIR holds: format, zero time, job, partitions,\n"
+    "Prints what the rill checkpoint store in STORE_DIR holds: format, zero time, job, "
+    "partitions,\n"
     "batches allocated and completed (and those not completed), the last checkpoint, downtimes,\n"
     "WAL blocks and bytes per stream, state snapshots per operator and partition, commit markers\n"
     "per output, file size and map usage. The store is opened read-only: safe while a job runs.\n"
@@ -34,10 +35,14 @@ int main(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return 0;
     }
-    if (arg == "--json") json = true;
-    else if (arg.starts_with("--")) return usage_error("unknown option " + std::string(arg));
-    else if (dir) return usage_error("one STORE_DIR only");
-    else dir = argv[i];
+    if (arg == "--json")
+      json = true;
+    else if (arg.starts_with("--"))
+      return usage_error("unknown option " + std::string(arg));
+    else if (dir)
+      return usage_error("one STORE_DIR only");
+    else
+      dir = argv[i];
   }
   if (!dir) return usage_error("no STORE_DIR given");
   auto report = rill::persistence::inspect_store(dir);

@@ -3,7 +3,6 @@
 #include "persistence/store_report.hpp"
 
 #include <filesystem>
-#include <map>
 #include <system_error>
 
 #include "persistence/keys.hpp"
@@ -16,7 +15,9 @@ namespace {
 namespace fs = std::filesystem;
 using Bytes = std::span<const uint8_t>;
 
-std::string text_of(Bytes b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
+std::string text_of(Bytes b) {
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
 
 // The name before " <- " in a signature's "output-name <- stream-name".
 std::string output_name(const std::string& line) { return line.substr(0, line.find(" <- ")); }
@@ -26,12 +27,13 @@ class Collector {
   Collector(const LmdbEnv& env, const ReadTxn& txn, StoreReport& r) : env_(env), txn_(txn), r_(r) {}
 
   Status meta() {
-    std::map<Millis, bool> allocations;  // t -> nothing; a map keeps them ordered
+    std::vector<Millis> allocations;  // in time order: keys sort as times do
     Status st = txn_.scan(Db::meta, {}, {}, [&](Bytes key, Bytes v) {
       auto type = static_cast<MetaType>(key[0]);
       Bytes k = key.subspan(1);
       switch (type) {
-        case MetaType::format_version: break;  // checked by open_read_only
+        case MetaType::format_version:
+          break;  // checked by open_read_only
         case MetaType::zero_time:
           if (v.size() != 8) return bad(key);
           r_.zero_time = Millis(get_i64(v.data()));
@@ -42,7 +44,7 @@ class Collector {
           break;
         case MetaType::allocation:
           if (k.size() != 8) return bad(key);
-          allocations.emplace(Millis(get_i64(k.data())), true);
+          allocations.push_back(Millis(get_i64(k.data())));
           break;
         case MetaType::commit:
           if (k.size() != 16 || v.size() != 8) return bad(key);
@@ -58,19 +60,22 @@ class Collector {
           (type == MetaType::last_completed ? r_.last_completed : r_.last_checkpoint) =
               Millis(get_i64(v.data()));
           break;
-        case MetaType::job: job_text_ = text_of(v); break;
+        case MetaType::job:
+          job_text_ = text_of(v);
+          break;
         case MetaType::downtime:
           if (k.size() != 8 || v.size() != 8) return bad(key);
           r_.downtimes.emplace_back(Millis(get_i64(k.data())), Millis(get_i64(v.data())));
           break;
-        default: ++r_.unknown_meta;
+        default:
+          ++r_.unknown_meta;
       }
       return true;
     });
     if (!st) return st;
     if (!problem_) return problem_;
     // The zero time's allocation is the sources' start record, never a batch (FORMAT.md).
-    for (const auto& [t, unused] : allocations) {
+    for (Millis t : allocations) {
       if (r_.zero_time && t == *r_.zero_time) {
         r_.start_record = true;
         continue;
@@ -81,11 +86,14 @@ class Collector {
     }
     if (job_text_) {
       auto sig = DagSignature::from_text(*job_text_);
-      if (sig) r_.job = std::move(*sig);
-      else r_.job_problem = sig.status().message();
+      if (sig)
+        r_.job = std::move(*sig);
+      else
+        r_.job_problem = sig.status().message();
     }
     for (auto& c : r_.commits)
-      if (r_.job && c.output < r_.job->outputs.size()) c.name = output_name(r_.job->outputs[c.output]);
+      if (r_.job && c.output < r_.job->outputs.size())
+        c.name = output_name(r_.job->outputs[c.output]);
     return Status::ok();
   }
 
@@ -111,12 +119,14 @@ class Collector {
   Status state() {
     Status st = txn_.scan(Db::state, {}, {}, [&](Bytes key, Bytes v) {
       // u32 name length + name + u32 partition + i64 t; payload: kind byte + frame.
-      if (key.size() < 4 || key.size() != 4 + get_u32(key.data()) + 12 || v.empty() || v[0] < 1 || v[0] > 2)
+      if (key.size() < 4 || key.size() != 4 + get_u32(key.data()) + 12 || v.empty() || v[0] < 1 ||
+          v[0] > 2)
         return bad(key, Db::state);
       std::string stream = text_of(key.subspan(4, key.size() - 16));
       int partition = static_cast<int>(get_u32(key.data() + key.size() - 12));
       Millis t(get_i64(key.data() + key.size() - 8));
-      if (r_.state.empty() || r_.state.back().stream != stream || r_.state.back().partition != partition)
+      if (r_.state.empty() || r_.state.back().stream != stream ||
+          r_.state.back().partition != partition)
         r_.state.push_back({stream, partition, 0, 0, 0, t, t});
       StateUsage& s = r_.state.back();
       ++(v[0] == 1 ? s.full : s.delta);
@@ -172,7 +182,8 @@ Status collect_sizes(const LmdbEnv& env, StoreReport& r) {
 Result<StoreReport> inspect_store(const std::string& dir) {
   std::error_code ec;
   auto kind = fs::status(dir, ec).type();
-  if (kind == fs::file_type::not_found) return Status(Errc::not_found, "'" + dir + "' does not exist");
+  if (kind == fs::file_type::not_found)
+    return Status(Errc::not_found, "'" + dir + "' does not exist");
   if (kind != fs::file_type::directory)
     return Status(Errc::invalid_argument, "'" + dir + "' is not a directory");
   auto env = LmdbEnv::open_read_only(dir);

@@ -34,8 +34,8 @@ struct StateUsage {
 
 /// The driver's commit records (FORMAT.md `meta` commit) of one output.
 struct CommitUsage {
-  uint32_t output = 0;  ///< the output's id, in definition order
-  std::string name{};   ///< from the job signature; empty when the store has none
+  uint32_t output = 0;   ///< the output's id, in definition order
+  std::string name{};    ///< from the job signature; empty when the store has none
   uint64_t commits = 0;  ///< (batch, partition) markers
   uint64_t batches = 0;
   Millis first{0}, last{0};
@@ -62,11 +62,11 @@ struct StoreReport {
   std::vector<WalUsage> wal{};
   std::vector<StateUsage> state{};
   std::vector<CommitUsage> commits{};
-  uint64_t sink_markers = 0;    ///< entries of the `markers` database
-  uint64_t unknown_meta = 0;    ///< meta records of a type this build does not know
-  uint64_t file_bytes = 0;      ///< size of data.mdb
-  uint64_t map_bytes = 0;       ///< the map size recorded in the store
-  uint64_t used_bytes = 0;      ///< pages in use up to the last one, times the page size
+  uint64_t sink_markers = 0;  ///< entries of the `markers` database
+  uint64_t unknown_meta = 0;  ///< meta records of a type this build does not know
+  uint64_t file_bytes = 0;    ///< size of data.mdb
+  uint64_t map_bytes = 0;     ///< the map size recorded in the store
+  uint64_t used_bytes = 0;    ///< pages in use up to the last one, times the page size
 };
 
 /// Reads the store in dir without writing to it (LmdbEnv::open_read_only), so it works while a

@@ -56,61 +56,73 @@ constexpr std::size_t kLabelWidth = 22;  // a store stuck for hours would list t
 std::string format_text(const StoreReport& r) {
   std::ostringstream o;
   auto row = [&](const std::string& label, const std::string& value) {
-    o << "  " << label << std::string(label.size() < kLabelWidth ? kLabelWidth - label.size() : 1, ' ')
-      << value << "\n";
+    o << "  " << label
+      << std::string(label.size() < kLabelWidth ? kLabelWidth - label.size() : 1, ' ') << value
+      << "\n";
   };
   o << "rill store " << r.dir << "\n";
   row("format", std::to_string(r.format_version));
   row("data.mdb", human(r.file_bytes) + "; map " + human(r.map_bytes) + ", " + human(r.used_bytes) +
-                      " in use (" + std::to_string(r.map_bytes ? r.used_bytes * 100 / r.map_bytes : 0) + "%)");
+                      " in use (" +
+                      std::to_string(r.map_bytes ? r.used_bytes * 100 / r.map_bytes : 0) + "%)");
   row("zero time", opt_ms_utc(r.zero_time));
   if (r.job) {
     std::size_t stateful = 0;
     for (const auto& s : r.job->streams) stateful += s.stateful;
     row("job", "batch interval " + std::to_string(r.job->interval_ms) + " ms, " +
                    std::to_string(r.job->streams.size()) + " streams (" + std::to_string(stateful) +
-                   " stateful), " + std::to_string(r.job->outputs.size()) + " outputs, fingerprint " +
-                   hex64(r.job->fingerprint()));
+                   " stateful), " + std::to_string(r.job->outputs.size()) +
+                   " outputs, fingerprint " + hex64(r.job->fingerprint()));
     for (std::size_t i = 0; i < r.job->outputs.size(); ++i)
       row(i ? "" : "outputs", std::to_string(i) + ": " + r.job->outputs[i]);
   } else {
     row("job", r.job_problem.empty() ? "none recorded" : "unreadable: " + r.job_problem);
   }
   std::string parts;
-  for (const auto& [stream, n] : r.partitions) parts += (parts.empty() ? "" : ", ") + stream + " " + std::to_string(n);
+  for (const auto& [stream, n] : r.partitions)
+    parts += (parts.empty() ? "" : ", ") + stream + " " + std::to_string(n);
   row("partitions", parts.empty() ? "none recorded" : parts);
 
   o << "batches\n";
-  row("allocated", std::to_string(r.allocated) +
-                       (r.first_allocated ? ", " + ms(*r.first_allocated) + " .. " + ms(*r.last_allocated) : "") +
-                       (r.start_record ? " (and the sources' start record)" : ""));
-  row("completed", std::to_string(r.completed) + (r.first_completed ? ", from " + ms(*r.first_completed) : ""));
+  row("allocated",
+      std::to_string(r.allocated) +
+          (r.first_allocated ? ", " + ms(*r.first_allocated) + " .. " + ms(*r.last_allocated)
+                             : "") +
+          (r.start_record ? " (and the sources' start record)" : ""));
+  row("completed",
+      std::to_string(r.completed) + (r.first_completed ? ", from " + ms(*r.first_completed) : ""));
   row("last completed", opt_ms_utc(r.last_completed));
   std::string pending = std::to_string(r.pending.size());
-  for (std::size_t i = 0; i < r.pending.size() && i < kPendingShown; ++i) pending += (i ? ", " : ": ") + ms(r.pending[i]);
-  if (r.pending.size() > kPendingShown) pending += ", ... (" + std::to_string(r.pending.size() - kPendingShown) + " more)";
+  for (std::size_t i = 0; i < r.pending.size() && i < kPendingShown; ++i)
+    pending += (i ? ", " : ": ") + ms(r.pending[i]);
+  if (r.pending.size() > kPendingShown)
+    pending += ", ... (" + std::to_string(r.pending.size() - kPendingShown) + " more)";
   row("not completed", pending);
   row("last checkpoint", opt_ms_utc(r.last_checkpoint));
   if (r.downtimes.empty()) row("downtimes", "none");
   for (std::size_t i = 0; i < r.downtimes.size(); ++i)
-    row(i ? "" : "downtimes", ms(r.downtimes[i].first) + " .. " + ms(r.downtimes[i].second) + " skipped");
+    row(i ? "" : "downtimes",
+        ms(r.downtimes[i].first) + " .. " + ms(r.downtimes[i].second) + " skipped");
 
   o << "wal\n";
   if (r.wal.empty()) row("(empty)", "");
   for (const auto& w : r.wal)
-    row(named("stream", w.stream, w.name), std::to_string(w.blocks) + " blocks, " + human(w.bytes) + ", seq " +
-                                               std::to_string(w.first_seq) + ".." + std::to_string(w.last_seq));
+    row(named("stream", w.stream, w.name), std::to_string(w.blocks) + " blocks, " + human(w.bytes) +
+                                               ", seq " + std::to_string(w.first_seq) + ".." +
+                                               std::to_string(w.last_seq));
   o << "state\n";
   if (r.state.empty()) row("(empty)", "");
   for (const auto& s : r.state)
     row(s.stream + " partition " + std::to_string(s.partition),
         std::to_string(s.full + s.delta) + " snapshots (" + std::to_string(s.full) + " full, " +
-            std::to_string(s.delta) + " delta), " + human(s.bytes) + ", " + ms(s.first) + " .. " + ms(s.last));
+            std::to_string(s.delta) + " delta), " + human(s.bytes) + ", " + ms(s.first) + " .. " +
+            ms(s.last));
   o << "commits\n";
   if (r.commits.empty()) row("(none)", "");
   for (const auto& c : r.commits)
-    row(named("output", c.output, c.name), std::to_string(c.commits) + " markers for " + std::to_string(c.batches) +
-                                               " batches, " + ms(c.first) + " .. " + ms(c.last));
+    row(named("output", c.output, c.name), std::to_string(c.commits) + " markers for " +
+                                               std::to_string(c.batches) + " batches, " +
+                                               ms(c.first) + " .. " + ms(c.last));
   row("sink markers", std::to_string(r.sink_markers) + " (markers database)");
   if (r.unknown_meta) row("unknown records", std::to_string(r.unknown_meta) + " in meta");
   return o.str();
@@ -138,7 +150,9 @@ std::string quote(const std::string& s) {
 std::string num(const std::optional<Millis>& t) { return t ? std::to_string(t->count()) : "null"; }
 std::string num(Millis t) { return std::to_string(t.count()); }
 template <class T>
-std::string num(T v) { return std::to_string(v); }
+std::string num(T v) {
+  return std::to_string(v);
+}
 
 // Joins the strings fn(x) for x in xs as a JSON array.
 template <class Range, class Fn>
@@ -156,8 +170,9 @@ std::string job_json(const StoreReport& r) {
            ",\"type\":" + quote(s.type) + ",\"partitions\":" + num(s.partitions) +
            ",\"stateful\":" + (s.stateful ? "true" : "false") + "}";
   });
-  return "{\"interval_ms\":" + num(r.job->interval_ms) + ",\"fingerprint\":" + quote(hex64(r.job->fingerprint())) +
-         ",\"streams\":" + streams + ",\"outputs\":" + array(r.job->outputs, quote) + "}";
+  return "{\"interval_ms\":" + num(r.job->interval_ms) +
+         ",\"fingerprint\":" + quote(hex64(r.job->fingerprint())) + ",\"streams\":" + streams +
+         ",\"outputs\":" + array(r.job->outputs, quote) + "}";
 }
 
 }  // namespace
@@ -172,11 +187,14 @@ std::string format_json(const StoreReport& r) {
   o += ",\"file_bytes\":" + num(r.file_bytes) + ",\"map_bytes\":" + num(r.map_bytes) +
        ",\"used_bytes\":" + num(r.used_bytes);
   o += ",\"zero_time_ms\":" + num(r.zero_time);
-  o += ",\"job\":" + job_json(r) + ",\"job_problem\":" + (r.job_problem.empty() ? "null" : quote(r.job_problem));
+  o += ",\"job\":" + job_json(r) +
+       ",\"job_problem\":" + (r.job_problem.empty() ? "null" : quote(r.job_problem));
   o += ",\"partitions\":" + partitions;
-  o += ",\"batches\":{\"allocated\":" + num(r.allocated) + ",\"first_allocated_ms\":" + num(r.first_allocated) +
+  o += ",\"batches\":{\"allocated\":" + num(r.allocated) +
+       ",\"first_allocated_ms\":" + num(r.first_allocated) +
        ",\"last_allocated_ms\":" + num(r.last_allocated) + ",\"completed\":" + num(r.completed) +
-       ",\"first_completed_ms\":" + num(r.first_completed) + ",\"last_completed_ms\":" + num(r.last_completed) +
+       ",\"first_completed_ms\":" + num(r.first_completed) +
+       ",\"last_completed_ms\":" + num(r.last_completed) +
        ",\"not_completed_ms\":" + array(r.pending, [](Millis t) { return num(t); }) +
        ",\"start_record\":" + (r.start_record ? "true" : "false") + "}";
   o += ",\"last_checkpoint_ms\":" + num(r.last_checkpoint);
@@ -184,20 +202,23 @@ std::string format_json(const StoreReport& r) {
          return "{\"first_ms\":" + num(d.first) + ",\"last_ms\":" + num(d.second) + "}";
        });
   o += ",\"wal\":" + array(r.wal, [](const WalUsage& w) {
-         return "{\"stream\":" + num(w.stream) + ",\"name\":" + quote(w.name) + ",\"blocks\":" + num(w.blocks) +
-                ",\"bytes\":" + num(w.bytes) + ",\"first_seq\":" + num(w.first_seq) +
-                ",\"last_seq\":" + num(w.last_seq) + "}";
+         return "{\"stream\":" + num(w.stream) + ",\"name\":" + quote(w.name) +
+                ",\"blocks\":" + num(w.blocks) + ",\"bytes\":" + num(w.bytes) +
+                ",\"first_seq\":" + num(w.first_seq) + ",\"last_seq\":" + num(w.last_seq) + "}";
        });
   o += ",\"state\":" + array(r.state, [](const StateUsage& s) {
          return "{\"operator\":" + quote(s.stream) + ",\"partition\":" + num(s.partition) +
-                ",\"snapshots\":" + num(s.full + s.delta) + ",\"full\":" + num(s.full) + ",\"delta\":" + num(s.delta) +
-                ",\"bytes\":" + num(s.bytes) + ",\"first_ms\":" + num(s.first) + ",\"last_ms\":" + num(s.last) + "}";
+                ",\"snapshots\":" + num(s.full + s.delta) + ",\"full\":" + num(s.full) +
+                ",\"delta\":" + num(s.delta) + ",\"bytes\":" + num(s.bytes) +
+                ",\"first_ms\":" + num(s.first) + ",\"last_ms\":" + num(s.last) + "}";
        });
   o += ",\"commits\":" + array(r.commits, [](const CommitUsage& c) {
-         return "{\"output\":" + num(c.output) + ",\"name\":" + quote(c.name) + ",\"markers\":" + num(c.commits) +
-                ",\"batches\":" + num(c.batches) + ",\"first_ms\":" + num(c.first) + ",\"last_ms\":" + num(c.last) + "}";
+         return "{\"output\":" + num(c.output) + ",\"name\":" + quote(c.name) +
+                ",\"markers\":" + num(c.commits) + ",\"batches\":" + num(c.batches) +
+                ",\"first_ms\":" + num(c.first) + ",\"last_ms\":" + num(c.last) + "}";
        });
-  o += ",\"sink_markers\":" + num(r.sink_markers) + ",\"unknown_meta_records\":" + num(r.unknown_meta);
+  o += ",\"sink_markers\":" + num(r.sink_markers) +
+       ",\"unknown_meta_records\":" + num(r.unknown_meta);
   return o + "}\n";
 }
 

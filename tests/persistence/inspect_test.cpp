@@ -19,7 +19,9 @@ using rill::persistence::test::TempDir;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 constexpr uint32_t kLines = 0;  // the WAL stream's node id: streams[0] of the signature below
 constexpr std::size_t kFrameBytes = 16;
@@ -54,7 +56,8 @@ void write_store(CheckpointStore& store) {
     for (int p = 0; p < 2; ++p) REQUIRE(meta.record_commit(0, t, p, 1).is_ok());
     if (k <= 3) REQUIRE(meta.record_commit(1, t, 0, 1).is_ok());
     for (int p = 0; p < 2; ++p)
-      REQUIRE(store.state().write("counts", p, {t, k == 1, std::string(10 * k, 's')}).get().is_ok());
+      REQUIRE(
+          store.state().write("counts", p, {t, k == 1, std::string(10 * k, 's')}).get().is_ok());
     if (k <= 3) REQUIRE(meta.record_completion(t, k == 2).is_ok());
   }
   REQUIRE(store.wal_writer().append(kLines, 10, 10, frame).get().is_ok());
@@ -198,7 +201,8 @@ TEST_CASE("the report refuses what is not a readable rill store, naming the path
   { open_store(newer.path); }
   write_version(newer.path, kFormatVersion + 1);
   CHECK(contains(message(newer.path), "format " + std::to_string(kFormatVersion + 1) +
-                                          ", this rill reads up to " + std::to_string(kFormatVersion)));
+                                          ", this rill reads up to " +
+                                          std::to_string(kFormatVersion)));
 
   TempDir damaged;
   write_store(*open_store(damaged.path));
