@@ -177,15 +177,7 @@ Status collect_sizes(const LmdbEnv& env, StoreReport& r) {
   return Status::ok();
 }
 
-}  // namespace
-
-Result<StoreReport> inspect_store(const std::string& dir) {
-  std::error_code ec;
-  auto kind = fs::status(dir, ec).type();
-  if (kind == fs::file_type::not_found)
-    return Status(Errc::not_found, "'" + dir + "' does not exist");
-  if (kind != fs::file_type::directory)
-    return Status(Errc::invalid_argument, "'" + dir + "' is not a directory");
+Result<StoreReport> read_report(const std::string& dir) {
   auto env = LmdbEnv::open_read_only(dir);
   if (!env) return env.status();
   StoreReport r;
@@ -204,6 +196,22 @@ Result<StoreReport> inspect_store(const std::string& dir) {
     if (!st) return st;
   }
   return r;
+}
+
+}  // namespace
+
+Result<StoreReport> inspect_store(const std::string& dir) {
+  std::error_code ec;
+  auto kind = fs::status(dir, ec).type();
+  if (kind == fs::file_type::not_found)
+    return Status(Errc::not_found, "'" + dir + "' does not exist");
+  if (kind != fs::file_type::directory)
+    return Status(Errc::invalid_argument, "'" + dir + "' is not a directory");
+  auto report = read_report(dir);
+  // A running job may grow the map between the open and the read txn (MDB_MAP_RESIZED); a
+  // second open maps the new size.
+  if (!report && report.status().code() == Errc::io_error) report = read_report(dir);
+  return report;
 }
 
 }  // namespace rill::persistence

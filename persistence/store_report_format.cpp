@@ -2,9 +2,11 @@
 // flat lists, not worth a library dependency for one tool.
 #include <time.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <sstream>
+#include <vector>
 
 #include "persistence/store_report.hpp"
 
@@ -48,19 +50,32 @@ std::string named(const char* what, uint32_t id, const std::string& name) {
   return std::string(what) + " " + std::to_string(id) + (name.empty() ? "" : " (" + name + ")");
 }
 
+// Text lists at most this many batches not completed: a store stuck for hours has thousands.
 constexpr std::size_t kPendingShown = 10;
-constexpr std::size_t kLabelWidth = 22;  // a store stuck for hours would list thousands
 
 }  // namespace
 
 std::string format_text(const StoreReport& r) {
   std::ostringstream o;
+  // Rows are kept per section so its labels pad to the section's longest one.
+  std::vector<std::pair<std::string, std::string>> rows;
+  std::string title;
   auto row = [&](const std::string& label, const std::string& value) {
-    o << "  " << label
-      << std::string(label.size() < kLabelWidth ? kLabelWidth - label.size() : 1, ' ') << value
-      << "\n";
+    rows.emplace_back(label, value);
   };
-  o << "rill store " << r.dir << "\n";
+  auto section = [&](const std::string& next) {
+    std::size_t width = 0;
+    for (const auto& [label, value] : rows) width = std::max(width, label.size());
+    if (!title.empty()) o << title << "\n";
+    for (const auto& [label, value] : rows) {
+      o << "  " << label;
+      if (!value.empty()) o << std::string(width + 2 - label.size(), ' ') << value;
+      o << "\n";
+    }
+    rows.clear();
+    title = next;
+  };
+  section("rill store " + r.dir);
   row("format", std::to_string(r.format_version));
   row("data.mdb", human(r.file_bytes) + "; map " + human(r.map_bytes) + ", " + human(r.used_bytes) +
                       " in use (" +
@@ -80,10 +95,10 @@ std::string format_text(const StoreReport& r) {
   }
   std::string parts;
   for (const auto& [stream, n] : r.partitions)
-    parts += (parts.empty() ? "" : ", ") + stream + " " + std::to_string(n);
+    parts += (parts.empty() ? "" : ", ") + stream + ": " + std::to_string(n);
   row("partitions", parts.empty() ? "none recorded" : parts);
 
-  o << "batches\n";
+  section("batches");
   row("allocated",
       std::to_string(r.allocated) +
           (r.first_allocated ? ", " + ms(*r.first_allocated) + " .. " + ms(*r.last_allocated)
@@ -104,27 +119,29 @@ std::string format_text(const StoreReport& r) {
     row(i ? "" : "downtimes",
         ms(r.downtimes[i].first) + " .. " + ms(r.downtimes[i].second) + " skipped");
 
-  o << "wal\n";
-  if (r.wal.empty()) row("(empty)", "");
+  section("wal (received blocks, per input stream)");
+  if (r.wal.empty()) row("none", "");
   for (const auto& w : r.wal)
     row(named("stream", w.stream, w.name), std::to_string(w.blocks) + " blocks, " + human(w.bytes) +
                                                ", seq " + std::to_string(w.first_seq) + ".." +
                                                std::to_string(w.last_seq));
-  o << "state\n";
-  if (r.state.empty()) row("(empty)", "");
+  section("state (snapshots, per operator and partition)");
+  if (r.state.empty()) row("none", "");
   for (const auto& s : r.state)
     row(s.stream + " partition " + std::to_string(s.partition),
         std::to_string(s.full + s.delta) + " snapshots (" + std::to_string(s.full) + " full, " +
             std::to_string(s.delta) + " delta), " + human(s.bytes) + ", " + ms(s.first) + " .. " +
             ms(s.last));
-  o << "commits\n";
-  if (r.commits.empty()) row("(none)", "");
+  section("commits (the driver's sink commit markers, per output)");
+  if (r.commits.empty()) row("none", "");
   for (const auto& c : r.commits)
     row(named("output", c.output, c.name), std::to_string(c.commits) + " markers for " +
                                                std::to_string(c.batches) + " batches, " +
                                                ms(c.first) + " .. " + ms(c.last));
-  row("sink markers", std::to_string(r.sink_markers) + " (markers database)");
-  if (r.unknown_meta) row("unknown records", std::to_string(r.unknown_meta) + " in meta");
+  section("other");
+  row("markers database", std::to_string(r.sink_markers) + " entries");
+  if (r.unknown_meta) row("unknown meta records", std::to_string(r.unknown_meta));
+  section("");
   return o.str();
 }
 
