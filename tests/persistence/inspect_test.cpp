@@ -254,6 +254,22 @@ TEST_CASE("rill-inspect prints the report, beside a running job and without writ
   CHECK(files_of(dir.path)["data.mdb"] == before["data.mdb"]);
 }
 
+TEST_CASE("a store no job has used yet reports nothing recorded, in valid JSON", "[inspect]") {
+  TempDir dir;
+  { open_store(dir.path); }
+  Run text = inspect(dir.path);
+  INFO(text.out + text.err);
+  CHECK(text.code == 0);
+  CHECK(contains(text.out, "zero time   none\n"));
+  CHECK(contains(text.out, "job         none recorded\n"));
+  Run json = inspect("--json " + dir.path);
+  CHECK(json.code == 0);
+  CHECK(contains(json.out, "\"zero_time_ms\":null,\"job\":null,"));
+  TempDir tmp;
+  std::ofstream(tmp.path + "/report.json") << json.out;
+  CHECK(std::system(("python3 -m json.tool " + tmp.path + "/report.json >/dev/null").c_str()) == 0);
+}
+
 TEST_CASE("rill-inspect exits 2 with one line naming the path", "[inspect]") {
   TempDir dir;
   Run help = inspect("--help");
