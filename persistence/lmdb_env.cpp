@@ -16,6 +16,7 @@ struct LmdbEnv::State {
   MDB_dbi dbis[kDbCount] = {};
   std::size_t map_bytes = 0;
   int stale_cleared = 0;
+  uint32_t format_version = kFormatVersion;
   mutable std::shared_mutex map_mu;  // shared: read txns; exclusive: grow()
   ~State() {
     if (env) mdb_env_close(env);
@@ -33,6 +34,7 @@ MDB_env* LmdbEnv::raw() const noexcept { return s_->env; }
 MDB_dbi LmdbEnv::dbi(Db db) const noexcept { return s_->dbis[static_cast<int>(db)]; }
 std::size_t LmdbEnv::map_bytes() const noexcept { return s_->map_bytes; }
 int LmdbEnv::stale_readers_cleared() const noexcept { return s_->stale_cleared; }
+uint32_t LmdbEnv::format_version() const noexcept { return s_->format_version; }
 
 static std::string store_error(const std::string& dir, const char* op, int rc,
                                std::optional<Db> db, std::span<const uint8_t> key) {
@@ -117,6 +119,7 @@ Result<LmdbEnv> LmdbEnv::open(const std::string& dir, const StoreOptions& option
     if (!payload || payload->size() != 4)
       return fail(Errc::corrupt, "db meta format_version: checksum mismatch");
     uint32_t found = get_u32(payload->data());
+    s->format_version = found;
     if (found > kFormatVersion)
       return fail(Errc::invalid_argument,
                   "store format version " + std::to_string(found) +
@@ -125,6 +128,71 @@ Result<LmdbEnv> LmdbEnv::open(const std::string& dir, const StoreOptions& option
   }
   rc = mdb_txn_commit(guard.release());
   if (rc) return lmdb_fail("mdb_txn_commit", rc);
+  return LmdbEnv(std::move(s));
+}
+
+Result<LmdbEnv> LmdbEnv::open_read_only(const std::string& dir) {
+  auto s = std::make_unique<State>();
+  s->dir = dir;
+  const std::string where = "'" + dir + "'";
+  auto not_rill = [&](const std::string& why) {
+    return Status(Errc::invalid_argument, where + " is not a rill store: " + why);
+  };
+  auto lmdb_fail = [&](const char* op, int rc) {
+    return Status(rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED ? Errc::corrupt
+                                                                                         : Errc::io_error,
+                  where + ": " + op + ": " + mdb_strerror(rc));
+  };
+  std::error_code ec;
+  auto data = fs::path(dir) / "data.mdb";
+  if (!fs::exists(data, ec)) return Status(Errc::not_found, where + " is not a rill store: no data.mdb");
+  // LMDB would initialize an empty data file: that is a write.
+  auto size = fs::file_size(data, ec);
+  if (ec) return Status(Errc::io_error, where + ": data.mdb: " + ec.message());
+  if (size == 0) return not_rill("data.mdb is empty");
+  // Without lock.mdb no process has the store open (LMDB keeps it while it does), so skipping
+  // the reader table is safe, and it spares creating the file.
+  bool lock_file = fs::exists(fs::path(dir) / "lock.mdb", ec);
+
+  int rc = mdb_env_create(&s->env);
+  if (rc) return lmdb_fail("mdb_env_create", rc);
+  mdb_env_set_maxdbs(s->env, kDbCount);
+  mdb_env_set_maxreaders(s->env, s->options.max_readers);
+  mdb_env_set_mapsize(s->env, 0);  // 0: the size the store records (a job may have grown it)
+  unsigned flags = MDB_RDONLY | MDB_NOTLS | (lock_file ? 0 : MDB_NOLOCK);
+  if ((rc = mdb_env_open(s->env, dir.c_str(), flags, 0644))) return lmdb_fail("mdb_env_open", rc);
+  MDB_envinfo info;
+  mdb_env_info(s->env, &info);
+  s->map_bytes = info.me_mapsize;
+
+  MDB_txn* txn = nullptr;
+  if ((rc = mdb_txn_begin(s->env, nullptr, MDB_RDONLY, &txn))) return lmdb_fail("mdb_txn_begin", rc);
+  std::unique_ptr<MDB_txn, void (*)(MDB_txn*)> guard(txn, mdb_txn_abort);
+  auto& meta = s->dbis[static_cast<int>(Db::meta)];
+  rc = mdb_dbi_open(txn, "meta", 0, &meta);
+  if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) return not_rill("an LMDB store without a 'meta' database");
+  if (rc) return lmdb_fail("mdb_dbi_open meta", rc);
+  // The version first: a newer format may lay out the other databases differently.
+  std::string vkey = meta_key(MetaType::format_version);
+  MDB_val k = to_val(vkey), v;
+  rc = mdb_get(txn, meta, &k, &v);
+  if (rc == MDB_NOTFOUND) return not_rill("'meta' has no format version");
+  if (rc) return lmdb_fail("mdb_get format_version", rc);
+  auto payload = open_value(to_span(vkey), to_span(v));
+  if (!payload || payload->size() != 4)
+    return Status(Errc::corrupt, where + ": db meta format_version: checksum mismatch");
+  s->format_version = get_u32(payload->data());
+  if (s->format_version > kFormatVersion)
+    return Status(Errc::invalid_argument, where + " is a rill store of format " +
+                                              std::to_string(s->format_version) + ", this rill reads up to " +
+                                              std::to_string(kFormatVersion));
+  for (Db db : {Db::wal, Db::state, Db::markers}) {
+    rc = mdb_dbi_open(txn, db_name(db), 0, &s->dbis[static_cast<int>(db)]);
+    if (rc == MDB_NOTFOUND) return not_rill(std::string("no '") + db_name(db) + "' database");
+    if (rc) return lmdb_fail("mdb_dbi_open", rc);
+  }
+  // Committing (not aborting) a read txn keeps the database handles it opened.
+  if ((rc = mdb_txn_commit(guard.release()))) return lmdb_fail("mdb_txn_commit", rc);
   return LmdbEnv(std::move(s));
 }
 

@@ -74,6 +74,12 @@ class LmdbEnv {
   /// format version. Errors name the directory: a newer format, a directory holding other files,
   /// a file that is not an LMDB store.
   static Result<LmdbEnv> open(const std::string& dir, const StoreOptions& options);
+  /// Opens an existing store for reading only (MDB_RDONLY): creates and writes nothing in dir
+  /// but LMDB's reader slot in lock.mdb, which lets it read beside a running job (without a
+  /// lock.mdb, as in a copied store, it opens with MDB_NOLOCK and creates none). No stale-slot
+  /// cleanup. Errors name dir: no data.mdb, not LMDB, not a rill store, a newer format. No
+  /// StoreWriter may use the result.
+  static Result<LmdbEnv> open_read_only(const std::string& dir);
 
   LmdbEnv(LmdbEnv&&) noexcept;  // defined where State is complete
   LmdbEnv& operator=(LmdbEnv&&) noexcept;
@@ -88,6 +94,8 @@ class LmdbEnv {
   const std::string& dir() const noexcept;
   const StoreOptions& options() const noexcept;
   MDB_env* raw() const noexcept;
+  /// The format version the store records (kFormatVersion for a store open() created).
+  uint32_t format_version() const noexcept;
   MDB_dbi dbi(Db db) const noexcept;
   std::size_t map_bytes() const noexcept;
   /// Reader slots of dead processes that open() cleared (mdb_reader_check).

@@ -16,6 +16,7 @@ meson install -C "$build" --no-rebuild --destdir "$tmp/root" >"$tmp/install.log"
   { cat "$tmp/install.log"; fail "meson install failed"; }
 pc=$(find "$tmp/root" -name rill.pc -print -quit)
 [[ -n $pc ]] || fail "no rill.pc installed"
+[[ -x $(find "$tmp/root" -path '*/bin/rill-inspect' -print -quit) ]] || fail "no bin/rill-inspect installed"
 mkdir "$tmp/pc"
 sed "s|^prefix=|prefix=$tmp/root|" "$pc" >"$tmp/pc/rill.pc"
 export PKG_CONFIG_PATH=$tmp/pc
