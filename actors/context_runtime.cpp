@@ -114,8 +114,9 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
   root_ = actors::spawn_supervisor(*system, tree_spec(options));
   // The root gives up only when its restart intensity is exceeded: the job stops with that
   // error. Everything acknowledged was durable, so a later get_or_create resumes exactly.
-  // Held in root_watch_: CAF destroys an actor nobody references.
-  root_watch_ = system->spawn([root = root_, status = job.status](caf::event_based_actor* self) {
+  // Held in root_watch_: CAF destroys an actor nobody references. root and status go as spawn
+  // arguments, not captures: CAF 0.17 dereferences a null argument tuple when there are none.
+  auto watch_root = [](caf::event_based_actor* self, caf::actor root, std::shared_ptr<JobStatus> status) {
     self->monitor(root);
     self->set_down_handler([self, status](caf::down_msg& m) {
       if (m.reason && m.reason != caf::exit_reason::user_shutdown)
@@ -123,7 +124,8 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
       self->quit();
     });
     return caf::behavior{[](int) {}};
-  });
+  };
+  root_watch_ = system->spawn(watch_root, root_, job.status);
 }
 
 // As Spark: operators whose state is the only copy of their input refuse to run without a

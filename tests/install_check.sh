@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs rill into a temporary prefix and builds samples/external_app against it through
 # pkg-config alone, as a user would: fails if the install, rill.pc or a public header is broken.
-# usage: install_check.sh BUILD_DIR SOURCE_DIR
+# usage: install_check.sh BUILD_DIR SOURCE_DIR [SANITIZE]
+# SANITIZE is the build's b_sanitize ("none", "address,undefined"): a sanitized librill.a needs
+# the same runtime at link time.
 set -euo pipefail
 build=$(cd "$1" && pwd)
 src=$(cd "$2" && pwd)
+sanitize=${3:-none}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "install_check: $*" >&2; exit 1; }
@@ -58,6 +61,7 @@ librill_a=$(find "$tmp/root" -name librill.a -print -quit)
 [[ -n $librill_a ]] || fail "no librill.a installed"
 obj=$tmp/app/build/wordcount.p/wordcount.cpp.o
 link=()
+[[ $sanitize == none ]] || link+=("-fsanitize=$sanitize")
 for f in $static_libs; do
   case $f in
     -lrill) link+=("$librill_a") ;;

@@ -355,8 +355,10 @@ TEST_CASE("every node carries its output's codec, and stateful nodes snapshot") 
 
   // The part codec round-trips a part through columns.
   const std::vector<KV> records = {{"a", 1}, {"b", -2}};
+  // The columns point into the part's strings: the part must outlive them.
+  const auto part_in = rill::make_part(records);
   EncodeColumns out;
-  source.codec.encode(rill::make_part(records), out);
+  source.codec.encode(part_in, out);
   auto part = source.codec.decode(rill::columns_of(out), 100);
   REQUIRE(part.is_ok());
   CHECK(rill::part_cast<KV>(*part) == records);
