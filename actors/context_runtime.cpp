@@ -116,7 +116,7 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
   // error. Everything acknowledged was durable, so a later get_or_create resumes exactly.
   // Held in root_watch_: CAF destroys an actor nobody references. root and status go as spawn
   // arguments, not captures: CAF 0.17 dereferences a null argument tuple when there are none.
-  auto watch_root = [](caf::event_based_actor* self, caf::actor root, std::shared_ptr<JobStatus> status) {
+  auto watch_root = [](caf::event_based_actor* self, caf::actor root, std::shared_ptr<actors::JobStatus> status) {
     self->monitor(root);
     self->set_down_handler([self, status](caf::down_msg& m) {
       if (m.reason && m.reason != caf::exit_reason::user_shutdown)
@@ -335,6 +335,7 @@ void StreamingContext::start() {
   if (!runtime_->job.status->wait_ready(Millis{30000}) ||
       !runtime_->job.status->wait_receivers(receivers, Millis{30000}))
     throw JobError("start(): the runtime did not come up within 30 s");
+  runtime_->job.status->streaming_started(runtime_->job.clock->now());
   spdlog::info("{}: started, batch interval {} ms, {} partitions, {} stages", options_.app_name,
                graph_.interval().count(), graph_.default_partitions(), runtime_->job.plan->stages().size());
   if (spdlog::should_log(spdlog::level::info)) {

@@ -26,9 +26,12 @@ struct DriverState {
   std::vector<persistence::BlockRef> blocks;
   std::vector<persistence::BlockRef> recorded;  // the current re-run's recorded inputs
   int restarts_at_start = 0;                      // JobStatus::restarts() when the batch began
+  CheckpointInfo checkpoint;                      // what the current batch's tasks snapshotted
   /// Batches allocated before a restart and not yet re-run, with their recorded inputs.
   std::map<Millis, std::vector<persistence::BlockRef>> reruns;
   bool rerun = false;  // the current batch re-runs a recorded allocation
+  size_t replays = 0;  // re-runs planned at this driver's start, for progress logs
+  size_t replayed = 0;
   std::optional<Millis> base;  // the last checkpoint when the current batch started
   int since_retention = 0;
   size_t sources_waiting = 0;
@@ -109,7 +112,15 @@ void complete_batch(Self* self, Job* job) {
   // batch is also a checkpoint.
   bool checkpoint = job->store != nullptr;
   if (!last || *last < t) {
+    const auto recording = std::chrono::steady_clock::now();
     if (Status s = job->meta->record_completion(t, checkpoint); !s) return fail(self, job, s.to_string());
+    if (checkpoint) {
+      // Tasks snapshot in parallel: the checkpoint took the slowest one plus this commit.
+      st.checkpoint.batch_time = t;
+      st.checkpoint.duration_ms +=
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - recording).count();
+      job->status->checkpoint_completed(st.checkpoint);
+    }
     if (checkpoint && ++st.since_retention >= kRetentionEvery) {
       st.since_retention = 0;
       retain_store(job, t);
@@ -136,11 +147,21 @@ void run_outputs(Self* self, Job* job) {
       continue;
     }
     caf::actor sink = job->directory.get("sink", op.id);
+    if (st.info.outputs.empty() || st.info.outputs.back().id != op.id) {  // not a retry
+      OutputOperationInfo out{st.run->time(), op.id, op.name, job->clock->now(), Millis{0}, std::nullopt};
+      st.info.outputs.push_back(out);
+      job->status->output_started(out);
+    }
     self->request(sink, caf::infinite, output_atom::value, OutputRequest{op.id, st.run->time(), std::move(parts)})
         .then(
             [self, job](const OutputReply& r) {
+              auto& s = self->state;
+              OutputOperationInfo& out = s.info.outputs.back();
+              out.end_time = job->clock->now();
+              out.failure = r.error;
+              job->status->output_completed(out);
               if (r.error) return fail(self, job, *r.error);
-              ++self->state.next_output;
+              ++s.next_output;
               run_outputs(self, job);
             },
             [self, job, name = op.name, t = st.run->time()](caf::error& e) {
@@ -189,6 +210,9 @@ void send_task(Self* self, Job* job, int stage, int partition, int attempt) {
               return;
             }
             if (s.run->completed(r.stage, r.partition)) return;  // a late duplicate answer
+            s.checkpoint.bytes += r.snapshot_bytes;
+            s.checkpoint.keys += r.snapshot_keys;
+            s.checkpoint.duration_ms = std::max(s.checkpoint.duration_ms, r.snapshot_ms);
             s.run->complete(r.stage, r.partition, r.result);
             launch_ready(self, job);
           },
@@ -237,8 +261,10 @@ void allocate_and_run(Self* self, Job* job) {
   // restarted, or ran t already for a driver that then died, reloads it first.
   st.base = job->meta->last_checkpoint();
   st.info.processing_start = job->clock->now();
+  job->status->batch_submitted(st.info);
   st.run.emplace(*job->plan, t, std::move(st.source_parts));
   st.source_parts.clear();
+  job->status->batch_started(st.info);
   launch_ready(self, job);
 }
 
@@ -281,6 +307,7 @@ void cut_source(Self* self, Job* job, Millis t, size_t i) {
 void start_batch(Self* self, Job* job, Millis t) {
   auto& st = self->state;
   st.info = BatchInfo{};
+  st.checkpoint = CheckpointInfo{};
   st.info.batch_time = t;
   st.info.submission_time = job->clock->now();
   st.restarts_at_start = job->status->restarts();
@@ -292,7 +319,7 @@ void start_batch(Self* self, Job* job, Millis t) {
     st.rerun = true;
     st.recorded = std::move(it->second);
     st.reruns.erase(it);
-    spdlog::info("batch {}: re-running from its recorded inputs", to_string(t));
+    spdlog::info("replaying batch {}/{} ({}) from its recorded inputs", ++st.replayed, st.replays, to_string(t));
   } else {
     st.rerun = false;
   }
@@ -407,6 +434,7 @@ caf::behavior driver_actor(Self* self, Job* job) {
     st.reruns[t] = blocks;
     last_allocated = std::max(last_allocated, t);
   }
+  st.replays = st.reruns.size();
   Millis first = last_allocated + interval;
   const Millis missed_from = first;
   Millis now = job->clock->now();

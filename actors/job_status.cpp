@@ -1,6 +1,34 @@
 #include "actors/job_status.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace rill::actors {
+
+template <class Event>
+void JobStatus::notify(Event&& event) {
+  std::lock_guard lock(notify_mu_);
+  for (auto& l : listeners_) {
+    try {
+      event(*l);
+    } catch (const std::exception& e) {
+      spdlog::error("a streaming listener threw: {}", e.what());
+    } catch (...) {
+      spdlog::error("a streaming listener threw a non-exception");
+    }
+  }
+}
+
+void JobStatus::streaming_started(Millis time) {
+  notify([&](StreamingListener& l) { l.on_streaming_started(time); });
+}
+
+void JobStatus::batch_submitted(const BatchInfo& info) {
+  notify([&](StreamingListener& l) { l.on_batch_submitted(info); });
+}
+
+void JobStatus::batch_started(const BatchInfo& info) {
+  notify([&](StreamingListener& l) { l.on_batch_started(info); });
+}
 
 void JobStatus::batch_completed(const BatchInfo& info) {
   {
@@ -9,21 +37,67 @@ void JobStatus::batch_completed(const BatchInfo& info) {
     infos_.push_back(info);
   }
   cv_.notify_all();
-  for (auto& l : listeners_) l->on_batch_completed(info);
+  notify([&](StreamingListener& l) { l.on_batch_completed(info); });
 }
 
 void JobStatus::batch_failed(const BatchInfo& info) {
-  for (auto& l : listeners_) l->on_batch_failed(info);
+  notify([&](StreamingListener& l) { l.on_batch_failed(info); });
 }
 
-void JobStatus::receiver_error(const std::string& receiver, const std::string& message) {
-  for (auto& l : listeners_) l->on_receiver_error(receiver, message);
+void JobStatus::output_started(const OutputOperationInfo& info) {
+  notify([&](StreamingListener& l) { l.on_output_operation_started(info); });
+}
+
+void JobStatus::output_completed(const OutputOperationInfo& info) {
+  notify([&](StreamingListener& l) { l.on_output_operation_completed(info); });
+}
+
+void JobStatus::checkpoint_completed(const CheckpointInfo& info) {
+  notify([&](StreamingListener& l) { l.on_checkpoint_completed(info); });
+}
+
+void JobStatus::receiver_error(const std::string& receiver, const std::string& message, Millis time) {
+  {
+    std::lock_guard lock(mu_);
+    ReceiverInfo& r = receivers_[receiver];
+    r.name = receiver;
+    r.last_error = message;
+    r.last_error_time = time;
+  }
+  notify([&](StreamingListener& l) { l.on_receiver_error(receiver, message); });
+}
+
+void JobStatus::receiver_started(const std::string& receiver) {
+  ReceiverInfo info;
+  {
+    std::lock_guard lock(mu_);
+    ++receivers_started_;
+    ReceiverInfo& r = receivers_[receiver];
+    r.name = receiver;
+    r.active = true;
+    ++r.starts;
+    info = r;
+  }
+  cv_.notify_all();
+  notify([&](StreamingListener& l) { l.on_receiver_started(info); });
+}
+
+void JobStatus::receiver_stopped(const std::string& receiver) {
+  ReceiverInfo info;
+  {
+    std::lock_guard lock(mu_);
+    ReceiverInfo& r = receivers_[receiver];
+    if (!r.active) return;  // stopped already (a stop, then the actor's exit)
+    r.active = false;
+    info = r;
+  }
+  notify([&](StreamingListener& l) { l.on_receiver_stopped(info); });
 }
 
 void JobStatus::actor_restarted(const std::string& kind, const std::string& name,
                                 const std::string& reason) {
   restarts_.fetch_add(1);
-  for (auto& l : listeners_) l->on_actor_restarted(kind, name, reason);
+  notify([&](StreamingListener& l) { l.on_actor_restarted(kind, name, reason); });
 }
 
 void JobStatus::terminate(std::optional<std::string> error) {
@@ -55,14 +129,6 @@ void JobStatus::ready() {
 bool JobStatus::wait_ready(Millis timeout) {
   std::unique_lock lock(mu_);
   return cv_.wait_for(lock, timeout, [this] { return ready_ || terminated_; });
-}
-
-void JobStatus::receiver_started() {
-  {
-    std::lock_guard lock(mu_);
-    ++receivers_started_;
-  }
-  cv_.notify_all();
 }
 
 bool JobStatus::wait_receivers(int n, Millis timeout) {

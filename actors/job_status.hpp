@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -21,9 +22,19 @@ class JobStatus {
   explicit JobStatus(std::vector<std::shared_ptr<StreamingListener>> listeners)
       : listeners_(std::move(listeners)) {}
 
+  // Events: recorded, then passed to the listeners one at a time (listener exceptions logged).
+  void streaming_started(Millis time);
+  void batch_submitted(const BatchInfo& info);
+  void batch_started(const BatchInfo& info);
   void batch_completed(const BatchInfo& info);
   void batch_failed(const BatchInfo& info);
-  void receiver_error(const std::string& receiver, const std::string& message);
+  void output_started(const OutputOperationInfo& info);
+  void output_completed(const OutputOperationInfo& info);
+  void checkpoint_completed(const CheckpointInfo& info);
+  void receiver_error(const std::string& receiver, const std::string& message, Millis time);
+  /// A receiver instance started (counted across restarts: wait_receivers).
+  void receiver_started(const std::string& receiver);
+  void receiver_stopped(const std::string& receiver);
   void actor_restarted(const std::string& kind, const std::string& name, const std::string& reason);
   /// Actor restarts so far (every supervisor's, across the job).
   int restarts() const { return restarts_.load(); }
@@ -34,8 +45,6 @@ class JobStatus {
   /// The driver scheduled its first tick: advancing a manual clock now produces batches.
   void ready();
   bool wait_ready(Millis timeout);
-  /// A receiver instance started (counted across restarts).
-  void receiver_started();
   /// Waits until at least n receiver starts were counted.
   bool wait_receivers(int n, Millis timeout);
 
@@ -54,7 +63,12 @@ class JobStatus {
  private:
   mutable std::mutex mu_;
   std::condition_variable cv_;
+  template <class Event>
+  void notify(Event&& event);
+
+  std::recursive_mutex notify_mu_;  // one event at a time; a listener may cause another
   std::vector<std::shared_ptr<StreamingListener>> listeners_;
+  std::map<std::string, ReceiverInfo> receivers_;
   std::set<Millis> completed_times_;
   std::vector<BatchInfo> infos_;
   bool terminated_ = false;

@@ -30,6 +30,10 @@ struct TaskReply {
   bool ok = true;
   TaskResult result;
   TaskError error;  ///< when !ok: operator, batch time, cause
+  /// The state snapshot the task wrote (0 for a stateless stage): for CheckpointInfo.
+  int64_t snapshot_bytes = 0;
+  int64_t snapshot_keys = 0;
+  double snapshot_ms = 0;
 };
 
 /// One input stream's records for a batch, cut into its partitions.

@@ -22,20 +22,26 @@ caf::behavior receiver_actor(caf::event_based_actor* self, Job* job, ReceiverSlo
         else
           slot->restart_done();
       },
-      [job, slot](std::string message) { job->status->receiver_error(slot->name(), message); });
+      [job, slot](std::string message) { job->status->receiver_error(slot->name(), message, job->clock->now()); });
   // A killed predecessor could not stop its instance: start() stops it before starting anew.
   slot->start();
   spdlog::info("receiver {} started (generation {})", slot->name(), slot->generation());
-  job->status->receiver_started();
-  self->attach_functor([slot](const caf::error&) { slot->stop(); });
+  job->status->receiver_started(slot->name());
+  self->attach_functor([job, slot](const caf::error&) {
+    slot->stop();
+    job->status->receiver_stopped(slot->name());
+  });
   return {
-      [slot](restart_atom, const std::string& reason) {
+      [job, slot](restart_atom, const std::string& reason) {
         spdlog::warn("receiver {} restarting: {}", slot->name(), reason);
         slot->start();
+        job->status->receiver_stopped(slot->name());
+        job->status->receiver_started(slot->name());
         slot->restart_done();
       },
-      [slot](stop_atom, bool) -> bool {
+      [job, slot](stop_atom, bool) -> bool {
         slot->stop();
+        job->status->receiver_stopped(slot->name());
         return true;
       },
   };

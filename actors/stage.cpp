@@ -1,6 +1,7 @@
 // Stage actor: one partition of one stage. Handlers are thin: the pure Plan::run_task does
 // the work; the actor owns the partition's operator state between batches, loads it from the
 // checkpoint each task names as its base when it holds another, and snapshots it after every batch.
+#include <chrono>
 #include <thread>
 
 #include <caf/all.hpp>
@@ -81,8 +82,10 @@ void reload(StageState& st, Job& job, const Stage& stage, int partition, std::op
 // Writes the changes of every stateful node at t, durably, before the task reports done: the
 // driver may then record t as a checkpoint. A full snapshot replaces the deltas once they
 // outgrow the state (compaction), which keeps restore cost bounded by the state's size.
-std::optional<std::string> snapshot(StageState& st, Job& job, const Stage& stage, int partition, Millis t) {
+std::optional<std::string> snapshot(StageState& st, Job& job, const Stage& stage, int partition, Millis t,
+                                    TaskReply& reply) {
   auto& store = job.store->state();
+  const auto started = std::chrono::steady_clock::now();
   for (size_t i = 0; i < stage.nodes.size(); ++i) {
     NodeState* state = st.states[i].get();
     if (state == nullptr) continue;
@@ -98,6 +101,8 @@ std::optional<std::string> snapshot(StageState& st, Job& job, const Stage& stage
     failpoint(full ? "checkpoint.mid_compaction" : "checkpoint.mid_write");
     Status s = store.write(n.name, partition, snap, full ? st.last_full[i] : std::nullopt).get();
     if (!s) return where(n, partition) + " at " + to_string(t) + ": cannot write the snapshot: " + s.to_string();
+    reply.snapshot_bytes += static_cast<int64_t>(snap.bytes.size());
+    reply.snapshot_keys += static_cast<int64_t>(entries);
     if (full) {
       st.last_full[i] = t;
       st.since_full[i] = 0;
@@ -105,6 +110,7 @@ std::optional<std::string> snapshot(StageState& st, Job& job, const Stage& stage
       st.since_full[i] += entries;
     }
   }
+  reply.snapshot_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   return std::nullopt;
 }
 
@@ -143,7 +149,7 @@ caf::behavior stage_actor(caf::stateful_actor<StageState>* self, Job* job, int s
         reply.ok = job->plan->run_task(stage, ctx, req.inputs, s.states, reply.result, reply.error);
         failpoint("stage.mid_batch");
         if (reply.ok && stateful && job->store) {
-          if (auto e = snapshot(s, *job, sp, partition, req.time)) {
+          if (auto e = snapshot(s, *job, sp, partition, req.time, reply)) {
             reply.ok = false;
             reply.error = TaskError{s.name, req.time, *e};
           } else {
