@@ -43,6 +43,7 @@ class ContextRuntime {
   actors::SupervisorSpec tree_spec(const ContextOptions& options);
   void check_needs_no_checkpoint(const JobGraph& g);
   void open_checkpoint(const ContextOptions& options);
+  void set_up_backpressure(const ContextOptions& options, Millis interval);
   void plan_recovery();
   std::unique_ptr<actors::WalBlockLog> block_log_;  // the receiver WAL; null when off
   caf::actor_system_config config_;
@@ -70,6 +71,7 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
                       "0 <= restart_backoff_min <= restart_backoff_max");
   for (const Node& n : g.nodes()) job.stateful = job.stateful || static_cast<bool>(n.make_state);
   Millis interval = g.interval();
+  if (options.backpressure) set_up_backpressure(options, interval);
   if (options.checkpoint_dir.empty()) {
     check_needs_no_checkpoint(g);
     job.meta = std::make_shared<persistence::InMemoryMetaLog>();
@@ -136,6 +138,25 @@ void ContextRuntime::check_needs_no_checkpoint(const JobGraph& g) {
       throw ConfigError("stream '" + n.name + "' (" + n.kind +
                         ") keeps state across batches and needs a checkpoint directory: call "
                         "ssc.checkpoint(dir) before start()");
+}
+
+// The receivers start at the initial rate (or unlimited); the driver adapts it after each batch.
+void ContextRuntime::set_up_backpressure(const ContextOptions& options, Millis interval) {
+  if (options.backpressure_initial_rate < 0)
+    throw ConfigError("backpressure_initial_rate must be >= 0 (records/s), got " +
+                      std::to_string(options.backpressure_initial_rate));
+  job.max_rate = options.receiver_max_rate;
+  for (const auto& [node, src] : job.sources) {
+    if (!src->rate_limited()) continue;
+    try {
+      job.rate_estimators.emplace(node, PidRateEstimator(interval, options.backpressure_pid));
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(e.what());
+    }
+    double initial = options.backpressure_initial_rate;
+    if (job.max_rate > 0) initial = initial > 0 ? std::min(initial, job.max_rate) : job.max_rate;
+    if (initial > 0) src->set_rate(initial);
+  }
 }
 
 void ContextRuntime::open_checkpoint(const ContextOptions& options) {

@@ -27,6 +27,7 @@ struct DriverState {
   std::vector<persistence::BlockRef> recorded;  // the current re-run's recorded inputs
   int restarts_at_start = 0;                      // JobStatus::restarts() when the batch began
   CheckpointInfo checkpoint;                      // what the current batch's tasks snapshotted
+  std::map<int, int64_t> source_records;          // the current batch's records by source node
   /// Batches allocated before a restart and not yet re-run, with their recorded inputs.
   std::map<Millis, std::vector<persistence::BlockRef>> reruns;
   bool rerun = false;  // the current batch re-runs a recorded allocation
@@ -101,6 +102,21 @@ void schedule_tick(Self* self, Job* job) {
   job->clock->schedule(t, [me, t] { caf::anon_send(me, tick_atom::value, static_cast<int64_t>(t.count())); });
 }
 
+// Backpressure: each rate-limited source gets the rate its estimator derives from this batch.
+void adapt_rates(Job* job, const BatchInfo& info, const std::map<int, int64_t>& records) {
+  for (auto& [node, estimator] : job->rate_estimators) {
+    auto it = records.find(node);
+    auto rate = estimator.compute(info.processing_end, it == records.end() ? 0 : it->second,
+                                  info.processing_delay(), info.scheduling_delay());
+    if (!rate) continue;
+    double limit = job->max_rate > 0 ? std::min(*rate, job->max_rate) : *rate;
+    for (auto& [n, src] : job->sources)
+      if (n == node) src->set_rate(limit);
+    spdlog::debug("backpressure: stream '{}' limited to {:.0f} records/s after batch {}", job->graph->node(node).name,
+                  limit, to_string(info.batch_time));
+  }
+}
+
 void complete_batch(Self* self, Job* job) {
   auto& st = self->state;
   Millis t = st.run->time();
@@ -132,6 +148,7 @@ void complete_batch(Self* self, Job* job) {
                t.count(), st.info.input_records, st.info.scheduling_delay().count(),
                st.info.processing_delay().count(), st.info.total_delay().count());
   job->status->batch_completed(st.info);
+  adapt_rates(job, st.info, st.source_records);
   st.run.reset();
   maybe_start(self, job);
 }
@@ -289,6 +306,7 @@ void cut_source(Self* self, Job* job, Millis t, size_t i) {
         if (s.source_parts.count(b.node)) return;  // a late answer to an earlier ask
         if (b.error) return fail(self, job, "batch " + to_string(b.time) + ": " + *b.error);
         s.info.input_records += b.records;
+        s.source_records[b.node] += b.records;
         s.blocks.push_back({b.node, b.block_seq, b.records, std::move(b.replay)});
         s.source_parts[b.node] = std::move(b.parts);
         if (--s.sources_waiting == 0) allocate_and_run(self, job);
@@ -309,7 +327,7 @@ void start_batch(Self* self, Job* job, Millis t) {
   st.info = BatchInfo{};
   st.checkpoint = CheckpointInfo{};
   st.info.batch_time = t;
-  st.info.submission_time = job->clock->now();
+  st.source_records.clear();
   st.restarts_at_start = job->status->restarts();
   st.blocks.clear();
   st.recorded.clear();
@@ -324,6 +342,9 @@ void start_batch(Self* self, Job* job, Millis t) {
     st.rerun = false;
   }
   st.info.rerun = st.rerun;
+  // A grid batch was submitted when its time came, however long it then queued behind
+  // others (Spark's scheduling delay); a recorded batch re-run after a restart, now.
+  st.info.submission_time = st.rerun ? job->clock->now() : std::min(t, job->clock->now());
   inject_kills(job, t, FaultPhase::batch_start);
   if (st.sources_waiting == 0) return allocate_and_run(self, job);
   for (size_t i = 0; i < job->sources.size(); ++i) cut_source(self, job, t, i);

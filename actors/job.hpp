@@ -16,6 +16,7 @@
 #include "actors/messages.hpp"
 #include "dataflow/clock.hpp"
 #include "dataflow/fault_injector.hpp"
+#include "dataflow/pid_rate_estimator.hpp"
 #include "dataflow/input_source.hpp"
 #include "dataflow/plan.hpp"
 #include "persistence/checkpoint_store.hpp"
@@ -97,6 +98,9 @@ struct Job {
   /// on). Outlives the builder actors; guarded by cuts_mu.
   std::mutex cuts_mu;
   std::map<int, SourceBatch> last_cuts;
+  /// Backpressure: an estimator per rate-limited source node (empty when off), and the cap.
+  std::map<int, PidRateEstimator> rate_estimators;
+  double max_rate = 0;
 };
 
 }  // namespace rill::actors

@@ -56,7 +56,8 @@ void JobStatus::checkpoint_completed(const CheckpointInfo& info) {
   notify([&](StreamingListener& l) { l.on_checkpoint_completed(info); });
 }
 
-void JobStatus::receiver_error(const std::string& receiver, const std::string& message, Millis time) {
+void JobStatus::receiver_error(const std::string& receiver, const std::string& message,
+                               Millis time) {
   {
     std::lock_guard lock(mu_);
     ReceiverInfo& r = receivers_[receiver];

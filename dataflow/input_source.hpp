@@ -54,6 +54,11 @@ class InputSource {
   virtual bool has_pending() const { return false; }
   /// Receiver-based sources: the slot the receiver actor runs; null for receiver-less ones.
   virtual ReceiverSlot* receiver_slot() { return nullptr; }
+  /// True when set_rate() limits how fast records enter (backpressure applies).
+  virtual bool rate_limited() const { return false; }
+  /// Backpressure: records per second the source may take in from now on; what exceeds it
+  /// waits at the source (a reliable receiver's store() blocks), nothing is dropped.
+  virtual void set_rate(double /*records_per_s*/) {}
 
   // --- Replayable sources (receiver-less, exactly-once: Spark's direct streams) -----------
   /// True when take() fills Taken::replay and replay() can re-read any recorded batch.

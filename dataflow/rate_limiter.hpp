@@ -19,10 +19,16 @@ class RateLimiter {
   /// rate: permits per second; 0 or less means unlimited.
   explicit RateLimiter(double rate = 0) : rate_(rate) {}
 
+  /// Changes the rate (backpressure); permits already reserved keep their times.
+  void set_rate(double rate) {
+    std::lock_guard lock(mu_);
+    rate_ = rate;
+  }
+
   /// Reserves n permits at `now`; returns the time the caller may go on (now when unlimited).
   Millis reserve(std::size_t n, Millis now) {
-    if (rate_ <= 0) return now;
     std::lock_guard lock(mu_);
+    if (rate_ <= 0) return now;
     const double now_us = static_cast<double>(now.count()) * 1000.0;
     const double start = std::max(now_us, next_free_us_);
     next_free_us_ = start + static_cast<double>(n) * 1e6 / rate_;

@@ -185,6 +185,8 @@ class ReceiverSource final : public InputSource {
   Taken take(Millis t, int partitions) override { return blocks_->take(t, partitions); }
   bool has_pending() const override { return blocks_->has_pending(); }
   ReceiverSlot* receiver_slot() override { return &slot_; }
+  bool rate_limited() const override { return true; }
+  void set_rate(double records_per_s) override { blocks_->set_rate(records_per_s); }
   bool replayable() const override { return blocks_->options().write_ahead_log; }
   bool resumes_from_last_record() const override { return replayable(); }
   Result<Taken> replay(Millis, std::string_view recorded, int partitions) override {

@@ -76,6 +76,8 @@ class ReceiverBlocks {
   void admit(uint64_t generation, std::size_t n, Clock& clock);
   /// The time at which n more records keep within max_rate.
   Millis reserve(std::size_t n, Millis now) { return limiter_.reserve(n, now); }
+  /// Backpressure: the rate store() lets through from now on (<= 0: unlimited).
+  void set_rate(double records_per_s) { limiter_.set_rate(records_per_s); }
   /// Unreliable store: buffered; with the log, sealed into a block by a later store (once
   /// block_interval passed or a batch boundary lies between) or by take().
   bool store(uint64_t generation, Millis at, std::vector<T>&& records);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "dataflow/batch_info.hpp"
+#include "dataflow/pid_rate_estimator.hpp"
 #include "dataflow/clock.hpp"
 #include "dataflow/fault_injector.hpp"
 #include "dataflow/graph.hpp"
@@ -61,6 +62,17 @@ struct ContextOptions {
   /// Attempts of a failed task (a function threw, a stage died) before the job stops: the
   /// issue's task.max_attempts. Default 4, as Spark's spark.task.maxFailures.
   int task_max_attempts = 4;
+
+  // --- Backpressure (Spark's spark.streaming.backpressure.*) -----------------------------
+  /// Adapt each receiver stream's rate to what the job processes: after every batch a PID
+  /// estimator (PidRateEstimator) sets the rate from the batch's records, processing time and
+  /// scheduling delay, capped by receiver_max_rate. Default false.
+  bool backpressure = false;
+  /// Records per second each receiver stream may store until the first estimate. Default 0:
+  /// unlimited (up to receiver_max_rate).
+  double backpressure_initial_rate = 0;
+  /// The estimator's gains and floor. Default: Spark's (1.0, 0.2, 0.0, 100 records/s).
+  PidRateOptions backpressure_pid{};
 
   // --- Supervision (Erlang/OTP's intensity and period, Akka's backoff) ---------------------
   /// Restarts one supervisor may make within supervisor_period; one more and it gives up,

@@ -43,8 +43,12 @@ struct RecordingListener : rill::StreamingListener {
   void on_receiver_error(const std::string& name, const std::string& message) override {
     add("receiver_error " + name + ": " + message);
   }
-  void on_batch_submitted(const rill::BatchInfo& b) override { add("submitted " + std::to_string(b.batch_time.count())); }
-  void on_batch_started(const rill::BatchInfo& b) override { add("batch_started " + std::to_string(b.batch_time.count())); }
+  void on_batch_submitted(const rill::BatchInfo& b) override {
+    add("submitted " + std::to_string(b.batch_time.count()));
+  }
+  void on_batch_started(const rill::BatchInfo& b) override {
+    add("batch_started " + std::to_string(b.batch_time.count()));
+  }
   void on_batch_completed(const rill::BatchInfo& b) override {
     add("completed " + std::to_string(b.batch_time.count()));
     std::lock_guard lock(mu);
@@ -110,20 +114,24 @@ std::vector<std::string> between(const std::vector<std::string>& events, const s
 
 }  // namespace
 
-TEST_CASE("a batch's events arrive in order: submitted, started, each output, checkpoint, completed") {
+TEST_CASE(
+    "a batch's events arrive in order: submitted, started, each output, checkpoint, completed") {
   rill::test::ManualRun run(1000ms, 2);
   auto listener = std::make_shared<RecordingListener>();
   auto thrower = std::make_shared<ThrowingListener>();
   run.ssc.add_listener(thrower);  // first: the next listener still hears every event
   run.ssc.add_listener(listener);
-  auto totals = run.ssc.queue_stream(queue_of({{1, 2, 2}, {3}, {}}))
-                    .name("numbers")
-                    .map([](int x) { return std::pair{x, int64_t{1}}; })
-                    .update_state_by_key([](const std::vector<int64_t>& vs, const std::optional<int64_t>& s) {
-                      int64_t sum = s.value_or(0);
-                      for (int64_t v : vs) sum += v;
-                      return std::optional<int64_t>{sum};
-                    });
+  auto totals =
+      run.ssc.queue_stream(queue_of({{1, 2, 2}, {3}, {}}))
+          .name("numbers")
+          .map([](int x) {
+            return std::pair{x, int64_t{1}};
+          })
+          .update_state_by_key([](const std::vector<int64_t>& vs, const std::optional<int64_t>& s) {
+            int64_t sum = s.value_or(0);
+            for (int64_t v : vs) sum += v;
+            return std::optional<int64_t>{sum};
+          });
   totals.foreach_batch([](const std::vector<std::pair<int, int64_t>>&, Millis) {});
   totals.count().foreach_batch([](const std::vector<int64_t>&, Millis) {});
   run.ssc.start();
@@ -135,9 +143,10 @@ TEST_CASE("a batch's events arrive in order: submitted, started, each output, ch
   CHECK(events.front() == "started");
   const std::string s1 = std::to_string(t1.count());
   CHECK(between(events, "submitted " + s1, "completed " + s1) ==
-        std::vector<std::string>{"submitted " + s1, "batch_started " + s1, "output_started " + s1 + " 0",
-                                 "output_completed " + s1 + " 0", "output_started " + s1 + " 1",
-                                 "output_completed " + s1 + " 1", "checkpoint " + s1, "completed " + s1});
+        std::vector<std::string>{"submitted " + s1, "batch_started " + s1,
+                                 "output_started " + s1 + " 0", "output_completed " + s1 + " 0",
+                                 "output_started " + s1 + " 1", "output_completed " + s1 + " 1",
+                                 "checkpoint " + s1, "completed " + s1});
   CHECK(thrower->calls == 3);  // it threw every time; the job and the other listener went on
 
   std::lock_guard lock(listener->mu);
@@ -150,7 +159,8 @@ TEST_CASE("a batch's events arrive in order: submitted, started, each output, ch
     for (int i = 0; i < 2; ++i) {
       CHECK(b.outputs[static_cast<size_t>(i)].id == i);
       CHECK(b.outputs[static_cast<size_t>(i)].batch_time == b.batch_time);
-      CHECK(b.outputs[static_cast<size_t>(i)].end_time >= b.outputs[static_cast<size_t>(i)].start_time);
+      CHECK(b.outputs[static_cast<size_t>(i)].end_time >=
+            b.outputs[static_cast<size_t>(i)].start_time);
       CHECK_FALSE(b.outputs[static_cast<size_t>(i)].failure);
     }
   }
@@ -170,7 +180,9 @@ TEST_CASE("receiver events: started with its name, its reported error, stopped a
   rill::test::ManualRun run(1000ms, 1);
   auto listener = std::make_shared<RecordingListener>();
   run.ssc.add_listener(listener);
-  run.ssc.receiver_stream<std::string>([] { return std::make_unique<ErrorReportingReceiver>(); }, "sensors")
+  run.ssc
+      .receiver_stream<std::string>([] { return std::make_unique<ErrorReportingReceiver>(); },
+                                    "sensors")
       .foreach_batch([](const std::vector<std::string>&, Millis) {});
   run.ssc.start();  // returns once the receiver started
   // The error is reported from the receiver's thread: wait for it, bounded.
@@ -179,7 +191,8 @@ TEST_CASE("receiver events: started with its name, its reported error, stopped a
     auto ev = listener->snapshot();
     return std::find(ev.begin(), ev.end(), e) != ev.end();
   };
-  while (!has("receiver_error sensors: sensor offline") && std::chrono::steady_clock::now() < deadline)
+  while (!has("receiver_error sensors: sensor offline") &&
+         std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(5ms);
   run.step();
   run.ssc.stop();
