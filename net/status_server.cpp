@@ -85,7 +85,14 @@ Result<std::unique_ptr<StatusServer>> StatusServer::start(const std::string& hos
                   "status endpoint: port " + std::to_string(port) + " is not 0..65535");
   auto impl = std::make_unique<Impl>();
   impl->sources = std::move(sources);
+  // httplib owns the queue it gets (its API takes a raw pointer).
   impl->server.new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
+  // httplib's default adds SO_REUSEPORT, which lets a second job bind the same port and share
+  // its requests: only SO_REUSEADDR (a restart may rebind while old connections linger).
+  impl->server.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   impl->server.set_keep_alive_timeout(kKeepAliveSeconds);
   impl->routes();
   if (port == 0) {

@@ -92,8 +92,11 @@ TEST_CASE("job metrics track active batches and their output operations") {
   b.processing_start = 1004ms;
   m.on_batch_started(b);
   CHECK(has(m.batches_json(), "\"status\":\"processing\",\"input_records\":3"));
-  rill::OutputOperationInfo o{
-      .batch_time = 1000ms, .id = 0, .name = "foreach_batch-0", .start_time = 1005ms};
+  rill::OutputOperationInfo o;
+  o.batch_time = 1000ms;
+  o.id = 0;
+  o.name = "foreach_batch-0";
+  o.start_time = 1005ms;
   m.on_output_operation_started(o);
   CHECK(has(m.batches_json(),
             "\"outputs\":[{\"id\":0,\"name\":\"foreach_batch-0\",\"start_time\":1005,"
@@ -130,10 +133,17 @@ TEST_CASE("job metrics keep a bounded history") {
 
 TEST_CASE("job metrics report receivers, restarts by kind, checkpoints and the store") {
   rill::JobMetrics m(1000ms);
-  m.on_receiver_started({.name = "lines", .active = true, .starts = 1});
+  auto receiver = [](std::string name, bool active, int starts) {
+    rill::ReceiverInfo r;
+    r.name = std::move(name);
+    r.active = active;
+    r.starts = starts;
+    return r;
+  };
+  m.on_receiver_started(receiver("lines", true, 1));
   m.on_receiver_error("lines", "connection refused: \"localhost\":9999");
-  m.on_receiver_started({.name = "events", .active = true, .starts = 2});
-  m.on_receiver_stopped({.name = "events", .active = false, .starts = 2});
+  m.on_receiver_started(receiver("events", true, 2));
+  m.on_receiver_stopped(receiver("events", false, 2));
   m.on_actor_restarted("stage", "stage-1-0", "killed");
   m.on_actor_restarted("stage", "stage-1-1", "killed");
   m.on_actor_restarted("receiver", "receiver-lines", "error");
