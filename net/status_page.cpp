@@ -57,7 +57,8 @@ for (const s of SERIES) {
     `<canvas id="tl-${s.key}" class="chart timeline" width="640" height="130" data-points="0"></canvas>` +
     `<canvas id="hist-${s.key}" class="chart histogram" width="360" height="130" data-points="0"></canvas>`);
 }
-const fmtTime = ms => new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "").replace(/Z$/, "");
+// Batch times with their milliseconds: batches are often less than a second apart.
+const fmtTime = ms => new Date(ms).toISOString().replace("T", " ").replace(/Z$/, "");
 const fmtMs = v => v === null || v === undefined ? "-" : v < 1000 ? v + " ms" : (v / 1000).toFixed(2) + " s";
 const fmtNum = v => v === null || v === undefined ? "-" : Math.abs(v) >= 100 ? Math.round(v).toString() : Number(v.toFixed(2)).toString();
 const esc = s => String(s).replace(/[&<>"]/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
@@ -83,7 +84,7 @@ function drawTimeline(canvas, pts, color, unit) {
   const x0 = pts[0][0], x1 = Math.max(pts[pts.length - 1][0], x0 + 1);
   const X = x => pad.l + (x - x0) / (x1 - x0) * (w - pad.l - pad.r);
   const Y = y => h - pad.b - y / maxY * (h - pad.t - pad.b);
-  ctx.textAlign = "left"; ctx.fillText(fmtTime(x0).slice(11), pad.l, h - 6);
+  ctx.textAlign = "left"; ctx.fillText(fmtTime(x0).slice(11) + " UTC", pad.l, h - 6);
   ctx.textAlign = "right"; ctx.fillText(fmtTime(x1).slice(11), w - pad.r, h - 6);
   ctx.strokeStyle = color; ctx.fillStyle = color; ctx.lineWidth = 1.5;
   ctx.beginPath();
@@ -132,7 +133,7 @@ function renderBatches(d) {
   document.querySelector("#active tbody").innerHTML = d.active.map(b =>
     `<tr><td>${fmtTime(b.batch_time)}</td><td>${b.input_records}</td><td>${fmtMs(b.scheduling_delay_ms)}</td>` +
     `<td>${fmtMs(b.processing_time_ms)}</td><td class="l">${b.status}</td></tr>`).join("");
-  const recent = d.batches.slice().reverse().slice(0, 50);
+  const recent = d.batches.slice().reverse().slice(0, 30);
   document.getElementById("ncompleted").textContent = recent.length;
   document.getElementById("ntotal").textContent = d.completed + d.failed;
   document.querySelector("#completed tbody").innerHTML = recent.map(b => {

@@ -132,9 +132,10 @@ int main(int argc, char** argv) {
   check(status == 0 && !dom.empty(), "chromium --dump-dom ran");
 
   std::smatch m;
-  check(std::regex_search(dom, m, std::regex("data-renders=\"(\\d+)\"")) && std::stoi(m[1]) >= 1,
-        "the page rendered from /api/* (data-renders " +
-            (m.empty() ? std::string("missing") : m[1].str()) + ")");
+  bool rendered = std::regex_search(dom, m, std::regex("data-renders=\"(\\d+)\""));
+  std::string renders = rendered ? m[1].str() : "missing";
+  check(rendered && std::stoi(renders) >= 1,
+        "the page rendered from /api/* (data-renders " + renders + ")");
   std::regex chart("<canvas id=\"((tl|hist)-[a-z_]+)\"[^>]*data-points=\"(\\d+)\"");
   int charts = 0;
   for (auto it = std::sregex_iterator(dom.begin(), dom.end(), chart); it != std::sregex_iterator();
