@@ -51,7 +51,7 @@ inline std::string json_quote(std::string_view s) {
 inline std::string json_number(double x) {
   if (!std::isfinite(x)) return "null";
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", x);
+  std::snprintf(buf, sizeof buf, "%.15g", x);  // 15 digits: exact for epoch seconds with ms
   return buf;
 }
 

@@ -50,6 +50,10 @@ TEST_CASE("job metrics count batches and records and keep the last batch's delay
   CHECK(has(text, "rill_last_processing_time_seconds 0.3\n"));
   CHECK(has(text, "rill_last_total_delay_seconds 0.305\n"));
   CHECK(has(text, "rill_start_time_seconds 0.5\n"));
+  // Epoch times keep their milliseconds.
+  rill::JobMetrics epoch(1000ms);
+  epoch.on_batch_completed(batch(1795740000500ms, 1, 1ms, 1ms));
+  CHECK(has(epoch.prometheus_text(), "rill_last_batch_time_seconds 1795740000.5\n"));
   // Histograms are cumulative: 30 ms falls in le=0.05, 300 ms in le=0.5.
   CHECK(has(text, "# TYPE rill_processing_time_seconds histogram\n"));
   CHECK(has(text, "rill_processing_time_seconds_bucket{le=\"0.025\"} 0\n"));
