@@ -8,6 +8,7 @@
 #include <httplib.h>
 
 #include "dataflow/config_error.hpp"
+#include "dataflow/fault_injector.hpp"
 #include "dataflow/streaming_context.hpp"
 #include "tests/support/manual_run.hpp"
 
@@ -22,6 +23,7 @@ struct CompletionCounter : rill::StreamingListener {
   std::mutex mu;
   std::condition_variable cv;
   int completed = 0;
+  int restarts = 0;
   void on_batch_completed(const rill::BatchInfo&) override {
     {
       std::lock_guard lock(mu);
@@ -29,10 +31,31 @@ struct CompletionCounter : rill::StreamingListener {
     }
     cv.notify_all();
   }
-  bool wait_for(int n) {
-    std::unique_lock lock(mu);
-    return cv.wait_for(lock, 20s, [&] { return completed >= n; });
+  void on_actor_restarted(const std::string&, const std::string&, const std::string&) override {
+    {
+      std::lock_guard lock(mu);
+      ++restarts;
+    }
+    cv.notify_all();
   }
+  bool wait_for(int batches, int restarted = 0) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, 20s, [&] { return completed >= batches && restarts >= restarted; });
+  }
+};
+
+// Kills the first stage once, when batch 2000's inputs are allocated: the batch is retried.
+struct KillOneStage : rill::FaultInjector {
+  std::vector<std::string> kills(Millis t, rill::FaultPhase phase,
+                                 std::span<const rill::ActorRef> actors) override {
+    if (t != 2000ms || phase != rill::FaultPhase::after_allocation) return {};
+    for (const auto& a : actors)
+      if (a.kind == "stage") return {a.name};
+    return {};
+  }
+  bool fail_task(const std::string&, Millis) override { return false; }
+  Millis delay_task(const std::string&, Millis) override { return Millis{0}; }
+  Millis pause_stage(const std::string&, Millis) override { return Millis{0}; }
 };
 
 bool has(const std::string& text, const std::string& part) {
@@ -63,7 +86,8 @@ TEST_CASE("the status endpoint serves metrics, batches, receivers, supervision a
                                       .partitions = 2,
                                       .checkpoint_dir = dir.path + "/ckpt",
                                       .checkpoint_fsync = false,
-                                      .http_port = rill::ContextOptions::kAnyFreePort});
+                                      .http_port = rill::ContextOptions::kAnyFreePort,
+                                      .fault_injector = std::make_shared<KillOneStage>()});
   auto q = std::make_shared<rill::BatchQueue<std::string>>();
   q->push({"a b", "b c", "a"});
   q->push({"c", "c", "d", "e", "a b"});
@@ -89,7 +113,7 @@ TEST_CASE("the status endpoint serves metrics, batches, receivers, supervision a
   for (int i = 1; i <= 3; ++i) {
     clock->advance(1000ms);
     REQUIRE(ssc.await_batch(Millis{i * 1000}));
-    REQUIRE(counter->wait_for(i));
+    REQUIRE(counter->wait_for(i, i >= 2 ? 1 : 0));
   }
 
   httplib::Client cli("127.0.0.1", port);
@@ -103,6 +127,7 @@ TEST_CASE("the status endpoint serves metrics, batches, receivers, supervision a
   CHECK(has(metrics, "\nrill_last_batch_time_seconds 3\n"));
   CHECK(has(metrics, "\nrill_processing_time_seconds_count 3\n"));
   CHECK(has(metrics, "\nrill_batch_interval_seconds 1\n"));
+  CHECK(has(metrics, "\nrill_actor_restarts_total{kind=\"stage\"} 1\n"));
   // The store's gauges: a checkpoint directory is set; the queue stream writes no WAL.
   CHECK(has(metrics, "\nrill_wal_blocks 0\n"));
   CHECK(has(metrics, "\nrill_store_size_bytes "));
@@ -126,7 +151,9 @@ TEST_CASE("the status endpoint serves metrics, batches, receivers, supervision a
   CHECK(has(supervision, "{\"tree\":{\"name\":\"root\",\"kind\":\"supervisor\",\"restarts\":0,"));
   CHECK(has(supervision, "\"kind\":\"stage\""));
   CHECK(has(supervision, "\"kind\":\"sink\""));
-  CHECK(has(supervision, "\"restarts\":{\"restarts_by_kind\":{},\"recent\":[]}"));
+  CHECK(has(supervision, "\"kind\":\"stage\",\"restarts\":1,"));
+  CHECK(has(supervision,
+            "\"restarts\":{\"restarts_by_kind\":{\"stage\":1},\"recent\":[{\"kind\":\"stage\","));
 
   std::string page = get(cli, "/", "text/html");
   CHECK(has(page, "<canvas"));
