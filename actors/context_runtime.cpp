@@ -14,7 +14,10 @@
 #include "actors/workers.hpp"
 #include "dataflow/config_error.hpp"
 #include "dataflow/fingerprint.hpp"
+#include "dataflow/job_metrics.hpp"
 #include "dataflow/streaming_context.hpp"
+#include "net/status_server.hpp"
+#include "persistence/store_stats.hpp"
 
 namespace rill {
 
@@ -36,6 +39,7 @@ class ContextRuntime {
   void stop(bool graceful);
   void shutdown();
   SupervisionNode tree();
+  int http_port();
   actors::Job job;
   std::optional<caf::actor_system> system;
 
@@ -51,6 +55,14 @@ class ContextRuntime {
   caf::actor root_watch_;  // turns the root's failure into the job's
   bool shut_down_ = false;
   std::mutex stop_mu_;
+
+  // The status endpoint (ContextOptions::http_port), all in the block "--- The status endpoint".
+  static std::shared_ptr<JobMetrics> status_metrics(const ContextOptions& options, Millis interval);
+  void start_status_endpoint(const ContextOptions& options);
+  void stop_status_endpoint();
+  std::shared_ptr<JobMetrics> metrics_;  // null when the endpoint is off
+  std::unique_ptr<net::StatusServer> status_server_;
+  std::mutex status_mu_;  // guards status_server_; never held with stop_mu_
 };
 
 ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& options,
@@ -59,6 +71,8 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
   const JobGraph& g = ctx.graph();
   job.graph = &g;
   job.plan = std::make_shared<const Plan>(g);
+  // First in line: a user listener that hears of a batch knows the endpoint shows it (tests).
+  if ((metrics_ = status_metrics(options, g.interval()))) listeners.insert(listeners.begin(), metrics_);
   job.status = std::make_shared<actors::JobStatus>(std::move(listeners));
   job.clock = &ctx.clock();
   job.sources = sources;
@@ -128,6 +142,7 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
     return caf::behavior{[](int) {}};
   };
   root_watch_ = system->spawn(watch_root, root_, job.status);
+  start_status_endpoint(options);  // last: its requests read the supervision tree
 }
 
 // As Spark: operators whose state is the only copy of their input refuse to run without a
@@ -301,6 +316,7 @@ void ContextRuntime::stop(bool graceful) {
 }
 
 void ContextRuntime::shutdown() {
+  stop_status_endpoint();  // first, and without stop_mu_: a request may wait for it in tree()
   std::lock_guard lock(stop_mu_);
   if (shut_down_ || !system) return;
   shut_down_ = true;
@@ -320,6 +336,54 @@ void ContextRuntime::shutdown() {
   root_ = nullptr;
   system.reset();
 }
+
+// --- The status endpoint ----------------------------------------------------------------
+
+std::shared_ptr<JobMetrics> ContextRuntime::status_metrics(const ContextOptions& options, Millis interval) {
+  if (options.http_port == 0) return nullptr;
+  if (options.http_port < ContextOptions::kAnyFreePort || options.http_port > 65535)
+    throw ConfigError("http_port " + std::to_string(options.http_port) +
+                      ": must be 1..65535, 0 (off) or -1 (any free port)");
+  return std::make_shared<JobMetrics>(interval);
+}
+
+void ContextRuntime::start_status_endpoint(const ContextOptions& options) {
+  if (!metrics_) return;
+  net::StatusSources sources{.metrics = metrics_};
+  if (job.store)
+    sources.store = [store = job.store]() -> std::optional<StoreStats> {
+      auto stats = persistence::store_stats(store->env());
+      if (!stats) return std::nullopt;
+      return *stats;
+    };
+  sources.supervision = [this] { return tree(); };
+  int port = options.http_port == ContextOptions::kAnyFreePort ? 0 : options.http_port;
+  auto server = net::StatusServer::start(options.http_host, port, std::move(sources));
+  if (!server) {
+    shutdown();  // the actors are up: stop them before the constructor throws
+    throw ConfigError("http_port: " + server.status().to_string());
+  }
+  spdlog::info("{}: status page at http://{}:{}/ (metrics at /metrics)", options.app_name, options.http_host,
+               (*server)->port());
+  std::lock_guard lock(status_mu_);
+  status_server_ = std::move(*server);
+}
+
+void ContextRuntime::stop_status_endpoint() {
+  std::unique_ptr<net::StatusServer> server;
+  {
+    std::lock_guard lock(status_mu_);
+    server = std::move(status_server_);
+  }
+  server.reset();  // joins its threads, outside the lock
+}
+
+int ContextRuntime::http_port() {
+  std::lock_guard lock(status_mu_);
+  return status_server_ ? status_server_->port() : 0;
+}
+
+int StreamingContext::http_port() const { return runtime_ ? runtime_->http_port() : 0; }
 
 // --- StreamingContext's lifecycle -------------------------------------------------------
 

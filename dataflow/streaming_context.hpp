@@ -86,6 +86,17 @@ struct ContextOptions {
   /// The longest delay before a restart (before jitter). Default 1 s.
   Millis restart_backoff_max{1000};
 
+  // --- Status endpoint (README: The status page) -------------------------------------------
+  /// Port of the driver's HTTP endpoint: /metrics (Prometheus), /api/batches, /api/receivers,
+  /// /api/supervision (JSON) and / (a status page). Default 0: off. kAnyFreePort (-1): any free
+  /// port, read back with ssc.http_port() (tests). Costs three idle threads and a lock per event.
+  int http_port = 0;
+  /// The address the endpoint binds. Default 127.0.0.1: this machine only, as it has no
+  /// authentication; "0.0.0.0" exposes it to the network.
+  std::string http_host = "127.0.0.1";
+  /// http_port's value for "any free port".
+  static constexpr int kAnyFreePort = -1;
+
   // --- Fault injection ---------------------------------------------------------------------
   /// Injects faults into the running job: kills actors, fails, delays and pauses tasks (see
   /// rill::chaos::Monkey, for chaos tests). Default null: none.
@@ -172,6 +183,9 @@ class StreamingContext {
 
   /// Called with each batch's info after it completes (and on failures).
   void add_listener(std::shared_ptr<StreamingListener> listener);
+  /// After start(): the port the status endpoint listens on (ContextOptions::http_port); 0 when
+  /// it is off or the context stopped.
+  int http_port() const;
   /// The runtime's supervision tree with restart counts (empty before start).
   SupervisionNode supervision_tree() const;
   /// Waits until batch t completed (or the job stopped); true when it completed. For tests.

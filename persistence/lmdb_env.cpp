@@ -233,6 +233,12 @@ Result<std::optional<std::span<const uint8_t>>> ReadTxn::get(Db db, std::string_
   return std::optional<std::span<const uint8_t>>(*payload);
 }
 
+Result<MDB_stat> ReadTxn::stat(Db db) const {
+  MDB_stat st;
+  if (int rc = mdb_stat(txn_.get(), env_->dbi(db), &st)) return env_->error(Errc::io_error, "mdb_stat", rc, db);
+  return st;
+}
+
 Status ReadTxn::scan(Db db, std::string_view from, std::string_view prefix,
                      const Visitor& fn) const {
   MDB_cursor* cur = nullptr;

@@ -58,6 +58,8 @@ class ReadTxn {
   /// starts with prefix; stops early when fn returns false.
   using Visitor = std::function<bool(std::span<const uint8_t>, std::span<const uint8_t>)>;
   Status scan(Db db, std::string_view from, std::string_view prefix, const Visitor& fn) const;
+  /// LMDB's statistics of db in this snapshot: entries and pages (cheap: no scan).
+  Result<MDB_stat> stat(Db db) const;
 
  private:
   friend class LmdbEnv;

@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
                   "  --postgres CONNINFO  the same two tables in PostgreSQL\n"
                   "  --chaos SEED       run under rill::chaos::Monkey (one actor kill a batch on\n"
                   "                     average, seeded): the output must not change\n") +
-          rill::samples::kControlUsage,
+          rill::samples::kHttpUsage + rill::samples::kControlUsage,
       {"totals"});
   auto batch = std::chrono::milliseconds(args.number("batch-ms", 1000));
   auto duration = std::chrono::seconds(args.number("duration-s", 0));
@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   std::string sqlite_file = args.text("sqlite", "");
   std::string postgres = args.text("postgres", "");
   long long chaos_seed = args.number("chaos", 0);
+  int http_port = args.http_port();
   rill::set_log_level(args.text("log-level", "warn"));
   auto control = args.control_flags();
   args.finish(1);
@@ -53,7 +54,7 @@ int main(int argc, char** argv) {
           rill::chaos::MonkeyOptions{.seed = static_cast<uint64_t>(chaos_seed), .kills_per_batch = 1});
     auto ssc = std::make_unique<rill::StreamingContext>(
         batch, rill::ContextOptions{.clock = clock, .partitions = partitions, .supervisor_max_restarts = 1000,
-                                    .fault_injector = monkey});
+                                    .http_port = http_port, .fault_injector = monkey});
     auto words = ssc->text_file_stream(args.positional[0])
                      .flat_map([](const std::string& l) { return rill::split(l, ' '); })
                      .map([](const std::string& w) { return std::pair{w, int64_t{1}}; });

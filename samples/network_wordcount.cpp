@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
       "Counts the words of each batch of lines read from HOST:PORT (e.g. `nc -lk 9999`) and prints\n"
       "them; --out PREFIX also saves each batch under PREFIX-<ms>/. --duration-s, SIGINT and SIGTERM stop gracefully.\n"
       "  --checkpoint CKDIR  keep progress in CKDIR (a restart resumes on the batch grid)\n"
-      "  --wal               with --checkpoint: write received lines to the write-ahead log\n",
+      "  --wal               with --checkpoint: write received lines to the write-ahead log\n" +
+          std::string(rill::samples::kHttpUsage),
       {"demo", "wal"});
   bool demo = args.flag("demo");
   auto batch = std::chrono::milliseconds(args.number("batch-ms", 1000));
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
   std::string out = args.text("out", "");
   std::string checkpoint = args.text("checkpoint", "");
   bool wal = args.flag("wal");
+  int http_port = args.http_port();
   rill::set_log_level(args.text("log-level", "warn"));
   args.finish(demo ? 0 : 2);
 
@@ -32,7 +34,7 @@ int main(int argc, char** argv) {
 
   // The socket is an unreliable source: with --wal, received lines are durable once sealed
   // into a block; lines still in the receiver when the process dies are lost (README).
-  rill::StreamingContext ssc(batch, {.checkpoint_dir = checkpoint, .receiver_write_ahead_log = wal});
+  rill::StreamingContext ssc(batch, {.checkpoint_dir = checkpoint, .receiver_write_ahead_log = wal, .http_port = http_port});
   auto lines = ssc.socket_text_stream(host, port);
   auto counts = lines.flat_map([](const std::string& l) { return rill::split(l, ' '); })
                     .map([](const std::string& w) { return std::pair{w, int64_t{1}}; })

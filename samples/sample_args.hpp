@@ -27,6 +27,10 @@ inline constexpr const char* kControlUsage =
     "                     inherited fd R, replies on fd W (samples/control_channel.hpp)\n"
     "  --clock-start MS   with --control: the manual clock's start time, default 0\n";
 
+/// Usage line for --http-port (SampleArgs::http_port()).
+inline constexpr const char* kHttpUsage =
+    "  --http-port N      serve the status page, /metrics and /api/* on http://127.0.0.1:N/\n";
+
 class SampleArgs {
  public:
   /// usage: printed for --help and after an error. flags: the options that take no value.
@@ -65,6 +69,12 @@ class SampleArgs {
     long long n = std::strtoll(v->c_str(), &end, 10);
     if (end == v->c_str() || *end != '\0' || n < 0) fail("--" + name + " wants a non-negative number, got '" + *v + "'");
     return n;
+  }
+  /// --http-port N: ContextOptions::http_port, 0 (off) when absent.
+  int http_port() {
+    long long port = number("http-port", 0);
+    if (port > 65535) fail("--http-port wants a port (1..65535), got " + std::to_string(port));
+    return static_cast<int>(port);
   }
   /// --control R,W and --clock-start MS; without --control, enabled() is false (real clock).
   ControlFlags control_flags() {
