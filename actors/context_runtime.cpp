@@ -116,7 +116,7 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
   // error. Everything acknowledged was durable, so a later get_or_create resumes exactly.
   // Held in root_watch_: CAF destroys an actor nobody references. root and status go as spawn
   // arguments, not captures: CAF 0.17 dereferences a null argument tuple when there are none.
-  auto watch_root = [](caf::event_based_actor* self, caf::actor root, std::shared_ptr<JobStatus> status) {
+  auto watch_root = [](caf::event_based_actor* self, caf::actor root, std::shared_ptr<actors::JobStatus> status) {
     self->monitor(root);
     self->set_down_handler([self, status](caf::down_msg& m) {
       if (m.reason && m.reason != caf::exit_reason::user_shutdown)
