@@ -62,18 +62,4 @@ void JetStreamChecksum::add(uint64_t sequence, std::string_view subject, std::st
   hash_ = XXH3_64bits_withSeed(payload.data(), payload.size(), hash_);
 }
 
-bool subject_matches(std::string_view filter, std::string_view subject) {
-  if (filter.empty()) return true;
-  while (true) {
-    size_t fdot = filter.find('.'), sdot = subject.find('.');
-    std::string_view ftok = filter.substr(0, fdot), stok = subject.substr(0, sdot);
-    if (ftok == ">") return fdot == std::string_view::npos && !subject.empty();
-    if (ftok != "*" && ftok != stok) return false;
-    if (fdot == std::string_view::npos || sdot == std::string_view::npos)
-      return fdot == std::string_view::npos && sdot == std::string_view::npos;
-    filter.remove_prefix(fdot + 1);
-    subject.remove_prefix(sdot + 1);
-  }
-}
-
 }  // namespace rill::net

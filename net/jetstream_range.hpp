@@ -40,8 +40,4 @@ class JetStreamChecksum {
   uint64_t hash_ = 0;
 };
 
-/// True when a NATS subject matches a filter: tokens split at '.', '*' matches one token,
-/// a final '>' one or more; an empty filter matches every subject.
-bool subject_matches(std::string_view filter, std::string_view subject);
-
 }  // namespace rill::net

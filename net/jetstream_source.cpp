@@ -37,6 +37,33 @@ Taken partitioned(std::vector<JetStreamMessage> messages, int partitions, std::s
   return taken;
 }
 
+// Messages one fetch asks for at most.
+constexpr uint64_t kFetchBatch = 1000;
+// How long the server keeps a consumer nobody uses: a killed process leaves its consumer
+// behind, and the server removes it after this (a live read deletes its own at once).
+constexpr int64_t kConsumerInactiveNs = int64_t{60} * 1000 * 1000 * 1000;
+
+// Owns a pull subscription: unsubscribing deletes the consumer the library created for it.
+struct Subscription {
+  explicit Subscription(natsSubscription* s) : sub(s) {}
+  Subscription(const Subscription&) = delete;
+  Subscription& operator=(const Subscription&) = delete;
+  ~Subscription() {
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+  }
+  natsSubscription* sub;
+};
+
+// Owns the messages one fetch returned.
+struct MessageList {
+  MessageList() = default;
+  MessageList(const MessageList&) = delete;
+  MessageList& operator=(const MessageList&) = delete;
+  ~MessageList() { natsMsgList_Destroy(&list); }
+  natsMsgList list{nullptr, 0};
+};
+
 }  // namespace
 
 struct JetStreamSource::Connection {
@@ -73,17 +100,19 @@ std::string JetStreamSource::where() const {
          (options_.subject.empty() ? std::string() : " subject '" + options_.subject + "'");
 }
 
-void JetStreamSource::report(const std::string& error) {
-  if (error == last_error_) return;
-  last_error_ = error;
-  spdlog::error("{}; reading nothing until it is resolved", error);
+void JetStreamSource::report(Millis t, const std::string& reason) {
+  // Once per cause, not once per batch: a server down for an hour is one line, not 3,600.
+  if (reason == last_error_) return;
+  last_error_ = reason;
+  spdlog::error("{} {}: {}; batches read nothing new until it is resolved", where(),
+                t.count() == 0 ? std::string("at start") : "at batch " + to_string(t), reason);
 }
 
 Status JetStreamSource::connect() {
   if (connection_ && connection_->connected()) return Status::ok();
   // A connection that is reconnecting by itself is kept: libnats retries it forever.
   if (connection_ && natsConnection_Status(connection_->nc) != NATS_CONN_STATUS_CLOSED)
-    return {Errc::unavailable, where() + ": disconnected, reconnecting"};
+    return {Errc::unavailable, "disconnected, reconnecting"};
   connection_.reset();
   auto fresh = std::make_unique<Connection>();
   natsOptions* opts = nullptr;
@@ -101,7 +130,7 @@ Status JetStreamSource::connect() {
     js_opts.Wait = options_.request_timeout.count();
     s = natsConnection_JetStream(&fresh->js, fresh->nc, &js_opts);
   }
-  if (s != NATS_OK) return {Errc::unavailable, where() + ": cannot connect: " + nats_error(s)};
+  if (s != NATS_OK) return {Errc::unavailable, "cannot connect: " + nats_error(s)};
   connection_ = std::move(fresh);
   return Status::ok();
 }
@@ -114,14 +143,13 @@ struct StreamBounds {
 
 namespace {
 
-Result<StreamBounds> stream_bounds(jsCtx* js, const std::string& stream, const std::string& where) {
+Result<StreamBounds> stream_bounds(jsCtx* js, const std::string& stream) {
   jsStreamInfo* si = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
   natsStatus s = js_GetStreamInfo(&si, js, stream.c_str(), nullptr, &jerr);
   if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr)
-    return Status(Errc::not_found,
-                  where + ": the stream does not exist (create it, e.g. `nats stream add`)");
-  if (s != NATS_OK) return Status(Errc::unavailable, where + ": stream info: " + nats_error(s));
+    return Status(Errc::not_found, "the stream does not exist (create it, e.g. `nats stream add`)");
+  if (s != NATS_OK) return Status(Errc::unavailable, "stream info: " + nats_error(s));
   StreamBounds b{si->State.FirstSeq, si->State.LastSeq};
   jsStreamInfo_Destroy(si);
   return b;
@@ -131,46 +159,85 @@ Result<StreamBounds> stream_bounds(jsCtx* js, const std::string& stream, const s
 
 Status JetStreamSource::read(uint64_t from, uint64_t last, Read& out) {
   out.to = from - 1;
-  // TODO(perf): one request per sequence (about 10k messages/s on loopback); a pull consumer
-  // started at `from` would fetch in batches.
-  for (uint64_t seq = from; seq <= last; ++seq) {
-    natsMsg* msg = nullptr;
-    jsErrCode jerr = static_cast<jsErrCode>(0);
-    natsStatus s = js_GetMsg(&msg, connection_->js, options_.stream.c_str(), seq, nullptr, &jerr);
-    if (s == NATS_NOT_FOUND) {  // deleted or expired: a gap, which the checksum covers
-      out.to = seq;
-      continue;
-    }
+  if (last < from) return Status::ok();
+  // An ephemeral pull consumer from `from`, without acks: the server skips other subjects and
+  // deleted messages and sends the rest in order, in batches (measured on loopback: 3,000
+  // messages in 13 ms, against 785 ms with one js_GetMsg request per sequence).
+  jsSubOptions sub_opts;
+  jsSubOptions_Init(&sub_opts);
+  sub_opts.Stream = options_.stream.c_str();
+  sub_opts.Config.DeliverPolicy = js_DeliverByStartSequence;
+  sub_opts.Config.OptStartSeq = from;
+  sub_opts.Config.AckPolicy = js_AckNone;
+  sub_opts.Config.InactiveThreshold = kConsumerInactiveNs;
+  const char* filter = options_.subject.empty() ? ">" : options_.subject.c_str();
+  natsSubscription* raw = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s =
+      js_PullSubscribe(&raw, connection_->js, filter, nullptr, nullptr, &sub_opts, &jerr);
+  if (s != NATS_OK)
+    return {Errc::unavailable, "creating a consumer at stream sequence " + std::to_string(from) +
+                                   ": " + nats_error(s)};
+  Subscription sub(raw);
+  jsConsumerInfo* info = nullptr;
+  s = natsSubscription_GetConsumerInfo(&info, raw, nullptr, &jerr);
+  if (s != NATS_OK) return {Errc::unavailable, "consumer info: " + nats_error(s)};
+  uint64_t pending = info->NumPending;  // matching messages from `from` on, beyond last too
+  jsConsumerInfo_Destroy(info);
+  if (pending == 0) {
+    out.to = last;
+    return Status::ok();
+  }
+  while (true) {
+    // At most the sequences left: never far past last.
+    int want = static_cast<int>(std::min<uint64_t>(kFetchBatch, last - out.to));
+    MessageList list;
+    s = natsSubscription_Fetch(&list.list, raw, want, options_.request_timeout.count(), &jerr);
     if (s != NATS_OK)
       return {Errc::unavailable,
-              where() + ": reading stream sequence " + std::to_string(seq) + ": " + nats_error(s)};
-    std::string_view subject = natsMsg_GetSubject(msg);
-    if (subject_matches(options_.subject, subject)) {
-      auto size = static_cast<uint64_t>(natsMsg_GetDataLength(msg));
-      if (options_.max_message_bytes > 0 && size > options_.max_message_bytes) {
-        natsMsg_Destroy(msg);
-        return {Errc::too_large,
-                where() + ": the message at stream sequence " + std::to_string(seq) +
-                    " (subject '" + std::string(subject) + "') has " + std::to_string(size) +
-                    " bytes, over max_message_bytes " + std::to_string(options_.max_message_bytes) +
-                    "; nothing from it on was taken: raise the limit and restart"};
+              "fetching from stream sequence " + std::to_string(out.to + 1) + ": " + nats_error(s)};
+    for (int i = 0; i < list.list.Count; ++i) {
+      natsMsg* msg = list.list.Msgs[i];
+      jsMsgMetaData* meta = nullptr;
+      if ((s = natsMsg_GetMetaData(&meta, msg)) != NATS_OK)
+        return {Errc::corrupt, "a message after stream sequence " + std::to_string(out.to) +
+                                   " has no JetStream metadata: " + nats_error(s)};
+      uint64_t seq = meta->Sequence.Stream, after = meta->NumPending;
+      jsMsgMetaData_Destroy(meta);
+      if (seq > last) {  // past the range: everything in it was seen
+        out.to = last;
+        return Status::ok();
       }
+      std::string_view subject = natsMsg_GetSubject(msg);
+      auto size = static_cast<uint64_t>(natsMsg_GetDataLength(msg));
+      if (options_.max_message_bytes > 0 && size > options_.max_message_bytes)
+        return {Errc::too_large, "the message at stream sequence " + std::to_string(seq) +
+                                     " (subject '" + std::string(subject) + "') has " +
+                                     std::to_string(size) + " bytes, over max_message_bytes " +
+                                     std::to_string(options_.max_message_bytes) +
+                                     "; nothing from it on was taken: raise the limit and restart"};
       std::string payload(natsMsg_GetData(msg), static_cast<size_t>(size));
       out.checksum.add(seq, subject, payload);
       out.messages.push_back(JetStreamMessage{std::string(subject), seq, std::move(payload)});
+      out.to = seq;
+      // Nothing matching after it (when delivered): the rest of the range holds none.
+      if (seq == last || after == 0) {
+        out.to = last;
+        return Status::ok();
+      }
     }
-    natsMsg_Destroy(msg);
-    out.to = seq;
+    if (list.list.Count == 0)
+      return {Errc::unavailable, "fetching from stream sequence " + std::to_string(out.to + 1) +
+                                     ": no messages, though the consumer had some pending"};
   }
-  return Status::ok();
 }
 
 void JetStreamSource::start(const SourceContext&) {
   std::lock_guard lock(mu_);
-  if (Status s = connect(); !s) return report(s.message());
+  if (Status s = connect(); !s) return report(Millis{0}, s.message());
   if (next_ || options_.start != JetStreamStart::new_messages) return;
-  auto bounds = stream_bounds(connection_->js, options_.stream, where());
-  if (!bounds) return report(bounds.status().message());
+  auto bounds = stream_bounds(connection_->js, options_.stream);
+  if (!bounds) return report(Millis{0}, bounds.status().message());
   next_ = bounds->last + 1;
 }
 
@@ -204,13 +271,13 @@ Taken JetStreamSource::take(Millis t, int partitions) {
   std::lock_guard lock(mu_);
   auto at = [&] { return where() + " at batch " + to_string(t); };
   auto nothing = [&](const Status& s) {
-    report(at() + ": " + s.message().substr(where().size() + 2));
+    report(t, s.message());
     Taken taken = empty_batch();
     taken.parts.assign(static_cast<size_t>(partitions), make_part(std::vector<JetStreamMessage>{}));
     return taken;
   };
   if (Status s = connect(); !s) return nothing(s);
-  auto bounds = stream_bounds(connection_->js, options_.stream, where());
+  auto bounds = stream_bounds(connection_->js, options_.stream);
   if (!bounds) return nothing(bounds.status());
   if (!next_)
     next_ = options_.start == JetStreamStart::new_messages ? bounds->last + 1
@@ -237,11 +304,10 @@ Taken JetStreamSource::take(Millis t, int partitions) {
   Status s = read(from, last, r);
   if (!s && s.code() == Errc::too_large) {
     Taken failed = empty_batch();
-    failed.error = at() + ": " + s.message().substr(where().size() + 2);
+    failed.error = at() + ": " + s.message();
     return failed;
   }
-  if (!s)
-    report(at() + ": " + s.message().substr(where().size() + 2) + "; the batch ends before it");
+  if (!s) report(t, s.message() + "; the batch ends before it");
   if (s && !last_error_.empty()) {
     spdlog::info("{}: reading again", at());
     last_error_.clear();
@@ -275,8 +341,8 @@ Result<Taken> JetStreamSource::replay(Millis t, std::string_view recorded, int p
       return partitioned(std::move(r.messages), partitions, std::string(recorded));
     }
     if (s.code() != Errc::unavailable || std::chrono::steady_clock::now() + wait > deadline)
-      return Status(s.code(), at + ": " + s.message().substr(where().size() + 2));
-    spdlog::warn("{}: {}; retrying", at, s.message().substr(where().size() + 2));
+      return Status(s.code(), at + ": " + s.message());
+    spdlog::warn("{}: {}; retrying", at, s.message());
     std::this_thread::sleep_for(wait);
     wait = std::min(wait * 2, std::chrono::milliseconds(1000));
   }

@@ -48,14 +48,16 @@ class JetStreamSource final : public InputSource {
     uint64_t to = 0;  // the last sequence read: `last` unless an error stopped it earlier
   };
 
-  // REQUIRES: mu_ held (for all below). "jetstream nats://.. stream 'S' subject 'X'".
+  // REQUIRES: mu_ held (for all below). "jetstream nats://.. stream 'S' subject 'X'": the
+  // prefix of every message; the Status messages below say only what went wrong.
   std::string where() const;
-  // Connects if not connected; the error names the server.
+  // Connects if not connected.
   Status connect();
   // Reads [from, last]: to stops before a sequence whose read failed (status set).
   Status read(uint64_t from, uint64_t last, Read& out);
-  // Logs an error once while it stays the same.
-  void report(const std::string& error);
+  // Logs why batch t reads nothing (or less), once while the reason stays the same. t == 0:
+  // at start().
+  void report(Millis t, const std::string& reason);
   Taken empty_batch() const;
 
   const JetStreamOptions options_;

@@ -1,5 +1,6 @@
 #include "samples/jetstream_demo.hpp"
 
+#include <fcntl.h>
 #include <nats/nats.h>
 #include <signal.h>
 #include <spawn.h>
@@ -51,9 +52,16 @@ JetStreamDemo::JetStreamDemo(const std::string& url, const std::string& stream,
     std::vector<char*> argv;
     for (auto& a : argv_s) argv.push_back(a.data());
     argv.push_back(nullptr);
+    // The server's log goes to its store directory, not into the sample's output.
+    posix_spawn_file_actions_t files;
+    posix_spawn_file_actions_init(&files);
+    std::string log = store_dir_ + "/server.log";
+    posix_spawn_file_actions_addopen(&files, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&files, 1, 2);
     pid_t pid = -1;
     for (const char* bin : {"nats-server", "/usr/sbin/nats-server", "/usr/bin/nats-server"})
-      if (posix_spawnp(&pid, bin, nullptr, nullptr, argv.data(), environ) == 0) break;
+      if (posix_spawnp(&pid, bin, &files, nullptr, argv.data(), environ) == 0) break;
+    posix_spawn_file_actions_destroy(&files);
     if (pid <= 0)
       die("no server at " + url + " and cannot run nats-server (./dev setup installs it)",
           NATS_ERR);

@@ -123,8 +123,8 @@ TEST_CASE(
         std::vector<std::string>{"(bedroom,19.00)", "(garage,12.00)", "(kitchen,23.50)"});
 
   SECTION("killed at failpoints") {
-    for (std::string spec : {"driver.after_allocation:3", "stage.mid_batch:7",
-                             "text_output.after_part_rename:5", "store.after_commit:25"}) {
+    for (std::string spec : {"driver.after_allocation:4", "stage.mid_batch:7",
+                             "text_output.after_part_rename:7", "store.after_commit:34"}) {
       INFO("RILL_FAILPOINTS=" << spec);
       Run run("rill-thermo-fp");
       long long resume_at = 0;

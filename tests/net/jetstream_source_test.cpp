@@ -3,6 +3,7 @@
 // checkpoint, and bad input (missing stream, unreachable server, too large, malformed).
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <iostream>
 #include <rill/rill.hpp>
 #include <stdexcept>
 #include <string>
@@ -94,20 +95,6 @@ TEST_CASE("a recorded range round-trips and malformed records are refused") {
        {"", "js1", "js1 5 9 3", "js1 0 0 0 0000000000000000", "js1 5 3 0 0000000000000000",
         "js1 5 9 6 0000000000000000", "js2 5 9 3 abcdef0123456789", "js1 5 9 3 xyz"})
     CHECK_FALSE(JetStreamRange::decode(bad));
-}
-
-TEST_CASE("subject filters follow NATS wildcards") {
-  using rill::net::subject_matches;
-  CHECK(subject_matches("", "a.b"));
-  CHECK(subject_matches("a.b", "a.b"));
-  CHECK_FALSE(subject_matches("a.b", "a.b.c"));
-  CHECK(subject_matches("a.*", "a.b"));
-  CHECK_FALSE(subject_matches("a.*", "a.b.c"));
-  CHECK_FALSE(subject_matches("a.*", "a"));
-  CHECK(subject_matches("a.>", "a.b.c"));
-  CHECK_FALSE(subject_matches("a.>", "a"));
-  CHECK(subject_matches("*.b.>", "x.b.c"));
-  CHECK_FALSE(subject_matches("a.b", "a.c"));
 }
 
 TEST_CASE("each published message is in exactly one batch, in stream order, across a job restart") {
@@ -247,4 +234,20 @@ TEST_CASE("malformed payloads become dead letters naming subject, sequence and b
   CHECK(letters[0].record.find("numbers") != std::string::npos);
   CHECK(letters[0].record.find("2") != std::string::npos);
   CHECK(letters[0].record.find("forty-two") != std::string::npos);
+}
+
+TEST_CASE("a batch of 3,000 messages is read whole, and how fast") {
+  ScratchDir dir;
+  NatsServer server(dir.path + "/nats");
+  JetStreamClient client(server.url());
+  client.add_stream("MANY", {"many"});
+  auto expected = numbered("message ", 0, 3000);
+  for (const auto& p : expected) client.publish("many", p);
+  Job job(dir.path + "/ckpt", {.url = server.url(), .stream = "MANY"});
+  auto start = std::chrono::steady_clock::now();
+  auto batch = job.step();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  start);
+  CHECK(payloads(batch) == expected);
+  std::cout << "jetstream_source: read 3000 messages in one batch in " << ms.count() << " ms\n";
 }
