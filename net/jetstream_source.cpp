@@ -323,7 +323,7 @@ Result<Taken> JetStreamSource::replay(Millis t, std::string_view recorded, int p
   if (!range) return range.status();
   if (range->empty()) return partitioned({}, partitions, std::string(recorded));
   std::lock_guard lock(mu_);
-  std::string at = where() + " re-reading batch " + to_string(t) + "'s " + range->describe();
+  std::string at = where() + " re-reading " + range->describe() + " of batch " + to_string(t);
   auto deadline = std::chrono::steady_clock::now() + options_.replay_timeout;
   auto wait = std::chrono::milliseconds(50);
   while (true) {

@@ -22,7 +22,7 @@ RILL_RECORD(JetStreamMessage, subject, sequence, payload)
 /// Where a job that has read nothing yet starts (a restarted job continues where it was).
 enum class JetStreamStart {
   first,         ///< the first message the stream still holds (Kafka's "earliest")
-  new_messages,  ///< messages stored after start() (Kafka's "latest")
+  new_messages,  ///< messages stored after start() first reached the server (Kafka's "latest")
 };
 
 /// What jetstream_stream() reads and how; each field says its default.
@@ -56,8 +56,11 @@ struct JetStreamOptions {
 /// the stream sequences after the previous batch's up to the stream's last one and records
 /// that range (with a count and checksum of what it read) when it is allocated, so a re-run
 /// batch re-reads exactly its range and a restarted job continues after the last recorded
-/// one. Nothing is copied into the write-ahead log. A batch's messages are in stream order,
-/// split into contiguous partitions.
+/// one (that needs a checkpoint directory; without one a new run starts per `start`). Nothing
+/// is copied into the write-ahead log. A batch's messages are in stream order, split into
+/// contiguous partitions. Each read goes through an ephemeral pull consumer created at the
+/// range's first sequence (no acknowledgements; deleted after the read), so the server
+/// filters subjects and nothing about the job's position is kept on the server.
 ///
 /// Failures: an unreachable server or a missing stream is logged (naming the URL, stream,
 /// subject and batch) and batches read nothing until it is back; the job goes on. A message
@@ -67,8 +70,8 @@ struct JetStreamOptions {
 /// Caveats: messages removed by the stream's limits (max_age, max_msgs, max_bytes) before a
 /// batch read them are lost (logged as an error); a work-queue or interest stream may remove
 /// messages other consumers acknowledged, so use a limits stream that keeps messages for
-/// longer than a recovery takes. Throws ConfigError for a missing stream name or a malformed
-/// option.
+/// longer than a recovery takes. `name` names the stream in the DAG (default: an automatic name).
+/// Throws ConfigError for a missing stream name or a malformed option.
 DStream<JetStreamMessage> jetstream_stream(StreamingContext& ssc, JetStreamOptions options,
                                            std::string name = {});
 

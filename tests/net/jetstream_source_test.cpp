@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "net/jetstream_range.hpp"
+#include "net/jetstream_source.hpp"
 #include "tests/support/manual_run.hpp"
 #include "tests/support/nats_server.hpp"
 
@@ -250,4 +251,56 @@ TEST_CASE("a batch of 3,000 messages is read whole, and how fast") {
                                                                   start);
   CHECK(payloads(batch) == expected);
   std::cout << "jetstream_source: read 3000 messages in one batch in " << ms.count() << " ms\n";
+}
+
+TEST_CASE("a recorded range re-reads the same messages; one whose messages changed is refused") {
+  ScratchDir dir;
+  NatsServer server(dir.path + "/nats");
+  JetStreamClient client(server.url());
+  client.add_stream("R", {"r.*"});
+  for (const auto& p : numbered("r", 0, 6)) client.publish(p == "r2" ? "r.other" : "r.mine", p);
+  rill::JetStreamOptions options{.url = server.url(), .stream = "R", .subject = "r.mine"};
+  rill::net::JetStreamSource source(options);
+  source.start({});
+  rill::Taken first = source.take(Millis{1000}, 2);
+  REQUIRE(first.error.empty());
+  CHECK(first.records == 5);  // r2 went to another subject
+  auto range = JetStreamRange::decode(first.replay);
+  REQUIRE(range);
+  CHECK((range->from == 1 && range->to == 6 && range->count == 5));
+  auto again = source.replay(Millis{1000}, first.replay, 2);
+  REQUIRE(again);
+  CHECK(again->records == 5);
+  CHECK(again->replay == first.replay);
+  // A fresh source resumes after the recorded range.
+  client.publish("r.mine", "r6");
+  rill::net::JetStreamSource resumed(options);
+  std::vector<std::string> recorded{first.replay};
+  REQUIRE(resumed.resume(recorded));
+  resumed.start({});
+  rill::Taken next = resumed.take(Millis{2000}, 1);
+  CHECK(next.records == 1);
+  CHECK(next.replay.rfind("js1 7 7 1 ", 0) == 0);
+  // Retention removed a message the batch read: its re-run must not silently differ.
+  client.delete_message("R", 4);
+  auto changed = resumed.replay(Millis{1000}, first.replay, 2);
+  REQUIRE_FALSE(changed);
+  INFO(changed.status().message());
+  CHECK(changed.status().code() == rill::Errc::corrupt);
+  CHECK(changed.status().message().find("re-reading stream sequences [1, 6] of batch 1000 ms") !=
+        std::string::npos);
+  CHECK(changed.status().message().find("5 matching messages then, 4 now") != std::string::npos);
+}
+
+TEST_CASE("JetStreamStart::new_messages skips what the stream held at the first start") {
+  ScratchDir dir;
+  NatsServer server(dir.path + "/nats");
+  JetStreamClient client(server.url());
+  client.add_stream("NEW", {"new"});
+  client.publish("new", "old 1");
+  client.publish("new", "old 2");
+  Job job(dir.path + "/ckpt",
+          {.url = server.url(), .stream = "NEW", .start = rill::JetStreamStart::new_messages});
+  client.publish("new", "fresh");
+  CHECK(payloads(job.step()) == std::vector<std::string>{"fresh"});
 }

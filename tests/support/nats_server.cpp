@@ -137,4 +137,10 @@ uint64_t JetStreamClient::publish(const std::string& subject, const std::string&
   return seq;
 }
 
+void JetStreamClient::delete_message(const std::string& stream, uint64_t seq) {
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  check(js_DeleteMsg(static_cast<jsCtx*>(js_), stream.c_str(), seq, nullptr, &jerr),
+        "delete message " + std::to_string(seq) + " of " + stream);
+}
+
 }  // namespace rill::test
