@@ -304,3 +304,23 @@ TEST_CASE("JetStreamStart::new_messages skips what the stream held at the first 
   client.publish("new", "fresh");
   CHECK(payloads(job.step()) == std::vector<std::string>{"fresh"});
 }
+
+TEST_CASE("a stream deleted and created again fails the batch instead of rereading it") {
+  ScratchDir dir;
+  NatsServer server(dir.path + "/nats");
+  JetStreamClient client(server.url());
+  client.add_stream("AGAIN", {"again"});
+  for (const auto& p : numbered("a", 0, 3)) client.publish("again", p);
+  rill::net::JetStreamSource source({.url = server.url(), .stream = "AGAIN"});
+  source.start({});
+  CHECK(source.take(Millis{1000}, 1).records == 3);
+  client.delete_stream("AGAIN");
+  client.add_stream("AGAIN", {"again"});
+  client.publish("again", "new");
+  rill::Taken taken = source.take(Millis{2000}, 1);
+  INFO(taken.error);
+  CHECK(taken.records == 0);
+  CHECK(taken.error.find(
+            "stream 'AGAIN' at batch 2000 ms: the stream's last sequence is 1 but this job "
+            "already read up to 3") != std::string::npos);
+}

@@ -137,6 +137,12 @@ uint64_t JetStreamClient::publish(const std::string& subject, const std::string&
   return seq;
 }
 
+void JetStreamClient::delete_stream(const std::string& name) {
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  check(js_DeleteStream(static_cast<jsCtx*>(js_), name.c_str(), nullptr, &jerr),
+        "delete stream " + name);
+}
+
 void JetStreamClient::delete_message(const std::string& stream, uint64_t seq) {
   jsErrCode jerr = static_cast<jsErrCode>(0);
   check(js_DeleteMsg(static_cast<jsCtx*>(js_), stream.c_str(), seq, nullptr, &jerr),

@@ -53,6 +53,8 @@ class JetStreamClient {
   void add_stream(const std::string& name, const std::vector<std::string>& subjects);
   /// Publishes and waits for the ack; returns the message's stream sequence.
   uint64_t publish(const std::string& subject, const std::string& payload);
+  /// Deletes a stream with its messages.
+  void delete_stream(const std::string& name);
   /// Deletes the message at stream sequence seq (as retention limits would).
   void delete_message(const std::string& stream, uint64_t seq);
 
