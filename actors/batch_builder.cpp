@@ -24,6 +24,8 @@ caf::behavior builder_actor(caf::event_based_actor*, Job* job, int index) {
         out.parts = std::move(taken.parts);
         out.records = taken.records;
         out.replay = std::move(taken.replay);
+        if (!taken.error.empty())
+          out.error = "stream '" + job->graph->node(node).name + "': " + std::move(taken.error);
         job->last_cuts[index] = out;
         return out;
       },

@@ -36,6 +36,9 @@ struct Taken {
   /// Replayable sources: what this batch read, in a form replay() re-reads exactly (file
   /// names with size and checksum, byte offsets). The driver records it with the allocation.
   std::string replay{};
+  /// Set when the source cannot give batch t without losing or skipping data (a record over
+  /// its size limit): the job fails with it, naming the stream, and nothing is allocated.
+  std::string error{};
 };
 
 class InputSource {

@@ -1,5 +1,5 @@
 // The one header an application includes: StreamingContext, DStream and everything they use.
-// No CAF, LMDB or Cap'n Proto types reach the user through it.
+// No CAF, LMDB, Cap'n Proto or NATS types reach the user through it.
 #pragma once
 
 #include "dataflow/config_error.hpp"
@@ -7,6 +7,7 @@
 #include "dataflow/record_traits.hpp"
 #include "dataflow/streaming_context.hpp"
 #include "dataflow/text_output.hpp"
+#include "net/jetstream_stream.hpp"
 #include "persistence/postgres_sink.hpp"
 #include "persistence/sqlite_sink.hpp"
 #include "rill/version.hpp"

@@ -16,8 +16,11 @@ check() {  # check FOLDER REGEX WHY
 check dataflow '#include *[<"](caf/|lmdb\.h|sqlite3\.h|libpq-fe\.h|capnp/|kj/|actors/|net/|persistence/)' "must include only std, spdlog and xxhash"
 check persistence '#include *[<"](caf/|actors/)' "must not include CAF or actors/"
 check net '#include *[<"]actors/' "must not include actors/"
-check rill '#include *[<"](caf/|lmdb\.h|sqlite3\.h|libpq-fe\.h|capnp/|kj/)' "is what users include: no CAF, LMDB, SQLite, libpq or Cap'n Proto"
+check rill '#include *[<"](caf/|lmdb\.h|sqlite3\.h|libpq-fe\.h|capnp/|kj/|nats/)' "is what users include: no CAF, LMDB, SQLite, libpq, Cap'n Proto or NATS"
 check persistence/sqlite_sink.hpp '#include *[<"]sqlite3\.h' "is included by users: sqlite3.h stays in the .cpp"
+for h in net/*.hpp; do
+  check "$h" '#include *[<"]nats/' "is included by users or tests: nats.h stays in jetstream_source.cpp"
+done
 for h in persistence/*.hpp; do
   check "$h" '#include *[<"]libpq-fe\.h' "is included by users: libpq-fe.h stays in postgres_sink.cpp"
 done
@@ -27,7 +30,7 @@ cxx=${CXX:-c++}
 if reached=$($cxx -std=c++20 -I. -MM -MG rill/rill.hpp rill/chaos.hpp 2>&1); then
   reached=$(tr ' \\' '\n\n' <<<"$reached" | grep -E '\.(h|hpp)$' | sort -u)
   hits=$($cxx -std=c++20 -I. -M -MG rill/rill.hpp rill/chaos.hpp | tr ' \\' '\n\n' |
-         grep -E '(^|/)(caf/|lmdb\.h|capnp/|kj/|sqlite3\.h|libpq-fe\.h|[^ ]*\.capnp\.h)' | sort -u)
+         grep -E '(^|/)(caf/|lmdb\.h|capnp/|kj/|sqlite3\.h|libpq-fe\.h|nats/|[^ ]*\.capnp\.h)' | sort -u)
   if [[ -n $hits ]]; then
     echo "layering: rill/rill.hpp reaches runtime headers users must not need:"
     head -20 <<<"$hits"
