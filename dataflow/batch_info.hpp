@@ -13,12 +13,13 @@ namespace rill {
 
 /// One output operation of one batch (Spark's OutputOperationInfo); times on the context's clock.
 struct OutputOperationInfo {
-  Millis batch_time{0};
+  Millis batch_time{0};        ///< the batch it belongs to
   int id = 0;                  ///< the output's index in the job, in definition order
   std::string name;            ///< its kind and index, e.g. "foreach_batch-0"
   Millis start_time{0};        ///< when its first partition was sent to the sink
   Millis end_time{0};          ///< when its last partition committed (0 while running)
   std::optional<std::string> failure;  ///< set when it failed for good
+  /// Time from the first partition sent to the last committed.
   Millis duration() const { return end_time - start_time; }
 };
 
@@ -26,7 +27,9 @@ struct OutputOperationInfo {
 struct BatchInfo {
   Millis batch_time{0};             ///< the batch's time on the grid
   int64_t input_records = 0;        ///< records its input streams took
-  Millis submission_time{0};        ///< when the batch was allocated (clock time)
+  /// When the batch was due: its grid time, or the allocation time if that came earlier; a
+  /// re-run after a restart counts from its resubmission. Scheduling delay starts here, as Spark's.
+  Millis submission_time{0};
   Millis processing_start{0};       ///< when its first task started
   Millis processing_end{0};         ///< when its last output completed
   /// Time from allocation to the first task: how far the job lags.

@@ -4,11 +4,13 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include <httplib.h>
 
 #include "dataflow/config_error.hpp"
 #include "dataflow/fault_injector.hpp"
+#include "dataflow/receiver.hpp"
 #include "dataflow/streaming_context.hpp"
 #include "tests/support/manual_run.hpp"
 
@@ -56,6 +58,23 @@ struct KillOneStage : rill::FaultInjector {
   bool fail_task(const std::string&, Millis) override { return false; }
   Millis delay_task(const std::string&, Millis) override { return Millis{0}; }
   Millis pause_stage(const std::string&, Millis) override { return Millis{0}; }
+};
+
+// Stores one record a wake-up and reports one error after its first record.
+class FlakySensor : public rill::Receiver<std::string> {
+ public:
+  void on_start() override {
+    start_thread([this] {
+      bool reported = false;
+      while (!is_stopped()) {
+        store("reading");
+        if (!reported) report_error("sensor offline");
+        reported = true;
+        if (!sleep_for(50ms)) break;
+      }
+    });
+  }
+  void on_stop() override {}
 };
 
 bool has(const std::string& text, const std::string& part) {
@@ -193,4 +212,32 @@ TEST_CASE("the status endpoint is off by default and refuses a port in use") {
   bad.queue_stream(std::make_shared<rill::BatchQueue<int>>())
       .foreach_batch([](const std::vector<int>&, Millis) {});
   CHECK_THROWS_AS(bad.start(), rill::ConfigError);
+}
+
+TEST_CASE("a receiver stream shows in /api/receivers and /metrics with its errors") {
+  auto clock = std::make_shared<rill::ManualClock>();
+  rill::StreamingContext ssc(
+      1000ms, {.clock = clock, .partitions = 1, .http_port = rill::ContextOptions::kAnyFreePort});
+  ssc.receiver_stream<std::string>([] { return std::make_unique<FlakySensor>(); }, "sensors")
+      .foreach_batch([](const std::vector<std::string>&, Millis) {});
+  ssc.start();
+  httplib::Client cli("127.0.0.1", ssc.http_port());
+  cli.set_read_timeout(10, 0);
+  // The error comes from the receiver's thread: poll the endpoint until it shows, bounded.
+  std::string receivers;
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  do {
+    receivers = get(cli, "/api/receivers", "application/json");
+    if (has(receivers, "\"errors\":1")) break;
+    std::this_thread::sleep_for(10ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  INFO(receivers);
+  CHECK(has(receivers,
+            "{\"name\":\"sensors\",\"active\":true,\"starts\":1,\"errors\":1,"
+            "\"last_error\":\"sensor offline\""));
+  std::string metrics = get(cli, "/metrics", "text/plain; version=0.0.4");
+  INFO(metrics);
+  CHECK(has(metrics, "\nrill_receivers_active 1\n"));
+  CHECK(has(metrics, "\nrill_receiver_errors_total{receiver=\"sensors\"} 1\n"));
+  ssc.stop();
 }
