@@ -78,6 +78,8 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
   job.sources = sources;
   if (options.task_max_attempts < 1) throw ConfigError("task_max_attempts must be at least 1");
   job.max_attempts = options.task_max_attempts;
+  if (options.slow_wait_warning.count() < 0) throw ConfigError("slow_wait_warning must be >= 0 ms");
+  job.slow_wait_warning = options.slow_wait_warning;
   job.faults = options.fault_injector;
   if (options.supervisor_max_restarts < 0 || options.supervisor_period.count() <= 0 ||
       options.restart_backoff_min.count() < 0 || options.restart_backoff_max < options.restart_backoff_min)
@@ -417,9 +419,20 @@ void StreamingContext::start() {
   // Return only once the first tick is scheduled, so a test's first advance() is never lost.
   int receivers = 0;
   for (const auto& [node, src] : sources_) receivers += src->receiver_slot() != nullptr;
-  if (!runtime_->job.status->wait_ready(Millis{30000}) ||
-      !runtime_->job.status->wait_receivers(receivers, Millis{30000}))
-    throw JobError("start(): the runtime did not come up within 30 s");
+  // Waits up to 30 s, saying what it waits for every slow_wait_warning.
+  auto wait_logged = [&](const std::function<bool(Millis)>& wait, const std::string& what) {
+    const Millis limit{30000};
+    Millis step = options_.slow_wait_warning.count() > 0 ? std::min(options_.slow_wait_warning, limit) : limit;
+    for (Millis waited{0}; waited < limit; waited += step) {
+      if (wait(std::min(step, limit - waited))) return;
+      if (waited + step < limit) spdlog::warn("start(): {} ms waiting for {}", (waited + step).count(), what);
+    }
+    throw JobError("start(): " + what + " did not happen within 30 s");
+  };
+  auto& status = *runtime_->job.status;
+  wait_logged([&](Millis m) { return status.wait_ready(m); }, "the driver to schedule its first batch");
+  wait_logged([&](Millis m) { return status.wait_receivers(receivers, m); },
+              std::to_string(receivers) + " receiver(s) to start (on_start() must return)");
   runtime_->job.status->streaming_started(runtime_->job.clock->now());
   spdlog::info("{}: started, batch interval {} ms, {} partitions, {} stages", options_.app_name,
                graph_.interval().count(), graph_.default_partitions(), runtime_->job.plan->stages().size());
