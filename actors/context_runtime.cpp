@@ -1,11 +1,13 @@
 // The running half of StreamingContext: builds the Job, the actor system and the supervision
 // tree at start(), and tears them down at stop(). CAF lives here, out of the user's headers.
 #include <functional>
+#include <shared_mutex>
 #include <thread>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/caller_actor.hpp"
 #include "actors/driver.hpp"
 #include "actors/log_level.hpp"
 #include "actors/supervisor.hpp"
@@ -54,7 +56,10 @@ class ContextRuntime {
   caf::actor root_;
   caf::actor root_watch_;  // turns the root's failure into the job's
   bool shut_down_ = false;
-  std::mutex stop_mu_;
+  std::mutex stop_mu_;  // serialises stop() and shutdown()
+  // Guards system and shut_down_ against shutdown() for readers such as tree(), which must not
+  // wait behind a graceful stop (the status page asks for the tree while a job drains).
+  std::shared_mutex system_mu_;
 
   // The status endpoint (ContextOptions::http_port), all in the block "--- The status endpoint".
   static std::shared_ptr<JobMetrics> status_metrics(const ContextOptions& options, Millis interval);
@@ -129,6 +134,10 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
   config_.set("scheduler.policy", caf::atom("sharing"));
   config_.set("scheduler.max-threads", static_cast<size_t>(threads));
   system.emplace(config_);
+  // CAF 0.17 pins its logger to this thread (a thread-local reference) and ~actor_system waits
+  // for the logger's destructor: destroyed from any other thread (stop() called from a signal
+  // thread or a listener), it would wait forever. Drop the reference now.
+  caf::logger::set_current_actor_system(nullptr);
   root_ = actors::spawn_supervisor(*system, tree_spec(options));
   // The root gives up only when its restart intensity is exceeded: the job stops with that
   // error. Everything acknowledged was durable, so a later get_or_create resumes exactly.
@@ -308,7 +317,7 @@ void ContextRuntime::stop(bool graceful) {
   if (shut_down_ || !system) return;
   caf::actor driver = job.directory.get("driver", 0);
   if (driver && !job.status->terminated()) {
-    caf::scoped_actor self{*system};
+    actors::CallerActor self{*system};
     // A graceful stop waits for the drain; a plain stop only for receivers to stop.
     auto limit = graceful ? std::chrono::hours(24) : std::chrono::hours(0) + std::chrono::seconds(30);
     self->request(driver, limit, actors::stop_atom::value, graceful)
@@ -318,13 +327,17 @@ void ContextRuntime::stop(bool graceful) {
 }
 
 void ContextRuntime::shutdown() {
-  stop_status_endpoint();  // first, and without stop_mu_: a request may wait for it in tree()
+  stop_status_endpoint();  // first: its requests read the tree
   std::lock_guard lock(stop_mu_);
-  if (shut_down_ || !system) return;
-  shut_down_ = true;
+  {
+    // From here tree() answers empty; one in flight finishes before the system goes.
+    std::unique_lock system_lock(system_mu_);
+    if (shut_down_ || !system) return;
+    shut_down_ = true;
+  }
   job.status->terminate(std::nullopt);
   {
-    caf::scoped_actor self{*system};
+    actors::CallerActor self{*system};
     self->monitor(root_);
     caf::anon_send_exit(root_, caf::exit_reason::user_shutdown);
     self->receive([](caf::down_msg&) {}, caf::after(std::chrono::seconds(30)) >> [] {
@@ -336,6 +349,7 @@ void ContextRuntime::shutdown() {
   caf::anon_send_exit(root_watch_, caf::exit_reason::user_shutdown);
   root_watch_ = nullptr;
   root_ = nullptr;
+  std::unique_lock system_lock(system_mu_);
   system.reset();
 }
 
@@ -491,7 +505,7 @@ uint64_t StreamingContext::nondeterministic_outputs() const {
 
 
 SupervisionNode ContextRuntime::tree() {
-  std::lock_guard lock(stop_mu_);
+  std::shared_lock lock(system_mu_);
   if (shut_down_ || !system) return {};
   auto t = actors::supervision_tree(*system, root_, std::chrono::milliseconds(2000));
   if (!t) return {};
