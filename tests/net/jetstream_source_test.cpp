@@ -209,6 +209,21 @@ TEST_CASE("a message over max_message_bytes fails the job naming it, and nothing
   CHECK(payloads(job.step()) == std::vector<std::string>{"small", std::string(200, 'x')});
 }
 
+TEST_CASE("a subject outside the stream's fails the batch naming it, not an outage") {
+  ScratchDir dir;
+  NatsServer server(dir.path + "/nats");
+  JetStreamClient client(server.url());
+  client.add_stream("R", {"r.*"});
+  client.publish("r.a", "one");
+  rill::net::JetStreamSource source({.url = server.url(), .stream = "R", .subject = "elsewhere"});
+  source.start({});
+  rill::Taken taken = source.take(Millis{1000}, 1);
+  INFO(taken.error);
+  CHECK(taken.error.find("stream 'R'") != std::string::npos);
+  CHECK(taken.error.find("refused a consumer on subject 'elsewhere'") != std::string::npos);
+  CHECK(taken.error.find("batch 1000 ms") != std::string::npos);
+}
+
 TEST_CASE("malformed payloads become dead letters naming subject, sequence and batch") {
   ScratchDir dir;
   NatsServer server(dir.path + "/nats");
