@@ -34,7 +34,10 @@ echo "pkg-config --cflags --libs rill: $cflags $libs"
 
 # Out of the source tree, with nothing of it on the include path: only the installed headers.
 cp -r "$src/samples/external_app" "$tmp/app"
-meson setup "$tmp/app/build" "$tmp/app" >"$tmp/setup.log" 2>&1 ||
+# A sanitized librill.so needs the sanitizer runtime first in the app too: build the app with it.
+app_opts=()
+[[ $sanitize == none ]] || app_opts=(-Db_sanitize="$sanitize" -Db_lundef=false)
+meson setup "${app_opts[@]}" "$tmp/app/build" "$tmp/app" >"$tmp/setup.log" 2>&1 ||
   { cat "$tmp/setup.log"; fail "meson setup of the external app failed"; }
 # Without ccache, so the time printed is a real compile.
 start=$(date +%s%N)
