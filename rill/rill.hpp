@@ -2,6 +2,7 @@
 // No CAF, LMDB, Cap'n Proto or NATS types reach the user through it.
 #pragma once
 
+#include "actors/run.hpp"
 #include "dataflow/config_error.hpp"
 #include "dataflow/record_text.hpp"
 #include "dataflow/record_traits.hpp"
