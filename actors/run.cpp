@@ -83,7 +83,8 @@ void wait_until_stopped(StreamingContext& ssc, const StopSignals& signals, Milli
     bool due = run_for.count() > 0 && std::chrono::steady_clock::now() - start >= run_for;
     if (signals.received() || due) {
       if (signals.received())
-        spdlog::info("signal {}: stopping gracefully (a second one ends the process)", signals.received());
+        spdlog::info("signal {}: stopping gracefully (a second one ends the process)",
+                     signals.received());
       ssc.stop(/*stop_gracefully=*/true);
       return;
     }
@@ -127,8 +128,8 @@ int run(CommandLine& cli, const RunOptions& options, const BuildJob& build) {
     }
     const net::NodeConfig* node = nullptr;
     if (!cli.node().empty() && !(node = config.find_node(cli.node())))
-      return refuse("--node " + cli.node() + ": " + config.path + " has no such node (its nodes: " +
-                    config.node_names() + ")");
+      return refuse("--node " + cli.node() + ": " + config.path +
+                    " has no such node (its nodes: " + config.node_names() + ")");
     if (cli.check()) {
       std::cout << describe(config, node);
       return 0;

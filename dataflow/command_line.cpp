@@ -11,7 +11,8 @@ constexpr const char* kRillUsage =
     "  --config FILE      run as a node of the cluster described in FILE (TOML)\n"
     "  --node NAME        which node of FILE this process is (optional when FILE has one node)\n"
     "  --check            validate FILE (and --node) and exit: 0 and OK, or 2 and the error\n"
-    "  --log-level LEVEL  debug, info, warn, error or off (default warn; RILL_LOG also sets it)\n"
+    "  --log-level LEVEL  debug, info, warn, error or off (default warn; RILL_LOG, when set,\n"
+    "                     wins: the runtime applies it at start)\n"
     "  --help             this text\n";
 
 }  // namespace

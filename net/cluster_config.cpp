@@ -60,7 +60,8 @@ bool valid_node_name(std::string_view name) {
 // the file, the line and column toml++ recorded, and the key.
 class ConfigReader {
  public:
-  explicit ConfigReader(const std::string& path) : path_(path), base_(fs::path(path).parent_path()) {}
+  explicit ConfigReader(const std::string& path)
+      : path_(path), base_(fs::path(path).parent_path()) {}
 
   ClusterConfig read(const toml::table& root);
 
@@ -86,13 +87,15 @@ class ConfigReader {
                   std::initializer_list<std::string_view> known) const {
     for (auto&& [k, v] : t)
       if (std::find(known.begin(), known.end(), k.str()) == known.end())
-        fail(k.source(), prefix + std::string(k.str()), "unknown key (known here: " + join(known) + ")");
+        fail(k.source(), prefix + std::string(k.str()),
+             "unknown key (known here: " + join(known) + ")");
   }
 
   const toml::table* table(const toml::table& t, std::string_view key) const {
     const toml::node* n = t.get(key);
     if (n && !n->is_table())
-      fail(n->source(), std::string(key), "expected a table ([" + std::string(key) + "]), got " + describe(*n));
+      fail(n->source(), std::string(key),
+           "expected a table ([" + std::string(key) + "]), got " + describe(*n));
     return n ? n->as_table() : nullptr;
   }
 
@@ -136,7 +139,8 @@ class ConfigReader {
     if (!d)
       fail(t.get(key)->source(), full,
            in_quotes(*v) + " is not a duration (an integer and ms, s, m or h: \"100ms\", \"1s\")");
-    if (d->count() == 0) fail(t.get(key)->source(), full, "must be longer than 0, got " + in_quotes(*v));
+    if (d->count() == 0)
+      fail(t.get(key)->source(), full, "must be longer than 0, got " + in_quotes(*v));
     return d;
   }
 
@@ -163,21 +167,24 @@ std::string node_key(size_t i, std::string_view key) {
 
 ClusterConfig ConfigReader::read(const toml::table& root) {
   check_keys(root, "",
-             {"name", "batch_interval", "checkpoint_interval", "store_dir", "secret",
-              "secret_file", "replication", "tls", "heartbeat", "node"});
+             {"name", "batch_interval", "checkpoint_interval", "store_dir", "secret", "secret_file",
+              "replication", "tls", "heartbeat", "node"});
   ClusterConfig c;
   c.path = path_;
   c.name = required_text(root, "name", "name", "the cluster's name");
   auto batch = duration(root, "batch_interval", "batch_interval");
   if (!batch) fail(root.source(), "batch_interval", "missing (e.g. batch_interval = \"1s\")");
   c.batch_interval = *batch;
-  c.checkpoint_interval = duration(root, "checkpoint_interval", "checkpoint_interval").value_or(*batch);
+  c.checkpoint_interval =
+      duration(root, "checkpoint_interval", "checkpoint_interval").value_or(*batch);
   if (c.checkpoint_interval.count() % batch->count() != 0)
     fail(root.get("checkpoint_interval")->source(), "checkpoint_interval",
-         to_string(c.checkpoint_interval) + " is not a multiple of batch_interval " + to_string(*batch));
+         to_string(c.checkpoint_interval) + " is not a multiple of batch_interval " +
+             to_string(*batch));
   if (auto r = integer(root, "replication", "replication")) {
     if (*r != 1 && *r != 2)
-      fail(root.get("replication")->source(), "replication", "expected 1 or 2, got " + std::to_string(*r));
+      fail(root.get("replication")->source(), "replication",
+           "expected 1 or 2, got " + std::to_string(*r));
     c.replication = static_cast<int>(*r);
   }
   read_secret(root, c);
@@ -222,13 +229,17 @@ void ConfigReader::read_secret(const toml::table& root, ClusterConfig& c) const 
     c.secret = required_text(root, "secret", "secret", "the secret nodes share");
     return;
   }
-  c.secret_file = resolve(required_text(root, "secret_file", "secret_file", "a file holding the secret"));
+  c.secret_file =
+      resolve(required_text(root, "secret_file", "secret_file", "a file holding the secret"));
   std::ifstream in(c.secret_file, std::ios::binary);
-  if (!in) fail(file->source(), "secret_file", "cannot read " + c.secret_file + ": " + std::strerror(errno));
+  if (!in)
+    fail(file->source(), "secret_file",
+         "cannot read " + c.secret_file + ": " + std::strerror(errno));
   std::ostringstream contents;
   contents << in.rdbuf();
   c.secret = contents.str();
-  while (!c.secret.empty() && (c.secret.back() == '\n' || c.secret.back() == '\r')) c.secret.pop_back();
+  while (!c.secret.empty() && (c.secret.back() == '\n' || c.secret.back() == '\r'))
+    c.secret.pop_back();
   if (c.secret.empty()) fail(file->source(), "secret_file", c.secret_file + " is empty");
 }
 
@@ -252,42 +263,49 @@ void ConfigReader::read_heartbeat(const toml::table& root, ClusterConfig& c) con
   const toml::table* hb = table(root, "heartbeat");
   if (!hb) return;
   check_keys(*hb, "heartbeat.", {"interval", "timeout"});
-  c.heartbeat_interval = duration(*hb, "interval", "heartbeat.interval").value_or(c.heartbeat_interval);
+  c.heartbeat_interval =
+      duration(*hb, "interval", "heartbeat.interval").value_or(c.heartbeat_interval);
   c.heartbeat_timeout = duration(*hb, "timeout", "heartbeat.timeout").value_or(c.heartbeat_timeout);
   if (c.heartbeat_timeout <= c.heartbeat_interval) {
     const toml::node* at = hb->get("timeout") ? hb->get("timeout") : hb->get("interval");
     fail(at->source(), "heartbeat.timeout",
          to_string(c.heartbeat_timeout) + " must be longer than heartbeat.interval " +
-             to_string(c.heartbeat_interval) + " (a peer is dead after timeout without heartbeats)");
+             to_string(c.heartbeat_interval) +
+             " (a peer is dead after timeout without heartbeats)");
   }
 }
 
 NodeConfig ConfigReader::read_node(const toml::table& t, size_t i, NodeSource& src) const {
-  check_keys(t, node_key(i, ""), {"name", "host", "port", "role", "partitions", "receivers", "store_dir"});
+  check_keys(t, node_key(i, ""),
+             {"name", "host", "port", "role", "partitions", "receivers", "store_dir"});
   src = {&t, t.get("name"), t.get("port"), t.get("role"), t.get("partitions"), t.get("receivers")};
   NodeConfig n;
   n.line = static_cast<int>(t.source().begin.line);
   n.name = required_text(t, "name", node_key(i, "name"), "the node's name");
   if (!valid_node_name(n.name))
     fail(src.name->source(), node_key(i, "name"),
-         in_quotes(n.name) + ": use letters, digits, '-', '_' and '.' only (it names the node's store)");
+         in_quotes(n.name) +
+             ": use letters, digits, '-', '_' and '.' only (it names the node's store)");
   n.host = required_text(t, "host", node_key(i, "host"), "the address the node listens on");
   auto port = integer(t, "port", node_key(i, "port"));
   if (!port) fail(t.source(), node_key(i, "port"), "missing (the port the node listens on)");
   if (*port < 1 || *port > 65535)
-    fail(src.port->source(), node_key(i, "port"), "expected 1..65535, got " + std::to_string(*port));
+    fail(src.port->source(), node_key(i, "port"),
+         "expected 1..65535, got " + std::to_string(*port));
   n.port = static_cast<int>(*port);
   std::string role = required_text(t, "role", node_key(i, "role"), "\"driver\" or \"worker\"");
   if (role != "driver" && role != "worker")
-    fail(src.role->source(), node_key(i, "role"), "expected \"driver\" or \"worker\", got " + in_quotes(role));
+    fail(src.role->source(), node_key(i, "role"),
+         "expected \"driver\" or \"worker\", got " + in_quotes(role));
   n.role = role == "driver" ? NodeRole::driver : NodeRole::worker;
   if (src.partitions && !src.partitions->is_integer() && !src.partitions->is_array())
     fail(src.partitions->source(), node_key(i, "partitions"),
          "expected a list of partitions ([0, 1]) or a count (2), got " + describe(*src.partitions));
   if (src.receivers) {
     const toml::array* list = src.receivers->as_array();
-    if (!list) fail(src.receivers->source(), node_key(i, "receivers"),
-                    "expected a list of stream names, got " + describe(*src.receivers));
+    if (!list)
+      fail(src.receivers->source(), node_key(i, "receivers"),
+           "expected a list of stream names, got " + describe(*src.receivers));
     for (const toml::node& r : *list) {
       if (!r.is_string() || r.as_string()->get().empty())
         fail(r.source(), node_key(i, "receivers"), "expected a stream name, got " + describe(r));
@@ -317,8 +335,8 @@ void ConfigReader::check_nodes(ClusterConfig& c, const std::vector<NodeSource>& 
     if (n.role != NodeRole::driver) continue;
     if (driver)
       fail(src[i].role->source(), node_key(i, "role"),
-           "a second driver: " + in_quotes(driver->name) + " (line " + std::to_string(driver->line) +
-               ") is one already; exactly one node is the driver");
+           "a second driver: " + in_quotes(driver->name) + " (line " +
+               std::to_string(driver->line) + ") is one already; exactly one node is the driver");
     driver = &n;
     if (src[i].partitions)
       fail(src[i].partitions->source(), node_key(i, "partitions"),
@@ -348,19 +366,23 @@ void ConfigReader::place_partitions(ClusterConfig& c, const std::vector<NodeSour
     if (first_count && first_list)
       fail(p->source(), key,
            std::string(p->is_integer() ? "a count here, but a list" : "a list here, but a count") +
-               " at line " + std::to_string((p->is_integer() ? first_list : first_count)->source().begin.line) +
+               " at line " +
+               std::to_string((p->is_integer() ? first_list : first_count)->source().begin.line) +
                "; give every worker a list or every worker a count");
     if (p->is_integer()) {
       int64_t n = p->as_integer()->get();
       if (n < 1 || next + n > kMaxPartitions)
-        fail(p->source(), key, "a count of 1.." + std::to_string(kMaxPartitions - next) + " expected, got " + std::to_string(n));
+        fail(p->source(), key,
+             "a count of 1.." + std::to_string(kMaxPartitions - next) + " expected, got " +
+                 std::to_string(n));
       for (int64_t k = 0; k < n; ++k) c.nodes[i].partitions.push_back(static_cast<int>(next++));
       continue;
     }
     for (const toml::node& e : *p->as_array()) {
       if (!e.is_integer() || e.as_integer()->get() < 0 || e.as_integer()->get() >= kMaxPartitions)
-        fail(e.source(), key, "expected a partition number 0.." + std::to_string(kMaxPartitions - 1) +
-                                  ", got " + describe(e));
+        fail(e.source(), key,
+             "expected a partition number 0.." + std::to_string(kMaxPartitions - 1) + ", got " +
+                 describe(e));
       int64_t k = e.as_integer()->get();
       auto [at, fresh] = owner.emplace(k, std::pair{i, &e});
       if (!fresh)
@@ -368,8 +390,9 @@ void ConfigReader::place_partitions(ClusterConfig& c, const std::vector<NodeSour
              at->second.first == i
                  ? "partition " + std::to_string(k) + " is listed twice"
                  : "partition " + std::to_string(k) + " is already owned by node[" +
-                       std::to_string(at->second.first) + "] " + in_quotes(c.nodes[at->second.first].name) +
-                       " (line " + std::to_string(at->second.second->source().begin.line) +
+                       std::to_string(at->second.first) + "] " +
+                       in_quotes(c.nodes[at->second.first].name) + " (line " +
+                       std::to_string(at->second.second->source().begin.line) +
                        "); each partition has one owner");
       c.nodes[i].partitions.push_back(static_cast<int>(k));
     }
@@ -399,12 +422,14 @@ void ConfigReader::place_receivers(ClusterConfig& c, const std::vector<NodeSourc
     size_t k = 0;
     for (const toml::node& e : *src[i].receivers->as_array()) {
       const std::string& stream = c.nodes[i].receivers[k++];
-      auto [at, fresh] = placed.emplace(stream, std::pair{i, static_cast<int>(e.source().begin.line)});
+      auto [at, fresh] =
+          placed.emplace(stream, std::pair{i, static_cast<int>(e.source().begin.line)});
       if (!fresh)
         fail(e.source(), node_key(i, "receivers"),
              "stream " + in_quotes(stream) + " already has its receiver on node[" +
-                 std::to_string(at->second.first) + "] " + in_quotes(c.nodes[at->second.first].name) +
-                 " (line " + std::to_string(at->second.second) + "); a stream's receiver runs on one node");
+                 std::to_string(at->second.first) + "] " +
+                 in_quotes(c.nodes[at->second.first].name) + " (line " +
+                 std::to_string(at->second.second) + "); a stream's receiver runs on one node");
     }
   }
 }
@@ -486,7 +511,8 @@ ClusterConfig parse_cluster_config(std::string_view text, const std::string& pat
     root = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     throw ConfigError(path + ":" + std::to_string(e.source().begin.line) + ":" +
-                      std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
+                      std::to_string(e.source().begin.column) + ": " +
+                      std::string(e.description()));
   }
   return ConfigReader(path).read(root);
 }

@@ -20,9 +20,9 @@ const char* node_role_name(NodeRole role) noexcept;
 
 /// One `[[node]]` table.
 struct NodeConfig {
-  std::string name;     ///< unique; letters, digits, '-', '_' and '.' (it names its store)
-  std::string host;     ///< the address it listens on and peers connect to
-  int port = 0;         ///< 1..65535; host:port is unique across nodes
+  std::string name;  ///< unique; letters, digits, '-', '_' and '.' (it names its store)
+  std::string host;  ///< the address it listens on and peers connect to
+  int port = 0;      ///< 1..65535; host:port is unique across nodes
   NodeRole role = NodeRole::worker;  ///< exactly one node is the driver
   /// The partitions it owns, ascending; empty for the driver. Across workers they cover
   /// 0..P-1 exactly once (a `partitions = N` count takes the next N in node order).
@@ -54,13 +54,13 @@ struct ClusterConfig {
   /// The shared secret nodes prove at the handshake: `secret` inline, or the contents of
   /// `secret_file` (trailing newlines dropped). Exactly one of the two; never empty.
   std::string secret;
-  std::string secret_file;           ///< where the secret came from; empty when inline
-  TlsConfig tls;                     ///< `[tls]`
-  Millis heartbeat_interval{1000};   ///< `[heartbeat] interval`, default "1s"
-  Millis heartbeat_timeout{10000};   ///< `[heartbeat] timeout`, default "10s"; > interval
-  int replication = 1;               ///< copies of received blocks and snapshots: 1 or 2
-  int partitions = 0;                ///< P: how many partitions the workers own in all
-  std::vector<NodeConfig> nodes;     ///< in file order
+  std::string secret_file;          ///< where the secret came from; empty when inline
+  TlsConfig tls;                    ///< `[tls]`
+  Millis heartbeat_interval{1000};  ///< `[heartbeat] interval`, default "1s"
+  Millis heartbeat_timeout{10000};  ///< `[heartbeat] timeout`, default "10s"; > interval
+  int replication = 1;              ///< copies of received blocks and snapshots: 1 or 2
+  int partitions = 0;               ///< P: how many partitions the workers own in all
+  std::vector<NodeConfig> nodes;    ///< in file order
   /// XXH3 of the normalized config (see fingerprint_text), compared at the handshake so that
   /// nodes started from different files refuse each other.
   uint64_t fingerprint = 0;

@@ -65,7 +65,9 @@ int main(int argc, char** argv) {
                                                         : nullptr;
     if (!duration) return usage_error("unknown option " + std::string(arg));
     auto d = rill::net::parse_duration(value);
-    if (!d) return usage_error(std::string(arg) + " wants a duration such as 500ms or 30s, got '" + value + "'");
+    if (!d)
+      return usage_error(std::string(arg) + " wants a duration such as 500ms or 30s, got '" +
+                         value + "'");
     *duration = *d;
   }
   if (options.config_path.empty()) return usage_error("no CONFIG given");

@@ -96,9 +96,9 @@ struct NodeLauncher::Node {
         budget(options.max_restarts, options.restart_window) {}
 
   std::string name;
-  pid_t pid = -1;              // while running
-  int fds[2] = {-1, -1};       // read ends of its stdout and stderr
-  PrefixedLines lines[2];      // what was read of each, cut into lines
+  pid_t pid = -1;          // while running
+  int fds[2] = {-1, -1};   // read ends of its stdout and stderr
+  PrefixedLines lines[2];  // what was read of each, cut into lines
   RestartBudget budget;
   int starts = 0;
   std::optional<Clock::time_point> restart_at;  // a restart is due then
@@ -179,7 +179,8 @@ void NodeLauncher::start(Node& node) {
   node.fds[0] = out[0];
   node.fds[1] = err[0];
   node.starts += 1;
-  say(node.name + " started (pid " + std::to_string(pid) + ", start " + std::to_string(node.starts) + ")");
+  say(node.name + " started (pid " + std::to_string(pid) + ", start " +
+      std::to_string(node.starts) + ")");
 }
 
 void NodeLauncher::read_output(Node& node, int which) {
@@ -230,8 +231,9 @@ void NodeLauncher::ended(Node& node, int status) {
     return;
   }
   if (WIFEXITED(status) && (WEXITSTATUS(status) == 2 || WEXITSTATUS(status) == 127)) {
-    say(how + (WEXITSTATUS(status) == 2 ? ": it refused its command line or config"
-                                        : ": its command could not be run") +
+    say(how +
+        (WEXITSTATUS(status) == 2 ? ": it refused its command line or config"
+                                  : ": its command could not be run") +
         "; a restart cannot help, not restarted");
     node.done = failed_ = true;
     begin_stop(node.name + " failed");
@@ -258,7 +260,8 @@ void NodeLauncher::begin_stop(const std::string& why) {
   }
   stopping_ = true;
   kill_at_ = Clock::now() + options_.stop_grace;
-  say("stopping every node (" + why + "): SIGTERM, SIGKILL after " + to_string(options_.stop_grace));
+  say("stopping every node (" + why + "): SIGTERM, SIGKILL after " +
+      to_string(options_.stop_grace));
   for (Node& node : nodes_) {
     node.restart_at.reset();
     if (node.pid > 0)
@@ -273,7 +276,8 @@ int NodeLauncher::run() {
     say(std::string("cannot make the signal pipe: ") + std::strerror(errno));
     return 1;
   }
-  struct sigaction action {}, previous[3], previous_pipe {};
+  struct sigaction action {
+  }, previous[3], previous_pipe{};
   action.sa_handler = on_launcher_signal;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART | SA_NOCLDSTOP;
@@ -300,9 +304,8 @@ int NodeLauncher::run() {
         }
       killed_ = true;
     }
-    bool alive = std::any_of(nodes_.begin(), nodes_.end(), [](const Node& n) {
-      return n.pid > 0 || n.restart_at.has_value();
-    });
+    bool alive = std::any_of(nodes_.begin(), nodes_.end(),
+                             [](const Node& n) { return n.pid > 0 || n.restart_at.has_value(); });
     if (!alive) break;
 
     std::optional<Clock::time_point> wake;

@@ -9,11 +9,14 @@
 #include "samples/sample_args.hpp"
 
 int main(int argc, char** argv) {
-  rill::CommandLine cli(argc, argv,
+  rill::CommandLine cli(
+      argc, argv,
       "usage: network_wordcount HOST PORT [--batch-ms N] [--duration-s S] [--out PREFIX]\n"
       "       network_wordcount --demo [same options]\n"
-      "Counts the words of each batch of lines read from HOST:PORT (e.g. `nc -lk 9999`) and prints\n"
-      "them; --out PREFIX also saves each batch under PREFIX-<ms>/. --duration-s, SIGINT and SIGTERM stop gracefully.\n"
+      "Counts the words of each batch of lines read from HOST:PORT (e.g. `nc -lk 9999`) and "
+      "prints\n"
+      "them; --out PREFIX also saves each batch under PREFIX-<ms>/. --duration-s, SIGINT and "
+      "SIGTERM stop gracefully.\n"
       "  --batch-ms N        the batch interval (default 1000; --config: the config's)\n"
       "  --checkpoint CKDIR  keep progress in CKDIR (a restart resumes on the batch grid;\n"
       "                      --config: the node's store directory)\n"
@@ -23,13 +26,13 @@ int main(int argc, char** argv) {
   bool demo = cli.flag("demo");
   std::string out = cli.text("out", "");
   long long http_port = cli.number("http-port", 0);
-  if (http_port > 65535) cli.fail("--http-port wants a port (1..65535), got " + std::to_string(http_port));
-  rill::RunOptions run{
-      .batch_interval = std::chrono::milliseconds(cli.number("batch-ms", 1000)),
-      .context = {.checkpoint_dir = cli.text("checkpoint", ""),
-                  .receiver_write_ahead_log = cli.flag("wal"),
-                  .http_port = static_cast<int>(http_port)},
-      .run_for = std::chrono::seconds(cli.number("duration-s", 0))};
+  if (http_port > 65535)
+    cli.fail("--http-port wants a port (1..65535), got " + std::to_string(http_port));
+  rill::RunOptions run{.batch_interval = std::chrono::milliseconds(cli.number("batch-ms", 1000)),
+                       .context = {.checkpoint_dir = cli.text("checkpoint", ""),
+                                   .receiver_write_ahead_log = cli.flag("wal"),
+                                   .http_port = static_cast<int>(http_port)},
+                       .run_for = std::chrono::seconds(cli.number("duration-s", 0))};
   cli.expect_positionals(demo ? 0 : 2, demo ? 0 : 2);
 
   std::optional<rill::samples::DemoLineServer> server;
@@ -40,7 +43,9 @@ int main(int argc, char** argv) {
     // into a block; lines still in the receiver when the process dies are lost (README).
     auto lines = ssc.socket_text_stream(host, port);
     auto counts = lines.flat_map([](const std::string& l) { return rill::split(l, ' '); })
-                      .map([](const std::string& w) { return std::pair{w, int64_t{1}}; })
+                      .map([](const std::string& w) {
+                        return std::pair{w, int64_t{1}};
+                      })
                       .reduce_by_key(std::plus<>{});
     counts.print();
     if (!out.empty()) counts.save_as_text_files(out);

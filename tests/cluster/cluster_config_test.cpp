@@ -70,7 +70,8 @@ std::string error_of(const std::string& text) {
 
 // A driver (lines 4-8) and one worker (lines 9-13, then `worker_extra`).
 std::string two_nodes(const std::string& worker_extra = "partitions = [0]\n") {
-  return node_table("driver", 7000, "driver") + node_table("worker-1", 7001, "worker", worker_extra);
+  return node_table("driver", 7000, "driver") +
+         node_table("worker-1", 7001, "worker", worker_extra);
 }
 
 }  // namespace
@@ -112,7 +113,8 @@ TEST_CASE("a valid config reads back field by field", "[cluster_config]") {
 
 TEST_CASE("defaults: checkpoint interval, heartbeat, replication, store dir", "[cluster_config]") {
   TempDir dir;
-  ClusterConfig c = load_cluster_config(dir.write("c.toml", kConfigHead + node_table("solo", 7000, "driver")));
+  ClusterConfig c =
+      load_cluster_config(dir.write("c.toml", kConfigHead + node_table("solo", 7000, "driver")));
   CHECK(c.checkpoint_interval == 1s);  // the batch interval
   CHECK(c.heartbeat_interval == 1s);
   CHECK(c.heartbeat_timeout == 10s);
@@ -123,16 +125,17 @@ TEST_CASE("defaults: checkpoint interval, heartbeat, replication, store dir", "[
 
 TEST_CASE("partition counts take the next partitions in node order", "[cluster_config]") {
   TempDir dir;
-  ClusterConfig c = load_cluster_config(dir.write(
-      "c.toml", kConfigHead + node_table("driver", 7000, "driver") +
-                    node_table("a", 7001, "worker", "partitions = 2\n") +
-                    node_table("b", 7002, "worker", "partitions = 3\n")));
+  ClusterConfig c = load_cluster_config(
+      dir.write("c.toml", kConfigHead + node_table("driver", 7000, "driver") +
+                              node_table("a", 7001, "worker", "partitions = 2\n") +
+                              node_table("b", 7002, "worker", "partitions = 3\n")));
   CHECK(c.partitions == 5);
   CHECK(c.nodes[1].partitions == std::vector<int>{0, 1});
   CHECK(c.nodes[2].partitions == std::vector<int>{2, 3, 4});
 }
 
-TEST_CASE("secret_file is read relative to the config, trailing newline dropped", "[cluster_config]") {
+TEST_CASE("secret_file is read relative to the config, trailing newline dropped",
+          "[cluster_config]") {
   TempDir dir;
   dir.write("secret.txt", "from-a-file\n");
   std::string text = "name = \"c\"\nbatch_interval = \"1s\"\nsecret_file = \"secret.txt\"\n" +
@@ -214,7 +217,8 @@ TEST_CASE("durations", "[cluster_config]") {
 TEST_CASE("error: a value of the wrong type", "[cluster_config]") {
   std::string text = kConfigHead + node_table("driver", 7000, "driver");
   text.replace(text.find("port = 7000"), 11, "port = \"7000\"");
-  CHECK(error_of(text) == "cluster.toml:7:8: node[0].port: expected an integer, got a string \"7000\"");
+  CHECK(error_of(text) ==
+        "cluster.toml:7:8: node[0].port: expected an integer, got a string \"7000\"");
 }
 
 TEST_CASE("error: an unknown key, top level and in a node", "[cluster_config]") {
@@ -229,7 +233,8 @@ TEST_CASE("error: an unknown key, top level and in a node", "[cluster_config]") 
 }
 
 TEST_CASE("error: a role that is neither driver nor worker", "[cluster_config]") {
-  CHECK(error_of(kConfigHead + node_table("driver", 7000, "driver") + node_table("w", 7001, "wroker")) ==
+  CHECK(error_of(kConfigHead + node_table("driver", 7000, "driver") +
+                 node_table("w", 7001, "wroker")) ==
         "cluster.toml:13:8: node[1].role: expected \"driver\" or \"worker\", got \"wroker\"");
 }
 
@@ -243,7 +248,8 @@ TEST_CASE("error: no driver, two drivers", "[cluster_config]") {
 
 TEST_CASE("error: a duplicate node name or address", "[cluster_config]") {
   CHECK(error_of(kConfigHead + two_nodes() + node_table("worker-1", 7002, "worker")) ==
-        "cluster.toml:16:8: node[2].name: \"worker-1\" is already node[1] (line 9); node names are unique");
+        "cluster.toml:16:8: node[2].name: \"worker-1\" is already node[1] (line 9); node names are "
+        "unique");
   CHECK(error_of(kConfigHead + two_nodes() + node_table("worker-2", 7001, "worker")) ==
         "cluster.toml:18:8: node[2].port: 127.0.0.1:7001 is already the address of node[1] "
         "\"worker-1\"; host:port is unique");
@@ -253,16 +259,20 @@ TEST_CASE("error: a bad duration", "[cluster_config]") {
   std::string text = kConfigHead + node_table("d", 7000, "driver");
   std::string sec = text, zero = text;
   sec.replace(sec.find("\"1s\""), 4, "\"1 sec\"");
-  CHECK(error_of(sec) ==
-        "cluster.toml:2:18: batch_interval: \"1 sec\" is not a duration (an integer and ms, s, m or "
-        "h: \"100ms\", \"1s\")");
+  CHECK(
+      error_of(sec) ==
+      "cluster.toml:2:18: batch_interval: \"1 sec\" is not a duration (an integer and ms, s, m or "
+      "h: \"100ms\", \"1s\")");
   zero.replace(zero.find("\"1s\""), 4, "\"0ms\"");
   CHECK(error_of(zero) == "cluster.toml:2:18: batch_interval: must be longer than 0, got \"0ms\"");
-  CHECK(error_of(kConfigHead + "checkpoint_interval = \"1500ms\"\n" + node_table("d", 7000, "driver")) ==
-        "cluster.toml:4:23: checkpoint_interval: 1500 ms is not a multiple of batch_interval 1000 ms");
+  CHECK(error_of(kConfigHead + "checkpoint_interval = \"1500ms\"\n" +
+                 node_table("d", 7000, "driver")) ==
+        "cluster.toml:4:23: checkpoint_interval: 1500 ms is not a multiple of batch_interval 1000 "
+        "ms");
   CHECK(error_of(kConfigHead + "[heartbeat]\ninterval = \"2s\"\ntimeout = \"2s\"\n" +
                  node_table("d", 7000, "driver")) ==
-        "cluster.toml:6:11: heartbeat.timeout: 2000 ms must be longer than heartbeat.interval 2000 ms "
+        "cluster.toml:6:11: heartbeat.timeout: 2000 ms must be longer than heartbeat.interval 2000 "
+        "ms "
         "(a peer is dead after timeout without heartbeats)");
 }
 
@@ -286,7 +296,8 @@ TEST_CASE("error: partitions with a gap, an overlap, a repeat, mixed forms", "[c
         "cluster.toml:9:1: node[1].partitions: no worker owns a partition: give workers "
         "partitions = [0, 1] or a count");
   CHECK(error_of(kConfigHead + node_table("d", 7000, "driver", "partitions = [0]\n")) ==
-        "cluster.toml:9:14: node[0].partitions: the driver owns no partitions; give them to the workers");
+        "cluster.toml:9:14: node[0].partitions: the driver owns no partitions; give them to the "
+        "workers");
 }
 
 TEST_CASE("error: secret and secret_file, or neither, or an unreadable file", "[cluster_config]") {
@@ -295,26 +306,29 @@ TEST_CASE("error: secret and secret_file, or neither, or an unreadable file", "[
         "cluster.toml:4:15: secret_file: secret and secret_file are both set (the other at line "
         "3); give exactly one");
   std::string no_secret = "name = \"c\"\nbatch_interval = \"1s\"\n" + nodes;
-  CHECK_THAT(error_of(no_secret),
-             Catch::StartsWith("cluster.toml:1:1: secret: missing: set secret = \"...\" or secret_file"));
-  CHECK_THAT(error_of("name = \"c\"\nbatch_interval = \"1s\"\nsecret_file = \"nope.txt\"\n" + nodes),
-             Catch::StartsWith("cluster.toml:3:15: secret_file: cannot read /") &&
-                 Catch::EndsWith("/nope.txt: No such file or directory"));
+  CHECK_THAT(
+      error_of(no_secret),
+      Catch::StartsWith("cluster.toml:1:1: secret: missing: set secret = \"...\" or secret_file"));
+  CHECK_THAT(
+      error_of("name = \"c\"\nbatch_interval = \"1s\"\nsecret_file = \"nope.txt\"\n" + nodes),
+      Catch::StartsWith("cluster.toml:3:15: secret_file: cannot read /") &&
+          Catch::EndsWith("/nope.txt: No such file or directory"));
   CHECK(error_of("name = \"c\"\nbatch_interval = \"1s\"\nsecret = \"\"\n" + nodes) ==
         "cluster.toml:3:10: secret: must not be empty (the secret nodes share)");
 }
 
 TEST_CASE("error: tls files missing when tls is on", "[cluster_config]") {
   std::string nodes = node_table("d", 7000, "driver");
-  CHECK_THAT(error_of(kConfigHead + "[tls]\nenabled = true\ncert = \"missing.pem\"\nkey = \"k.pem\"\n" + nodes),
+  CHECK_THAT(error_of(kConfigHead +
+                      "[tls]\nenabled = true\ncert = \"missing.pem\"\nkey = \"k.pem\"\n" + nodes),
              Catch::StartsWith("cluster.toml:6:8: tls.cert: /") &&
                  Catch::EndsWith("/missing.pem does not exist or is not a file"));
   CHECK(error_of(kConfigHead + "[tls]\nenabled = true\n" + nodes) ==
         "cluster.toml:4:1: tls.cert: missing (a PEM file, required when tls.enabled = true)");
   // Off: the paths are not checked.
   TempDir dir;
-  CHECK_NOTHROW(load_cluster_config(
-      dir.write("c.toml", kConfigHead + "[tls]\nenabled = false\ncert = \"missing.pem\"\n" + nodes)));
+  CHECK_NOTHROW(load_cluster_config(dir.write(
+      "c.toml", kConfigHead + "[tls]\nenabled = false\ncert = \"missing.pem\"\n" + nodes)));
 }
 
 TEST_CASE("error: replication, receivers, names, ports, missing keys", "[cluster_config]") {
@@ -323,10 +337,12 @@ TEST_CASE("error: replication, receivers, names, ports, missing keys", "[cluster
         "cluster.toml:4:15: replication: expected 1 or 2, got 3");
   CHECK(error_of(kConfigHead + "replication = 2\n" + nodes) ==
         "cluster.toml:5:1: replication: 2 copies need at least 2 workers, the config has 1");
-  CHECK(error_of(kConfigHead + node_table("driver", 7000, "driver", "receivers = [\"lines\"]\n") +
-                 node_table("worker-1", 7001, "worker", "partitions = [0]\nreceivers = [\"lines\"]\n")) ==
-        "cluster.toml:16:14: node[1].receivers: stream \"lines\" already has its receiver on node[0] "
-        "\"driver\" (line 9); a stream's receiver runs on one node");
+  CHECK(
+      error_of(
+          kConfigHead + node_table("driver", 7000, "driver", "receivers = [\"lines\"]\n") +
+          node_table("worker-1", 7001, "worker", "partitions = [0]\nreceivers = [\"lines\"]\n")) ==
+      "cluster.toml:16:14: node[1].receivers: stream \"lines\" already has its receiver on node[0] "
+      "\"driver\" (line 9); a stream's receiver runs on one node");
   CHECK(error_of(kConfigHead + node_table("no spaces", 7000, "driver")) ==
         "cluster.toml:5:8: node[0].name: \"no spaces\": use letters, digits, '-', '_' and '.' only "
         "(it names the node's store)");
@@ -334,13 +350,16 @@ TEST_CASE("error: replication, receivers, names, ports, missing keys", "[cluster
         "cluster.toml:7:8: node[0].port: expected 1..65535, got 70000");
   CHECK(error_of(kConfigHead + "[[node]]\nname = \"d\"\nhost = \"h\"\nrole = \"driver\"\n") ==
         "cluster.toml:4:1: node[0].port: missing (the port the node listens on)");
-  CHECK(error_of(kConfigHead) == "cluster.toml:1:1: node: no [[node]] tables (a cluster needs one driver)");
+  CHECK(error_of(kConfigHead) ==
+        "cluster.toml:1:1: node: no [[node]] tables (a cluster needs one driver)");
   CHECK(error_of("batch_interval = \"1s\"\nsecret = \"x\"\n" + node_table("d", 7000, "driver")) ==
         "cluster.toml:1:1: name: missing (the cluster's name)");
 }
 
 TEST_CASE("error: TOML syntax, and a file that cannot be read", "[cluster_config]") {
-  CHECK_THAT(error_of(kConfigHead + "[[node]]\nname = \"d\nport = 1\n"), Catch::StartsWith("cluster.toml:5:"));
-  CHECK_THROWS_WITH(load_cluster_config("/nonexistent/cluster.toml"),
-                    "rill: /nonexistent/cluster.toml: cannot read the cluster config: No such file or directory");
+  CHECK_THAT(error_of(kConfigHead + "[[node]]\nname = \"d\nport = 1\n"),
+             Catch::StartsWith("cluster.toml:5:"));
+  CHECK_THROWS_WITH(
+      load_cluster_config("/nonexistent/cluster.toml"),
+      "rill: /nonexistent/cluster.toml: cannot read the cluster config: No such file or directory");
 }

@@ -32,7 +32,8 @@ int main(int argc, char** argv) {
   std::filesystem::path dir = dir_env;
   std::ofstream(dir / "pids", std::ios::app) << node << " " << ::getpid() << "\n";
   std::fprintf(stderr, "%s says hello on stderr\n", node.c_str());
-  if (take_file(dir / ("crash-once-" + node)) || std::filesystem::exists(dir / ("crash-always-" + node))) {
+  if (take_file(dir / ("crash-once-" + node)) ||
+      std::filesystem::exists(dir / ("crash-always-" + node))) {
     std::printf("%s crashing\n", node.c_str());
     std::abort();
   }

@@ -36,10 +36,10 @@ std::string env_path(const char* name) {
 // A driver and two workers, and the directory the probes read their orders from.
 struct LaunchSetup {
   TempDir dir;
-  std::string config = dir.write(
-      "cluster.toml", kConfigHead + node_table("driver", 7000, "driver") +
-                          node_table("worker-1", 7001, "worker", "partitions = [0]\n") +
-                          node_table("worker-2", 7002, "worker", "partitions = [1]\n"));
+  std::string config =
+      dir.write("cluster.toml", kConfigHead + node_table("driver", 7000, "driver") +
+                                    node_table("worker-1", 7001, "worker", "partitions = [0]\n") +
+                                    node_table("worker-2", 7002, "worker", "partitions = [1]\n"));
 
   void order(const std::string& file) const { dir.write(file, ""); }
 
@@ -48,8 +48,8 @@ struct LaunchSetup {
     std::vector<std::string> argv{env_path("RILL_LAUNCH")};
     argv.insert(argv.end(), options.begin(), options.end());
     argv.insert(argv.end(), {config, "--", env_path("RILL_LAUNCH_PROBE")});
-    return std::make_unique<PipedChild>(argv, std::map<std::string, std::string>{
-                                                  {"RILL_PROBE_DIR", dir.path.string()}});
+    return std::make_unique<PipedChild>(
+        argv, std::map<std::string, std::string>{{"RILL_PROBE_DIR", dir.path.string()}});
   }
 
   // Every pid each node's probe recorded, in start order.
@@ -80,7 +80,8 @@ TEST_CASE("PrefixedLines: whole lines prefixed, partial lines held, long lines c
   CHECK(lines.flush().empty());
   std::string huge(PrefixedLines::kMaxLine + 10, 'x');
   std::string out = lines.feed(huge + "\n");
-  CHECK(out == "[w] " + std::string(PrefixedLines::kMaxLine, 'x') + "\n[w] " + std::string(10, 'x') + "\n");
+  CHECK(out == "[w] " + std::string(PrefixedLines::kMaxLine, 'x') + "\n[w] " +
+                   std::string(10, 'x') + "\n");
 }
 
 TEST_CASE("RestartBudget: at most N restarts within the sliding window", "[launch]") {
@@ -124,8 +125,10 @@ TEST_CASE("rill-launch restarts a node that crashed", "[launch]") {
   setup.order("crash-once-worker-1");
   auto launch = setup.launch({"--restart-delay", "0ms"});
   REQUIRE(launch->wait_for("[worker-1] worker-1 crashing", 20s));
-  REQUIRE(launch->wait_for("rill-launch: worker-1 was killed by signal 6 (Aborted); restarting it in "
-                           "0 ms (restart 1 of 3 within 60000 ms)", 10s));
+  REQUIRE(
+      launch->wait_for("rill-launch: worker-1 was killed by signal 6 (Aborted); restarting it in "
+                       "0 ms (restart 1 of 3 within 60000 ms)",
+                       10s));
   REQUIRE(launch->wait_for("[worker-1] worker-1 ready", 20s));
   REQUIRE(launch->wait_for("[worker-2] worker-2 ready", 20s));
   REQUIRE(launch->wait_for("[driver] driver ready", 20s));
@@ -145,14 +148,17 @@ TEST_CASE("rill-launch restarts a node that crashed", "[launch]") {
 TEST_CASE("rill-launch gives up after its restarts and stops every node, exit 1", "[launch]") {
   LaunchSetup setup;
   setup.order("crash-always-worker-2");
-  auto launch = setup.launch({"--max-restarts", "2", "--restart-window", "1m", "--restart-delay", "0ms"});
+  auto launch =
+      setup.launch({"--max-restarts", "2", "--restart-window", "1m", "--restart-delay", "0ms"});
   auto code = launch->wait(30s);  // it ends by itself
   REQUIRE(code.has_value());
   CHECK(*code == 1);
   INFO(launch->output());
-  CHECK_THAT(launch->err(), Catch::Contains("rill-launch: worker-2 was killed by signal 6 (Aborted); "
-                                            "it was restarted 2 time(s) within 60000 ms already: giving up"));
-  CHECK_THAT(launch->err(), Catch::Contains("stopping every node (worker-2 exhausted its restarts)"));
+  CHECK_THAT(launch->err(),
+             Catch::Contains("rill-launch: worker-2 was killed by signal 6 (Aborted); "
+                             "it was restarted 2 time(s) within 60000 ms already: giving up"));
+  CHECK_THAT(launch->err(),
+             Catch::Contains("stopping every node (worker-2 exhausted its restarts)"));
   auto pids = setup.pids();
   CHECK(pids["worker-2"].size() == 3);  // the first start and 2 restarts
   CHECK(all_gone(pids));
@@ -169,7 +175,8 @@ TEST_CASE("rill-launch: a node that ignores SIGTERM is killed after the grace pe
   auto code = launch->wait(20s);
   REQUIRE(code.has_value());
   CHECK(*code == 0);
-  CHECK_THAT(launch->err(), Catch::Contains("rill-launch: worker-1 did not stop within 500 ms: SIGKILL"));
+  CHECK_THAT(launch->err(),
+             Catch::Contains("rill-launch: worker-1 did not stop within 500 ms: SIGKILL"));
   CHECK_THAT(launch->err(), Catch::Contains("worker-1 was killed by signal 9"));
   CHECK(all_gone(setup.pids()));
 }
@@ -184,7 +191,8 @@ TEST_CASE("rill-launch: nodes that exit 0 end the launch", "[launch]") {
   CHECK_THAT(launch->out(), Catch::Contains("[worker-2] worker-2 done"));
 }
 
-TEST_CASE("rill-launch over a real application: its refusal (exit 2) is not restarted", "[launch]") {
+TEST_CASE("rill-launch over a real application: its refusal (exit 2) is not restarted",
+          "[launch]") {
   // Today's rill::run refuses a multi-node config, saying so; rill-launch relays that and stops.
   LaunchSetup setup;
   std::vector<std::string> argv{env_path("RILL_LAUNCH"), setup.config, "--",
@@ -194,7 +202,8 @@ TEST_CASE("rill-launch over a real application: its refusal (exit 2) is not rest
   REQUIRE(code.has_value());
   CHECK(*code == 1);
   INFO(launch.output());
-  CHECK_THAT(launch.err(), Catch::Contains("] network_wordcount: multi-node execution is not implemented yet: "));
+  CHECK_THAT(launch.err(),
+             Catch::Contains("] network_wordcount: multi-node execution is not implemented yet: "));
   CHECK_THAT(launch.err(), Catch::Contains("exited with status 2: it refused its command line or "
                                            "config; a restart cannot help, not restarted"));
   CHECK_THAT(launch.err(), Catch::Contains(" started (pid ") && !Catch::Contains("start 2)"));
@@ -205,14 +214,17 @@ TEST_CASE("rill-launch: bad command lines and configs exit 2", "[launch]") {
   std::string bad = dir.write("bad.toml", kConfigHead + node_table("d", 7000, "wroker"));
   auto r = rill::test::run_to_end({env_path("RILL_LAUNCH"), bad, "--", "/bin/true"}, 10s);
   CHECK(r.code == 2);
-  CHECK(r.err == "rill-launch: rill: " + bad + ":8:8: node[0].role: expected \"driver\" or \"worker\", got \"wroker\"\n");
+  CHECK(r.err == "rill-launch: rill: " + bad +
+                     ":8:8: node[0].role: expected \"driver\" or \"worker\", got \"wroker\"\n");
   r = rill::test::run_to_end({env_path("RILL_LAUNCH"), bad}, 10s);
   CHECK(r.code == 2);
   CHECK_THAT(r.err, Catch::StartsWith("rill-launch: no -- APP given"));
-  r = rill::test::run_to_end({env_path("RILL_LAUNCH"), "--restarts", "3", bad, "--", "/bin/true"}, 10s);
+  r = rill::test::run_to_end({env_path("RILL_LAUNCH"), "--restarts", "3", bad, "--", "/bin/true"},
+                             10s);
   CHECK(r.code == 2);
   CHECK_THAT(r.err, Catch::StartsWith("rill-launch: unknown option --restarts"));
-  r = rill::test::run_to_end({env_path("RILL_LAUNCH"), "--grace", "5", bad, "--", "/bin/true"}, 10s);
+  r = rill::test::run_to_end({env_path("RILL_LAUNCH"), "--grace", "5", bad, "--", "/bin/true"},
+                             10s);
   CHECK(r.code == 2);
   CHECK_THAT(r.err, Catch::StartsWith("rill-launch: --grace wants a duration"));
 }
@@ -224,6 +236,10 @@ TEST_CASE("rill-launch: a command that cannot run is not restarted", "[launch]")
   auto code = launch.wait(20s);
   REQUIRE(code.has_value());
   CHECK(*code == 1);
-  CHECK_THAT(launch.err(), Catch::Contains("rill-launch: cannot run /nonexistent/app: No such file or directory"));
-  CHECK_THAT(launch.err(), Catch::Contains("exited with status 127: its command could not be run; a restart cannot help"));
+  CHECK_THAT(
+      launch.err(),
+      Catch::Contains("rill-launch: cannot run /nonexistent/app: No such file or directory"));
+  CHECK_THAT(launch.err(),
+             Catch::Contains(
+                 "exited with status 127: its command could not be run; a restart cannot help"));
 }

@@ -38,16 +38,21 @@ TEST_CASE("--check: OK with exit 0, or the error with exit 2", "[run_cli]") {
   std::string good = dir.write("cluster.toml", three_nodes());
   auto ok = run_to_end({sample(), "--demo", "--config", good, "--check"}, 30s);
   CHECK(ok.code == 0);
-  CHECK_THAT(ok.out, Catch::StartsWith("OK " + good + ": cluster \"test\", 3 node(s) (driver, "
-                                       "worker-1, worker-2), 4 partition(s), batch interval 1000 ms"));
+  CHECK_THAT(ok.out,
+             Catch::StartsWith("OK " + good +
+                               ": cluster \"test\", 3 node(s) (driver, "
+                               "worker-1, worker-2), 4 partition(s), batch interval 1000 ms"));
   CHECK(ok.err.empty());
 
-  auto node = run_to_end({sample(), "--demo", "--config", good, "--node", "worker-2", "--check"}, 30s);
+  auto node =
+      run_to_end({sample(), "--demo", "--config", good, "--node", "worker-2", "--check"}, 30s);
   CHECK(node.code == 0);
   CHECK_THAT(node.out, Catch::Contains("node worker-2: worker at 127.0.0.1:7002, partitions 2 3, "
-                                       "receivers -, store " + (dir.path / "rill-store/worker-2").string()));
+                                       "receivers -, store " +
+                                       (dir.path / "rill-store/worker-2").string()));
 
-  auto unknown = run_to_end({sample(), "--demo", "--config", good, "--node", "worker-9", "--check"}, 30s);
+  auto unknown =
+      run_to_end({sample(), "--demo", "--config", good, "--node", "worker-9", "--check"}, 30s);
   CHECK(unknown.code == 2);
   CHECK(unknown.err == "network_wordcount: --node worker-9: " + good +
                            " has no such node (its nodes: driver, worker-1, worker-2)\n");
@@ -58,8 +63,20 @@ TEST_CASE("--check: OK with exit 0, or the error with exit 2", "[run_cli]") {
   auto broken = run_to_end({sample(), "--demo", "--config", bad, "--check"}, 30s);
   CHECK(broken.code == 2);
   CHECK(broken.out.empty());
-  CHECK(broken.err == "network_wordcount: rill: " + bad +
-                          ":13:8: node[1].role: expected \"driver\" or \"worker\", got \"wroker\"\n");
+  CHECK(broken.err ==
+        "network_wordcount: rill: " + bad +
+            ":13:8: node[1].role: expected \"driver\" or \"worker\", got \"wroker\"\n");
+}
+
+TEST_CASE("the shipped samples/cluster/wordcount.toml passes --check", "[run_cli]") {
+  const char* config = std::getenv("RILL_SAMPLE_CLUSTER_CONFIG");
+  REQUIRE(config != nullptr);
+  auto r = run_to_end(
+      {sample(), "localhost", "9999", "--config", config, "--node", "worker-1", "--check"}, 30s);
+  CHECK(r.code == 0);
+  CHECK_THAT(r.out, Catch::StartsWith("OK ") &&
+                        Catch::Contains("3 node(s) (driver, worker-1, worker-2)") &&
+                        Catch::Contains("receivers socket-localhost:9999"));
 }
 
 TEST_CASE("command line errors exit 2 naming the argument", "[run_cli]") {
@@ -69,7 +86,8 @@ TEST_CASE("command line errors exit 2 naming the argument", "[run_cli]") {
   auto check_alone = run_to_end({sample(), "--demo", "--check"}, 30s);
   CHECK(check_alone.code == 2);
   CHECK_THAT(check_alone.err, Catch::Contains("--check needs --config FILE"));
-  auto missing = run_to_end({sample(), "--demo", "--config", "/nonexistent/c.toml", "--check"}, 30s);
+  auto missing =
+      run_to_end({sample(), "--demo", "--config", "/nonexistent/c.toml", "--check"}, 30s);
   CHECK(missing.code == 2);
   CHECK_THAT(missing.err, Catch::Contains("/nonexistent/c.toml: cannot read the cluster config"));
   auto positionals = run_to_end({sample(), "localhost"}, 30s);
@@ -90,7 +108,8 @@ TEST_CASE("a multi-node config is refused: not implemented yet, said plainly", "
   auto r = run_to_end({sample(), "--demo", "--config", config, "--node", "worker-1"}, 30s);
   CHECK(r.code == 2);
   CHECK_THAT(r.err, Catch::StartsWith("network_wordcount: multi-node execution is not implemented "
-                                      "yet: " + config + " has 3 nodes"));
+                                      "yet: " +
+                                      config + " has 3 nodes"));
   auto no_node = run_to_end({sample(), "--demo", "--config", config}, 30s);
   CHECK(no_node.code == 2);
   CHECK_THAT(no_node.err, Catch::Contains("multi-node execution is not implemented yet"));
@@ -102,7 +121,8 @@ TEST_CASE("a one-node config runs as one machine: its interval, its store", "[ru
   text.replace(text.find("\"1s\""), 4, "\"200ms\"");
   std::string config = dir.write("solo.toml", text);
   // --batch-ms is the config's business now; --duration-s still bounds the run.
-  auto r = run_to_end({sample(), "--demo", "--duration-s", "2", "--config", config, "--node", "solo"}, 60s);
+  auto r = run_to_end(
+      {sample(), "--demo", "--duration-s", "2", "--config", config, "--node", "solo"}, 60s);
   CHECK(r.code == 0);
   INFO(r.err);
   CHECK_THAT(r.out, Catch::Contains("Time: ") && Catch::Contains("00 ms\n"));

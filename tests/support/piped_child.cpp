@@ -21,7 +21,8 @@ using Clock = std::chrono::steady_clock;
 PipedChild::PipedChild(std::vector<std::string> args, std::map<std::string, std::string> env_set,
                        bool new_group) {
   int out[2], err[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  if (::pipe2(out, O_CLOEXEC) != 0)
+    throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
   if (::pipe2(err, O_CLOEXEC) != 0) {
     ::close(out[0]);
     ::close(out[1]);

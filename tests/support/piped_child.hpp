@@ -54,8 +54,8 @@ class PipedChild {
 
 /// Runs argv to its end (at most timeout, else SIGKILL and a failed REQUIRE-able result).
 struct RunResult {
-  int code = -1;             ///< exit code; -1 when it timed out
-  std::string out, err;      ///< its stdout and stderr
+  int code = -1;         ///< exit code; -1 when it timed out
+  std::string out, err;  ///< its stdout and stderr
 };
 /// Runs a program to completion with a deadline.
 RunResult run_to_end(std::vector<std::string> argv, std::chrono::milliseconds timeout,
