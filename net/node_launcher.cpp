@@ -102,7 +102,6 @@ struct NodeLauncher::Node {
   RestartBudget budget;
   int starts = 0;
   std::optional<Clock::time_point> restart_at;  // a restart is due then
-  bool done = false;                            // ended for good
 };
 
 NodeLauncher::NodeLauncher(LaunchOptions options, std::vector<std::string> nodes)
@@ -128,7 +127,7 @@ void NodeLauncher::start(Node& node) {
       ::close(out[0]);
       ::close(out[1]);
     }
-    node.done = failed_ = true;
+    failed_ = true;
     begin_stop(node.name + " could not be started");
     return;
   }
@@ -169,7 +168,7 @@ void NodeLauncher::start(Node& node) {
     ::close(out[0]);
     ::close(err[0]);
     say("cannot fork for " + node.name + ": " + std::strerror(fork_errno));
-    node.done = failed_ = true;
+    failed_ = true;
     begin_stop(node.name + " could not be started");
     return;
   }
@@ -222,12 +221,10 @@ void NodeLauncher::ended(Node& node, int status) {
   std::string how = node.name + " " + describe_status(status);
   if (stopping_) {
     say(how);
-    node.done = true;
     return;
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
     say(how);
-    node.done = true;
     return;
   }
   if (WIFEXITED(status) && (WEXITSTATUS(status) == 2 || WEXITSTATUS(status) == 127)) {
@@ -235,7 +232,7 @@ void NodeLauncher::ended(Node& node, int status) {
         (WEXITSTATUS(status) == 2 ? ": it refused its command line or config"
                                   : ": its command could not be run") +
         "; a restart cannot help, not restarted");
-    node.done = failed_ = true;
+    failed_ = true;
     begin_stop(node.name + " failed");
     return;
   }
@@ -243,7 +240,7 @@ void NodeLauncher::ended(Node& node, int status) {
   if (!node.budget.try_restart(now)) {
     say(how + "; it was restarted " + std::to_string(options_.max_restarts) + " time(s) within " +
         to_string(options_.restart_window) + " already: giving up");
-    node.done = failed_ = true;
+    failed_ = true;
     begin_stop(node.name + " exhausted its restarts");
     return;
   }
@@ -264,10 +261,7 @@ void NodeLauncher::begin_stop(const std::string& why) {
       to_string(options_.stop_grace));
   for (Node& node : nodes_) {
     node.restart_at.reset();
-    if (node.pid > 0)
-      ::kill(-node.pid, SIGTERM);
-    else
-      node.done = true;
+    if (node.pid > 0) ::kill(-node.pid, SIGTERM);
   }
 }
 
@@ -276,14 +270,15 @@ int NodeLauncher::run() {
     say(std::string("cannot make the signal pipe: ") + std::strerror(errno));
     return 1;
   }
-  struct sigaction action {
-  }, previous[3], previous_pipe{};
+  struct sigaction action = {};
+  struct sigaction previous[3] = {};
+  struct sigaction previous_pipe = {};
   action.sa_handler = on_launcher_signal;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART | SA_NOCLDSTOP;
   for (int i = 0; i < 3; ++i) ::sigaction(kHandled[i], &action, &previous[i]);
   // A closed stdout must not kill the launcher before it stops its nodes: writes fail instead.
-  struct sigaction ignore {};
+  struct sigaction ignore = {};
   ignore.sa_handler = SIG_IGN;
   ::sigaction(SIGPIPE, &ignore, &previous_pipe);
 
