@@ -15,13 +15,21 @@
 namespace rill {
 namespace {
 
-// The one thing the handler may touch (async-signal-safe): the signal that asked for a stop.
+// What the handler records (it may make only async-signal-safe calls): the signal that asked
+// for a stop.
 volatile std::sig_atomic_t stop_signal = 0;
 
-extern "C" void on_stop_signal(int signal) { stop_signal = signal; }
+// Also puts the default action back for both signals (sigaction is async-signal-safe), so a
+// second SIGINT or SIGTERM ends a stop that hangs.
+extern "C" void on_stop_signal(int signal) {
+  stop_signal = signal;
+  struct sigaction default_action = {};
+  default_action.sa_handler = SIG_DFL;
+  sigaction(SIGINT, &default_action, nullptr);
+  sigaction(SIGTERM, &default_action, nullptr);
+}
 
 // SIGINT and SIGTERM handlers for the length of one run; the previous ones come back after.
-// SA_RESETHAND: a second signal finds the default action, so it ends a stop that hangs.
 class StopSignals {
  public:
   StopSignals() {
@@ -29,7 +37,7 @@ class StopSignals {
     struct sigaction action {};
     action.sa_handler = on_stop_signal;
     sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESETHAND;
+    action.sa_flags = 0;
     sigaction(SIGINT, &action, &old_int_);
     sigaction(SIGTERM, &action, &old_term_);
   }

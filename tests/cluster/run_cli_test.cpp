@@ -1,6 +1,7 @@
 // rill::run's command line, through the network_wordcount sample run as a child process:
 // --check with good and bad configs, --node, unknown options, the refusal of a multi-node
 // config, and a one-node config run for real.
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -127,6 +128,15 @@ TEST_CASE("a one-node config runs as one machine: its interval, its store", "[ru
   INFO(r.err);
   CHECK_THAT(r.out, Catch::Contains("Time: ") && Catch::Contains("00 ms\n"));
   CHECK(std::filesystem::exists(dir.path / "rill-store" / "solo" / "data.mdb"));
+}
+
+TEST_CASE("SIGTERM stops a running application gracefully, exit 0", "[run_cli]") {
+  rill::test::PipedChild app({sample(), "--demo", "--batch-ms", "200"});
+  REQUIRE(app.wait_for("Time: ", 30s));  // batches are running
+  app.signal(SIGTERM);
+  auto code = app.wait(30s);
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
 }
 
 TEST_CASE("the sample's own options still work without a config", "[run_cli]") {
