@@ -1,11 +1,13 @@
 // The running half of StreamingContext: builds the Job, the actor system and the supervision
 // tree at start(), and tears them down at stop(). CAF lives here, out of the user's headers.
 #include <functional>
+#include <shared_mutex>
 #include <thread>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/caller_actor.hpp"
 #include "actors/driver.hpp"
 #include "actors/log_level.hpp"
 #include "actors/supervisor.hpp"
@@ -54,7 +56,10 @@ class ContextRuntime {
   caf::actor root_;
   caf::actor root_watch_;  // turns the root's failure into the job's
   bool shut_down_ = false;
-  std::mutex stop_mu_;
+  std::mutex stop_mu_;  // serialises stop() and shutdown()
+  // Guards system and shut_down_ against shutdown() for readers such as tree(), which must not
+  // wait behind a graceful stop (the status page asks for the tree while a job drains).
+  std::shared_mutex system_mu_;
 
   // The status endpoint (ContextOptions::http_port), all in the block "--- The status endpoint".
   static std::shared_ptr<JobMetrics> status_metrics(const ContextOptions& options, Millis interval);
@@ -78,6 +83,8 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
   job.sources = sources;
   if (options.task_max_attempts < 1) throw ConfigError("task_max_attempts must be at least 1");
   job.max_attempts = options.task_max_attempts;
+  if (options.slow_wait_warning.count() < 0) throw ConfigError("slow_wait_warning must be >= 0 ms");
+  job.slow_wait_warning = options.slow_wait_warning;
   job.faults = options.fault_injector;
   if (options.supervisor_max_restarts < 0 || options.supervisor_period.count() <= 0 ||
       options.restart_backoff_min.count() < 0 || options.restart_backoff_max < options.restart_backoff_min)
@@ -127,6 +134,10 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
   config_.set("scheduler.policy", caf::atom("sharing"));
   config_.set("scheduler.max-threads", static_cast<size_t>(threads));
   system.emplace(config_);
+  // CAF 0.17 pins its logger to this thread (a thread-local reference) and ~actor_system waits
+  // for the logger's destructor: destroyed from any other thread (stop() called from a signal
+  // thread or a listener), it would wait forever. Drop the reference now.
+  caf::logger::set_current_actor_system(nullptr);
   root_ = actors::spawn_supervisor(*system, tree_spec(options));
   // The root gives up only when its restart intensity is exceeded: the job stops with that
   // error. Everything acknowledged was durable, so a later get_or_create resumes exactly.
@@ -306,7 +317,7 @@ void ContextRuntime::stop(bool graceful) {
   if (shut_down_ || !system) return;
   caf::actor driver = job.directory.get("driver", 0);
   if (driver && !job.status->terminated()) {
-    caf::scoped_actor self{*system};
+    actors::CallerActor self{*system};
     // A graceful stop waits for the drain; a plain stop only for receivers to stop.
     auto limit = graceful ? std::chrono::hours(24) : std::chrono::hours(0) + std::chrono::seconds(30);
     self->request(driver, limit, actors::stop_atom::value, graceful)
@@ -316,13 +327,17 @@ void ContextRuntime::stop(bool graceful) {
 }
 
 void ContextRuntime::shutdown() {
-  stop_status_endpoint();  // first, and without stop_mu_: a request may wait for it in tree()
+  stop_status_endpoint();  // first: its requests read the tree
   std::lock_guard lock(stop_mu_);
-  if (shut_down_ || !system) return;
-  shut_down_ = true;
+  {
+    // From here tree() answers empty; one in flight finishes before the system goes.
+    std::unique_lock system_lock(system_mu_);
+    if (shut_down_ || !system) return;
+    shut_down_ = true;
+  }
   job.status->terminate(std::nullopt);
   {
-    caf::scoped_actor self{*system};
+    actors::CallerActor self{*system};
     self->monitor(root_);
     caf::anon_send_exit(root_, caf::exit_reason::user_shutdown);
     self->receive([](caf::down_msg&) {}, caf::after(std::chrono::seconds(30)) >> [] {
@@ -334,6 +349,7 @@ void ContextRuntime::shutdown() {
   caf::anon_send_exit(root_watch_, caf::exit_reason::user_shutdown);
   root_watch_ = nullptr;
   root_ = nullptr;
+  std::unique_lock system_lock(system_mu_);
   system.reset();
 }
 
@@ -417,9 +433,20 @@ void StreamingContext::start() {
   // Return only once the first tick is scheduled, so a test's first advance() is never lost.
   int receivers = 0;
   for (const auto& [node, src] : sources_) receivers += src->receiver_slot() != nullptr;
-  if (!runtime_->job.status->wait_ready(Millis{30000}) ||
-      !runtime_->job.status->wait_receivers(receivers, Millis{30000}))
-    throw JobError("start(): the runtime did not come up within 30 s");
+  // Waits up to 30 s, saying what it waits for every slow_wait_warning.
+  auto wait_logged = [&](const std::function<bool(Millis)>& wait, const std::string& what) {
+    const Millis limit{30000};
+    Millis step = options_.slow_wait_warning.count() > 0 ? std::min(options_.slow_wait_warning, limit) : limit;
+    for (Millis waited{0}; waited < limit; waited += step) {
+      if (wait(std::min(step, limit - waited))) return;
+      if (waited + step < limit) spdlog::warn("start(): {} ms waiting for {}", (waited + step).count(), what);
+    }
+    throw JobError("start(): " + what + " did not happen within 30 s");
+  };
+  auto& status = *runtime_->job.status;
+  wait_logged([&](Millis m) { return status.wait_ready(m); }, "the driver to schedule its first batch");
+  wait_logged([&](Millis m) { return status.wait_receivers(receivers, m); },
+              std::to_string(receivers) + " receiver(s) to start (on_start() must return)");
   runtime_->job.status->streaming_started(runtime_->job.clock->now());
   spdlog::info("{}: started, batch interval {} ms, {} partitions, {} stages", options_.app_name,
                graph_.interval().count(), graph_.default_partitions(), runtime_->job.plan->stages().size());
@@ -478,7 +505,7 @@ uint64_t StreamingContext::nondeterministic_outputs() const {
 
 
 SupervisionNode ContextRuntime::tree() {
-  std::lock_guard lock(stop_mu_);
+  std::shared_lock lock(system_mu_);
   if (shut_down_ || !system) return {};
   auto t = actors::supervision_tree(*system, root_, std::chrono::milliseconds(2000));
   if (!t) return {};

@@ -4,6 +4,7 @@
 #include "actors/driver.hpp"
 
 #include <deque>
+#include <set>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -41,6 +42,11 @@ struct DriverState {
   bool draining = false;  // graceful stop: run batches until sources hold nothing
   bool failed = false;
   std::vector<caf::response_promise> stop_promises;
+  /// Receivers asked to stop that have not answered yet, by source index.
+  std::set<size_t> receivers_stopping;
+  /// Real time of the last step forward (a cut, task, output or batch done), for the slow-wait
+  /// warning: a wait on the job's clock (manual in tests) is no wait.
+  std::chrono::steady_clock::time_point last_progress = std::chrono::steady_clock::now();
   static inline const char* name = "driver";
 };
 
@@ -148,6 +154,7 @@ void complete_batch(Self* self, Job* job) {
                t.count(), st.info.input_records, st.info.scheduling_delay().count(),
                st.info.processing_delay().count(), st.info.total_delay().count());
   job->status->batch_completed(st.info);
+  st.last_progress = std::chrono::steady_clock::now();
   adapt_rates(job, st.info, st.source_records);
   st.run.reset();
   maybe_start(self, job);
@@ -177,6 +184,7 @@ void run_outputs(Self* self, Job* job) {
               out.end_time = job->clock->now();
               out.failure = r.error;
               job->status->output_completed(out);
+              s.last_progress = std::chrono::steady_clock::now();
               if (r.error) return fail(self, job, *r.error);
               ++s.next_output;
               run_outputs(self, job);
@@ -231,6 +239,7 @@ void send_task(Self* self, Job* job, int stage, int partition, int attempt) {
             s.checkpoint.keys += r.snapshot_keys;
             s.checkpoint.duration_ms = std::max(s.checkpoint.duration_ms, r.snapshot_ms);
             s.run->complete(r.stage, r.partition, r.result);
+            s.last_progress = std::chrono::steady_clock::now();
             launch_ready(self, job);
           },
           [self, job, stage, partition, attempt, t](caf::error& e) {
@@ -309,6 +318,7 @@ void cut_source(Self* self, Job* job, Millis t, size_t i) {
         s.source_records[b.node] += b.records;
         s.blocks.push_back({b.node, b.block_seq, b.records, std::move(b.replay)});
         s.source_parts[b.node] = std::move(b.parts);
+        s.last_progress = std::chrono::steady_clock::now();
         if (--s.sources_waiting == 0) allocate_and_run(self, job);
       },
       [self, job, t, i](caf::error& e) {
@@ -326,6 +336,7 @@ void start_batch(Self* self, Job* job, Millis t) {
   auto& st = self->state;
   st.info = BatchInfo{};
   st.checkpoint = CheckpointInfo{};
+  st.last_progress = std::chrono::steady_clock::now();
   st.info.batch_time = t;
   st.source_records.clear();
   st.restarts_at_start = job->status->restarts();
@@ -409,21 +420,84 @@ void maybe_start(Self* self, Job* job) {
 }
 
 void stop_receivers(Self* self, Job* job, std::function<void()> then) {
-  auto remaining = std::make_shared<size_t>(0);
+  auto& st = self->state;
   for (size_t i = 0; i < job->sources.size(); ++i)
-    if (job->sources[i].second->receiver_slot() != nullptr) ++*remaining;
-  if (*remaining == 0) return then();
-  for (size_t i = 0; i < job->sources.size(); ++i) {
-    if (job->sources[i].second->receiver_slot() == nullptr) continue;
+    if (job->sources[i].second->receiver_slot() != nullptr) st.receivers_stopping.insert(i);
+  if (st.receivers_stopping.empty()) return then();
+  st.last_progress = std::chrono::steady_clock::now();
+  for (size_t i : std::set<size_t>(st.receivers_stopping)) {
+    auto stopped = [self, then, i] {
+      auto& s = self->state;
+      s.receivers_stopping.erase(i);
+      s.last_progress = std::chrono::steady_clock::now();
+      if (s.receivers_stopping.empty()) then();
+    };
     self->request(job->directory.get("receiver", static_cast<int>(i)), caf::infinite, stop_atom::value, true)
-        .then(
-            [remaining, then](bool) {
-              if (--*remaining == 0) then();
-            },
-            [remaining, then](caf::error&) {
-              if (--*remaining == 0) then();  // a dead receiver receives nothing either
-            });
+        .then([stopped](bool) { stopped(); },
+              [stopped](caf::error&) { stopped(); });  // a dead receiver receives nothing either
   }
+}
+
+std::string stream_name(Job* job, size_t source) { return "'" + job->graph->node(job->sources[source].first).name + "'"; }
+
+// What the driver waits on right now, for the slow-wait warning; empty when it waits on the clock.
+std::string waiting_for(Self* self, Job* job) {
+  auto& st = self->state;
+  std::vector<std::string> what;
+  auto list = [&] {
+    std::string s;
+    for (size_t i = 0; i < what.size() && i < 8; ++i) s += (i ? ", " : "") + what[i];
+    if (what.size() > 8) s += " and " + std::to_string(what.size() - 8) + " more";
+    return s;
+  };
+  if (!st.receivers_stopping.empty()) {
+    for (size_t i : st.receivers_stopping) what.push_back(stream_name(job, i));
+    return "stop: waiting for the receivers of " + list() + " to stop (a receiver thread that does not check "
+           "is_stopped() blocks here)";
+  }
+  if (st.run) {
+    std::string at = "batch " + to_string(st.run->time());
+    if (st.run->all_done()) {
+      const auto& outputs = job->graph->outputs();
+      std::string name = st.next_output < outputs.size() ? outputs[st.next_output].name : "?";
+      return at + ": waiting for output '" + name + "' (its sink, or the user function it runs)";
+    }
+    const auto& stages = job->plan->stages();
+    for (size_t s = 0; s < stages.size(); ++s) {
+      if (!st.run->launched(static_cast<int>(s))) continue;
+      for (int p = 0; p < stages[s].partitions; ++p)
+        if (!st.run->completed(static_cast<int>(s), p))
+          what.push_back("stage " + std::to_string(s) + " partition " + std::to_string(p));
+    }
+    return at + ": waiting for " + list() + " (their operators, or a restarting actor)";
+  }
+  if (st.sources_waiting > 0) {
+    for (size_t i = 0; i < job->sources.size(); ++i)
+      if (!st.source_parts.count(job->sources[i].first)) what.push_back(stream_name(job, i));
+    return "batch " + to_string(st.info.batch_time) + ": waiting for the input of " + list() +
+           (st.rerun ? " (re-reading its recorded range)" : " (its batch builder)");
+  }
+  if (!st.due.empty() && !workers_ready(job))
+    return "batch " + to_string(st.due.front()) + ": waiting for restarted actors to register";
+  return {};
+}
+
+// Every long wait says what it waits for: after slow_wait_warning of real time without a step
+// forward, the driver logs the tasks, outputs, builders or receivers it still waits on, and
+// again each period while the wait lasts.
+void check_slow_wait(Self* self, Job* job) {
+  auto& st = self->state;
+  if (st.failed) return;
+  auto now = std::chrono::steady_clock::now();
+  auto waited = std::chrono::duration_cast<Millis>(now - st.last_progress);
+  if (waited >= job->slow_wait_warning) {
+    std::string what = waiting_for(self, job);
+    if (!what.empty()) {
+      spdlog::warn("{} ms without progress; {}", waited.count(), what);
+      st.last_progress = now;
+    }
+  }
+  self->delayed_send(self, job->slow_wait_warning / 4, slow_atom::value);
 }
 
 caf::behavior driver_actor(Self* self, Job* job) {
@@ -474,7 +548,9 @@ caf::behavior driver_actor(Self* self, Job* job) {
   schedule_tick(self, job);
   job->status->ready();
   if (!st.due.empty()) self->send(self, retry_atom::value, -1, -1, 0);  // start the due batches
+  if (job->slow_wait_warning.count() > 0) self->delayed_send(self, job->slow_wait_warning / 4, slow_atom::value);
   return {
+      [self, job](slow_atom) { check_slow_wait(self, job); },
       [self, job](tick_atom, int64_t t) {
         auto& s = self->state;
         if (s.stopping || Millis{t} != s.next_tick) return;

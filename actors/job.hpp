@@ -87,6 +87,7 @@ struct Job {
   std::shared_ptr<persistence::CheckpointStore> store;
   Recovery recovery;
   int max_attempts = 4;  ///< attempts of a failed task before the job stops
+  Millis slow_wait_warning{10000};  ///< log what a wait this long waits for; 0: never
   /// True when some operator keeps state (then completion waits for its snapshots).
   bool stateful = false;
   /// Decides injected faults (chaos tests); null: none.

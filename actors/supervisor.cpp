@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/caller_actor.hpp"
 #include "dataflow/result.hpp"
 
 namespace rill::actors {
@@ -284,7 +285,7 @@ ChildSpec supervisor_child(SupervisorSpec spec) {
 
 caf::expected<SupervisionNode> supervision_tree(caf::actor_system& sys, const caf::actor& sup,
                                                 std::chrono::milliseconds timeout) {
-  caf::scoped_actor self{sys};
+  CallerActor self{sys};
   caf::expected<SupervisionNode> result{caf::sec::request_timeout};
   self->request(sup, timeout, tree_atom::value)
       .receive([&](SupervisionNode& node) { result = std::move(node); },

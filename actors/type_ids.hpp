@@ -20,6 +20,7 @@ using pending_atom = caf::atom_constant<caf::atom("rill_pend")>;   // () -> bool
 using replay_atom = caf::atom_constant<caf::atom("rill_rplay")>;   // (t, recorded) -> SourceBatch
 using cut_atom = caf::atom_constant<caf::atom("rill_cut")>;        // (t, source index): cut again
 using outputs_atom = caf::atom_constant<caf::atom("rill_outs")>;   // (t): run outputs again
+using slow_atom = caf::atom_constant<caf::atom("rill_slow")>;      // (): check for a slow wait
 
 }  // namespace rill::actors
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
 
 namespace rill::bench {
 
@@ -51,6 +52,27 @@ class Stopwatch {
 inline void report_rate(benchmark::State& state, double value, const std::string& unit) {
   state.counters["rate"] = benchmark::Counter(value);
   state.SetLabel(unit);
+}
+
+/// Registers a benchmark that runs its job once and reports the time it measured itself (a
+/// whole job run is one iteration: repeating it would only repeat the setup).
+template <class Fn>
+void register_once(const std::string& name, Fn fn) {
+  benchmark::RegisterBenchmark(name.c_str(), std::move(fn))
+      ->Iterations(1)
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond);
+}
+
+/// The rest of a bench program's main after its flags: registers, runs, reports.
+template <class Register>
+int run_benchmarks(int& argc, char** argv, Register register_all) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  register_all();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
 }
 
 }  // namespace rill::bench

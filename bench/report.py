@@ -48,6 +48,8 @@ RATIOS = {
     "receiver_wal_fsync_vs_off": ("receiver_store_wal_fsync", "receiver_store_wal_off"),
     # Entries/s of a delta snapshot of 1k changed keys (encoded to a frame) over copying them.
     "snapshot_delta_vs_copy": ("snapshot_update_state_delta_frame", "snapshot_baseline_copy_1k"),
+    # Recovery time at 1M keys over 1k: how it grows with state.
+    "recovery_1m_vs_1k": ("recovery_1m_ms", "recovery_1k_ms"),
 }
 
 TIME_TO_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}

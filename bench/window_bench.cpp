@@ -177,9 +177,7 @@ void bm_length(benchmark::State& state, size_t length, bool inverse) {
 }
 
 void register_all() {
-  auto reg = [](const std::string& name, auto fn) {
-    benchmark::RegisterBenchmark(name.c_str(), fn)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
-  };
+  auto reg = [](const std::string& name, auto fn) { rill::bench::register_once(name, fn); };
   reg("window_hand_loop", bm_hand);
   reg("window_rill_inverse", [](benchmark::State& s) { bm_rill(s, true); });
   reg("window_rill_no_inverse", [](benchmark::State& s) { bm_rill(s, false); });
@@ -195,9 +193,5 @@ void register_all() {
 int main(int argc, char** argv) {
   quick = rill::bench::take_quick_flag(argc, argv);
   rill::set_log_level("warn");  // info logs every batch
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  register_all();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
+  return rill::bench::run_benchmarks(argc, argv, register_all);
 }

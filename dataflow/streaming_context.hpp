@@ -86,6 +86,12 @@ struct ContextOptions {
   /// The longest delay before a restart (before jitter). Default 1 s.
   Millis restart_backoff_max{1000};
 
+  // --- Logs --------------------------------------------------------------------------------
+  /// A batch, a replay or a stop that makes no progress for this long (real time) logs what it
+  /// waits for: stages and partitions, an output, a stream's batch builder, receivers asked to
+  /// stop; again each period while it lasts. Default 10 s; 0: never.
+  Millis slow_wait_warning{10000};
+
   // --- Status endpoint (README: The status page) -------------------------------------------
   /// Port of the driver's HTTP endpoint: /metrics (Prometheus), /api/batches, /api/receivers,
   /// /api/supervision (JSON) and / (a status page). Default 0: off. kAnyFreePort (-1): any free

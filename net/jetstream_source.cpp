@@ -175,6 +175,13 @@ Status JetStreamSource::read(uint64_t from, uint64_t last, Read& out) {
   jsErrCode jerr = static_cast<jsErrCode>(0);
   natsStatus s =
       js_PullSubscribe(&raw, connection_->js, filter, nullptr, nullptr, &sub_opts, &jerr);
+  // The server answering with a JetStream error (jerr) refused the consumer itself (a subject
+  // outside the stream's, say): waiting will not help, so the job fails with it.
+  if (s != NATS_OK && jerr != 0)
+    return {Errc::invalid_argument,
+            "the server refused a consumer on subject '" + std::string(filter) +
+                "' (JetStream error " + std::to_string(static_cast<int>(jerr)) + ": " +
+                nats_error(s) + "): is the subject one of the stream's subjects?"};
   if (s != NATS_OK)
     return {Errc::unavailable, "creating a consumer at stream sequence " + std::to_string(from) +
                                    ": " + nats_error(s)};
@@ -302,7 +309,7 @@ Taken JetStreamSource::take(Millis t, int partitions) {
   uint64_t last = std::min(bounds->last, from + options_.max_messages_per_batch - 1);
   Read r;
   Status s = read(from, last, r);
-  if (!s && s.code() == Errc::too_large) {
+  if (!s && (s.code() == Errc::too_large || s.code() == Errc::invalid_argument)) {
     Taken failed = empty_batch();
     failed.error = at() + ": " + s.message();
     return failed;

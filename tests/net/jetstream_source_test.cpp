@@ -134,7 +134,7 @@ TEST_CASE("each published message is in exactly one batch, in stream order, acro
   CHECK(again.step().empty());
 }
 
-TEST_CASE("a server restart mid-stream loses and duplicates nothing") {
+TEST_CASE("a server killed (SIGKILL) and restarted mid-stream: nothing lost or duplicated") {
   ScratchDir dir;
   NatsServer server(dir.path + "/nats");
   rill::JetStreamOptions options{.url = server.url(),
@@ -148,7 +148,7 @@ TEST_CASE("a server restart mid-stream loses and duplicates nothing") {
   }
   Job job(dir.path + "/ckpt", options);
   auto got = step_until(job, {}, 5);
-  server.stop();
+  server.kill();
   CHECK(job.step().empty());  // unreachable: an empty batch, the job goes on
   CHECK_FALSE(job.ssc.is_stopped());
   server.start();
@@ -207,6 +207,21 @@ TEST_CASE("a message over max_message_bytes fails the job naming it, and nothing
   }
   Job job(dir.path + "/ckpt", {.url = server.url(), .stream = "BIG", .max_message_bytes = 1000});
   CHECK(payloads(job.step()) == std::vector<std::string>{"small", std::string(200, 'x')});
+}
+
+TEST_CASE("a subject outside the stream's fails the batch naming it, not an outage") {
+  ScratchDir dir;
+  NatsServer server(dir.path + "/nats");
+  JetStreamClient client(server.url());
+  client.add_stream("R", {"r.*"});
+  client.publish("r.a", "one");
+  rill::net::JetStreamSource source({.url = server.url(), .stream = "R", .subject = "elsewhere"});
+  source.start({});
+  rill::Taken taken = source.take(Millis{1000}, 1);
+  INFO(taken.error);
+  CHECK(taken.error.find("stream 'R'") != std::string::npos);
+  CHECK(taken.error.find("refused a consumer on subject 'elsewhere'") != std::string::npos);
+  CHECK(taken.error.find("batch 1000 ms") != std::string::npos);
 }
 
 TEST_CASE("malformed payloads become dead letters naming subject, sequence and batch") {

@@ -2,7 +2,9 @@
 // a few batches, then every route read with httplib's client.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -240,4 +242,49 @@ TEST_CASE("a receiver stream shows in /api/receivers and /metrics with its error
   CHECK(has(metrics, "\nrill_receivers_active 1\n"));
   CHECK(has(metrics, "\nrill_receiver_errors_total{receiver=\"sensors\"} 1\n"));
   ssc.stop();
+}
+
+namespace {
+
+// on_stop() signals that it was called, then returns only once the test opens the gate.
+class SlowStoppingReceiver : public rill::Receiver<std::string> {
+ public:
+  SlowStoppingReceiver(std::shared_ptr<std::promise<void>> stopping, std::shared_future<void> gate)
+      : stopping_(std::move(stopping)), gate_(std::move(gate)) {}
+  void on_start() override {}
+  void on_stop() override {
+    if (!told_.exchange(true)) stopping_->set_value();  // on_stop() may run again at shutdown
+    gate_.wait();
+  }
+
+ private:
+  std::shared_ptr<std::promise<void>> stopping_;
+  std::shared_future<void> gate_;
+  std::atomic<bool> told_{false};
+};
+
+}  // namespace
+
+TEST_CASE(
+    "the supervision tree (the page's) answers while a graceful stop, called from another thread, "
+    "waits") {
+  auto clock = std::make_shared<rill::ManualClock>();
+  rill::StreamingContext ssc(1000ms, {.clock = clock, .partitions = 1});
+  auto stopping = std::make_shared<std::promise<void>>();
+  auto stop_called = stopping->get_future();
+  std::promise<void> gate;
+  std::shared_future<void> opened = gate.get_future().share();
+  ssc.receiver_stream<std::string>(
+         [stopping, opened] { return std::make_unique<SlowStoppingReceiver>(stopping, opened); },
+         "slow")
+      .foreach_batch([](const std::vector<std::string>&, Millis) {});
+  ssc.start();
+  std::thread stopper([&] { ssc.stop(true); });
+  REQUIRE(stop_called.wait_for(20s) == std::future_status::ready);  // stop() is under way
+  auto tree = std::async(std::launch::async, [&] { return ssc.supervision_tree(); });
+  bool answered = tree.wait_for(10s) == std::future_status::ready;
+  gate.set_value();
+  stopper.join();
+  REQUIRE(answered);
+  CHECK(tree.get().name == "root");
 }

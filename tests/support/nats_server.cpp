@@ -89,11 +89,15 @@ void NatsServer::start() {
   ready_seen_ = count_of(log(), "Server is ready");
 }
 
-void NatsServer::stop() {
+void NatsServer::stop() { end(SIGTERM); }
+
+void NatsServer::kill() { end(SIGKILL); }
+
+void NatsServer::end(int signal) {
   if (!process_) return;
-  ::kill(process_->pid(), SIGTERM);
+  ::kill(process_->pid(), signal);
   if (!process_->wait(std::chrono::seconds(15)))
-    throw std::runtime_error("nats-server did not stop on SIGTERM");
+    throw std::runtime_error("nats-server did not exit on signal " + std::to_string(signal));
   process_.reset();
 }
 

@@ -30,10 +30,14 @@ class NatsServer {
   void start();
   /// SIGTERM (JetStream flushes its store), then waits for the exit.
   void stop();
+  /// SIGKILL: the server gets no chance to flush; what it acknowledged is in its files (the OS
+  /// still holds them). Waits for the exit.
+  void kill();
   /// The server's log so far, for failure messages.
   std::string log() const;
 
  private:
+  void end(int signal);
   std::filesystem::path dir_;
   int port_ = 0;
   int ready_seen_ = 0;  // "Server is ready" lines in the log so far
