@@ -118,8 +118,9 @@ int run(CommandLine& cli, const RunOptions& options, const BuildJob& build) {
   };
   if (!cli.error().empty())
     return refuse(cli.error() + " (" + cli.program() + " --help lists the options)");
+  // --log-level wins over RILL_LOG; the app's default does not.
   std::string level = cli.log_level().empty() ? options.log_level : cli.log_level();
-  if (!actors::set_log_level(level))
+  if (!(cli.log_level().empty() ? actors::set_log_level(level) : actors::pin_log_level(level)))
     return refuse("--log-level " + level + ": unknown level (debug, info, warn, error or off)");
 
   Millis interval = options.batch_interval;

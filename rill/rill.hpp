@@ -15,7 +15,8 @@
 
 namespace rill {
 
-/// Sets the log level by name (debug, info, warn, error, off); false for an unknown name.
+/// Sets the log level by name (debug, info, warn, error, off); false for an unknown name. It
+/// then wins over the RILL_LOG environment variable.
 bool set_log_level(const std::string& name);
 
 }  // namespace rill

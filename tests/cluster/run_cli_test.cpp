@@ -152,3 +152,19 @@ TEST_CASE("the sample's own options still work without a config", "[run_cli]") {
     saved = saved || entry.path().filename().string().rfind("counts-", 0) == 0;
   CHECK(saved);
 }
+
+TEST_CASE("--log-level wins over RILL_LOG, which wins over the app's default", "[run_cli]") {
+  auto logged = [](const rill::test::RunResult& r, const std::string& level) {
+    return (r.out + r.err).find("[" + level + "]") != std::string::npos;
+  };
+  auto flag = run_to_end(
+      {sample(), "--demo", "--batch-ms", "200", "--duration-s", "1", "--log-level", "error"}, 60s,
+      {{"RILL_LOG", "debug"}});
+  CHECK(flag.code == 0);
+  CHECK_FALSE(logged(flag, "info"));
+  CHECK_FALSE(logged(flag, "debug"));
+  auto env = run_to_end({sample(), "--demo", "--batch-ms", "200", "--duration-s", "1"}, 60s,
+                        {{"RILL_LOG", "info"}});
+  CHECK(env.code == 0);
+  CHECK(logged(env, "info"));
+}
