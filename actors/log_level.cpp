@@ -1,10 +1,16 @@
 #include "actors/log_level.hpp"
 
+#include <atomic>
 #include <cstdlib>
 
 #include <spdlog/spdlog.h>
 
 namespace rill::actors {
+
+namespace {
+// Set once a level was chosen in code or by --log-level: RILL_LOG then no longer overrides it.
+std::atomic<bool> pinned{false};
+}  // namespace
 
 bool set_log_level(const std::string& name) {
   auto level = spdlog::level::from_str(name);
@@ -14,7 +20,14 @@ bool set_log_level(const std::string& name) {
   return true;
 }
 
+bool pin_log_level(const std::string& name) {
+  if (!set_log_level(name)) return false;
+  pinned = true;
+  return true;
+}
+
 void apply_log_level_from_env() {
+  if (pinned) return;
   const char* env = std::getenv("RILL_LOG");
   if (env == nullptr || *env == '\0') return;
   if (!set_log_level(env)) spdlog::warn("RILL_LOG={}: unknown level (use debug, info, warn, error)", env);
@@ -23,5 +36,5 @@ void apply_log_level_from_env() {
 }  // namespace rill::actors
 
 namespace rill {
-bool set_log_level(const std::string& name) { return actors::set_log_level(name); }
+bool set_log_level(const std::string& name) { return actors::pin_log_level(name); }
 }  // namespace rill

@@ -8,7 +8,9 @@ namespace rill::actors {
 
 /// Sets spdlog's level; returns false (and changes nothing) for an unknown name.
 bool set_log_level(const std::string& name);
-/// Applies RILL_LOG when set; an unknown value is reported once and ignored.
+/// As set_log_level, and RILL_LOG no longer overrides it (rill::set_log_level, --log-level).
+bool pin_log_level(const std::string& name);
+/// Applies RILL_LOG when set and no level was pinned; an unknown value is reported and ignored.
 void apply_log_level_from_env();
 
 }  // namespace rill::actors

@@ -2,6 +2,7 @@
 // No CAF, LMDB, Cap'n Proto or NATS types reach the user through it.
 #pragma once
 
+#include "actors/run.hpp"
 #include "dataflow/config_error.hpp"
 #include "dataflow/record_text.hpp"
 #include "dataflow/record_traits.hpp"
@@ -14,7 +15,8 @@
 
 namespace rill {
 
-/// Sets the log level by name (debug, info, warn, error, off); false for an unknown name.
+/// Sets the log level by name (debug, info, warn, error, off); false for an unknown name. It
+/// then wins over the RILL_LOG environment variable.
 bool set_log_level(const std::string& name);
 
 }  // namespace rill

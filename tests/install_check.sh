@@ -20,6 +20,8 @@ meson install -C "$build" --no-rebuild --destdir "$tmp/root" >"$tmp/install.log"
 pc=$(find "$tmp/root" -name rill.pc -print -quit)
 [[ -n $pc ]] || fail "no rill.pc installed"
 [[ -x $(find "$tmp/root" -path '*/bin/rill-inspect' -print -quit) ]] || fail "no bin/rill-inspect installed"
+[[ -x $(find "$tmp/root" -path '*/bin/rill-launch' -print -quit) ]] || fail "no bin/rill-launch installed"
+[[ -f $(find "$tmp/root" -path '*/doc/rill/cluster/rill-node@.service' -print -quit) ]] || fail "no doc/rill/cluster/rill-node@.service installed"
 mkdir "$tmp/pc"
 sed "s|^prefix=|prefix=$tmp/root|" "$pc" >"$tmp/pc/rill.pc"
 export PKG_CONFIG_PATH=$tmp/pc

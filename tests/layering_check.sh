@@ -21,6 +21,10 @@ check persistence/sqlite_sink.hpp '#include *[<"]sqlite3\.h' "is included by use
 for h in net/*.hpp; do
   check "$h" '#include *[<"]nats/' "is included by users or tests: nats.h stays in jetstream_source.cpp"
 done
+for h in net/*.hpp; do  # toml_fields.hpp is internal: only net/'s .cpp files include it
+  [[ $h == net/toml_fields.hpp ]] && continue
+  check "$h" '#include *[<"](toml\+\+/|net/toml_fields\.hpp)' "must not bring in toml++: it stays in net/*.cpp"
+done
 for h in persistence/*.hpp; do
   check "$h" '#include *[<"]libpq-fe\.h' "is included by users: libpq-fe.h stays in postgres_sink.cpp"
 done
