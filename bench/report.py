@@ -55,6 +55,15 @@ RATIOS = {
 TIME_TO_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
+def unit_of(counter, label):
+    """A secondary figure's unit: its name's suffix says it, else the benchmark's label."""
+    for suffix, unit in (("_ms", "ms"), ("_intervals", "batch intervals"), ("_per_s", "records/s"),
+                         ("utilization", "of the batch interval")):
+        if counter.endswith(suffix):
+            return unit
+    return label
+
+
 def figures(paths):
     out = {}
     for path in paths:
@@ -80,7 +89,7 @@ def figures(paths):
                 # More figures of one run (wordcount_steps' parts, a median): rate_<x>, same unit.
                 for key, value in b.items():
                     if key.startswith("rate_"):
-                        out[name + "_" + key[5:]] = (value, b.get("label", ""))
+                        out[name + "_" + key[5:]] = (value, unit_of(key, b.get("label", "")))
             elif name in LEGACY:
                 if "items_per_second" in b:
                     out[LEGACY[name]] = (b["items_per_second"] / 1e6, "Mitems/s")
