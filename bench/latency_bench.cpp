@@ -71,6 +71,8 @@ struct Run {
   std::vector<int64_t> latencies_ns;  // one per record, after the warm-up
   int64_t records = 0;
   Millis processing{0};
+  Millis max_processing{0};
+  Millis max_scheduling{0};  // how late the slowest batch started after its time
   int batches = 0;
   Millis warm_up{0};  // batches up to this time are not counted
 };
@@ -83,6 +85,8 @@ struct ProcessingTotals : rill::StreamingListener {
     if (b.batch_time <= run->warm_up || b.input_records == 0) return;
     run->records += b.input_records;
     run->processing += b.processing_delay();
+    run->max_processing = std::max(run->max_processing, b.processing_delay());
+    run->max_scheduling = std::max(run->max_scheduling, b.scheduling_delay());
     ++run->batches;
   }
 };
@@ -158,6 +162,10 @@ void bm_latency(benchmark::State& state) {
     state.counters["rate_max_ms"] = max;
     state.counters["rate_p99_intervals"] = p99 / 100.0;
     state.counters["rate_input_records_per_s"] = rate;
+    // Where a tail comes from: a batch that started late, or one that ran long.
+    state.counters["rate_max_scheduling_delay_ms"] =
+        static_cast<double>(run->max_scheduling.count());
+    state.counters["rate_max_processing_ms"] = static_cast<double>(run->max_processing.count());
     // Processing time over the interval: how loaded the job ran (0.5 is the aim).
     state.counters["rate_utilization"] =
         run->batches > 0
