@@ -47,6 +47,7 @@ struct DriverState {
   /// Real time of the last step forward (a cut, task, output or batch done), for the slow-wait
   /// warning: a wait on the job's clock (manual in tests) is no wait.
   std::chrono::steady_clock::time_point last_progress = std::chrono::steady_clock::now();
+  void progressed() { last_progress = std::chrono::steady_clock::now(); }
   static inline const char* name = "driver";
 };
 
@@ -154,7 +155,7 @@ void complete_batch(Self* self, Job* job) {
                t.count(), st.info.input_records, st.info.scheduling_delay().count(),
                st.info.processing_delay().count(), st.info.total_delay().count());
   job->status->batch_completed(st.info);
-  st.last_progress = std::chrono::steady_clock::now();
+  st.progressed();
   adapt_rates(job, st.info, st.source_records);
   st.run.reset();
   maybe_start(self, job);
@@ -184,7 +185,7 @@ void run_outputs(Self* self, Job* job) {
               out.end_time = job->clock->now();
               out.failure = r.error;
               job->status->output_completed(out);
-              s.last_progress = std::chrono::steady_clock::now();
+              s.progressed();
               if (r.error) return fail(self, job, *r.error);
               ++s.next_output;
               run_outputs(self, job);
@@ -239,7 +240,7 @@ void send_task(Self* self, Job* job, int stage, int partition, int attempt) {
             s.checkpoint.keys += r.snapshot_keys;
             s.checkpoint.duration_ms = std::max(s.checkpoint.duration_ms, r.snapshot_ms);
             s.run->complete(r.stage, r.partition, r.result);
-            s.last_progress = std::chrono::steady_clock::now();
+            s.progressed();
             launch_ready(self, job);
           },
           [self, job, stage, partition, attempt, t](caf::error& e) {
@@ -318,7 +319,7 @@ void cut_source(Self* self, Job* job, Millis t, size_t i) {
         s.source_records[b.node] += b.records;
         s.blocks.push_back({b.node, b.block_seq, b.records, std::move(b.replay)});
         s.source_parts[b.node] = std::move(b.parts);
-        s.last_progress = std::chrono::steady_clock::now();
+        s.progressed();
         if (--s.sources_waiting == 0) allocate_and_run(self, job);
       },
       [self, job, t, i](caf::error& e) {
@@ -336,7 +337,7 @@ void start_batch(Self* self, Job* job, Millis t) {
   auto& st = self->state;
   st.info = BatchInfo{};
   st.checkpoint = CheckpointInfo{};
-  st.last_progress = std::chrono::steady_clock::now();
+  st.progressed();
   st.info.batch_time = t;
   st.source_records.clear();
   st.restarts_at_start = job->status->restarts();
@@ -424,12 +425,12 @@ void stop_receivers(Self* self, Job* job, std::function<void()> then) {
   for (size_t i = 0; i < job->sources.size(); ++i)
     if (job->sources[i].second->receiver_slot() != nullptr) st.receivers_stopping.insert(i);
   if (st.receivers_stopping.empty()) return then();
-  st.last_progress = std::chrono::steady_clock::now();
+  st.progressed();
   for (size_t i : std::set<size_t>(st.receivers_stopping)) {
     auto stopped = [self, then, i] {
       auto& s = self->state;
       s.receivers_stopping.erase(i);
-      s.last_progress = std::chrono::steady_clock::now();
+      s.progressed();
       if (s.receivers_stopping.empty()) then();
     };
     self->request(job->directory.get("receiver", static_cast<int>(i)), caf::infinite, stop_atom::value, true)
@@ -485,6 +486,9 @@ std::string waiting_for(Self* self, Job* job) {
 // Every long wait says what it waits for: after slow_wait_warning of real time without a step
 // forward, the driver logs the tasks, outputs, builders or receivers it still waits on, and
 // again each period while the wait lasts.
+// How often the driver looks for a slow wait: a few times per warning period, never busily.
+Millis slow_wait_check_period(const Job* job) { return std::max(Millis{1}, job->slow_wait_warning / 4); }
+
 void check_slow_wait(Self* self, Job* job) {
   auto& st = self->state;
   if (st.failed) return;
@@ -497,7 +501,7 @@ void check_slow_wait(Self* self, Job* job) {
       st.last_progress = now;
     }
   }
-  self->delayed_send(self, job->slow_wait_warning / 4, slow_atom::value);
+  self->delayed_send(self, slow_wait_check_period(job), slow_atom::value);
 }
 
 caf::behavior driver_actor(Self* self, Job* job) {
@@ -548,7 +552,7 @@ caf::behavior driver_actor(Self* self, Job* job) {
   schedule_tick(self, job);
   job->status->ready();
   if (!st.due.empty()) self->send(self, retry_atom::value, -1, -1, 0);  // start the due batches
-  if (job->slow_wait_warning.count() > 0) self->delayed_send(self, job->slow_wait_warning / 4, slow_atom::value);
+  if (job->slow_wait_warning.count() > 0) self->delayed_send(self, slow_wait_check_period(job), slow_atom::value);
   return {
       [self, job](slow_atom) { check_slow_wait(self, job); },
       [self, job](tick_atom, int64_t t) {
