@@ -8,6 +8,8 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/caller_actor.hpp"
+#include "actors/cluster_actors.hpp"
+#include "actors/cluster_runtime.hpp"
 #include "actors/driver.hpp"
 #include "actors/log_level.hpp"
 #include "actors/supervisor.hpp"
@@ -55,6 +57,7 @@ class ContextRuntime {
   caf::actor_system_config config_;
   caf::actor root_;
   caf::actor root_watch_;  // turns the root's failure into the job's
+  caf::actor endpoint_;    // a worker node's endpoint (not supervised: it holds no state)
   bool shut_down_ = false;
   std::mutex stop_mu_;  // serialises stop() and shutdown()
   // Guards system and shut_down_ against shutdown() for readers such as tree(), which must not
@@ -81,6 +84,11 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
   job.status = std::make_shared<actors::JobStatus>(std::move(listeners));
   job.clock = &ctx.clock();
   job.sources = sources;
+  if (!options.cluster_config.empty()) {
+    actors::join_cluster(job, options);
+    // A worker runs stage partitions only; the driver node runs every source.
+    if (actors::is_worker(job)) job.sources.clear();
+  }
   if (options.task_max_attempts < 1) throw ConfigError("task_max_attempts must be at least 1");
   job.max_attempts = options.task_max_attempts;
   if (options.slow_wait_warning.count() < 0) throw ConfigError("slow_wait_warning must be >= 0 ms");
@@ -92,7 +100,7 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
                       "0 <= restart_backoff_min <= restart_backoff_max");
   for (const Node& n : g.nodes()) job.stateful = job.stateful || static_cast<bool>(n.make_state);
   Millis interval = g.interval();
-  if (options.backpressure) set_up_backpressure(options, interval);
+  if (options.backpressure && !actors::is_worker(job)) set_up_backpressure(options, interval);
   if (options.checkpoint_dir.empty()) {
     check_needs_no_checkpoint(g);
     job.meta = std::make_shared<persistence::InMemoryMetaLog>();
@@ -117,7 +125,7 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
                         "ssc.checkpoint(dir) before start()");
     block_log_ = std::make_unique<actors::WalBlockLog>(job.store);
   }
-  for (const auto& [node, src] : sources) {
+  for (const auto& [node, src] : job.sources) {
     (void)job.meta->record_partitions(g.node(node).name, g.node(node).partitions);
     src->start(SourceContext{job.clock, job.zero, interval, block_log_.get(), node});
   }
@@ -125,7 +133,7 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
   // the zero time, which is never a batch time: resume() then gets it first.
   if (job.store && !job.recovery.resumed) {
     std::vector<persistence::BlockRef> started;
-    for (const auto& [node, src] : sources)
+    for (const auto& [node, src] : job.sources)
       if (src->replayable()) started.push_back({node, 0, 0, src->started_record()});
     if (!started.empty())
       if (Status s = job.meta->record_allocation(job.zero, started); !s) throw JobError("checkpoint: " + s.to_string());
@@ -133,6 +141,7 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
   int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
   config_.set("scheduler.policy", caf::atom("sharing"));
   config_.set("scheduler.max-threads", static_cast<size_t>(threads));
+  if (job.cluster) actors::configure_middleman(config_, *job.cluster);
   system.emplace(config_);
   // CAF 0.17 pins its logger to this thread (a thread-local reference) and ~actor_system waits
   // for the logger's destructor: destroyed from any other thread (stop() called from a signal
@@ -153,6 +162,15 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
     return caf::behavior{[](int) {}};
   };
   root_watch_ = system->spawn(watch_root, root_, job.status);
+  if (actors::is_worker(job)) {
+    try {
+      endpoint_ = actors::publish_endpoint(*system, job);
+    } catch (const ConfigError&) {
+      shutdown();  // the actors are up: stop them before the constructor throws
+      throw;
+    }
+    job.status->ready();  // a worker schedules no batches: it is ready once it listens
+  }
   start_status_endpoint(options);  // last: its requests read the supervision tree
 }
 
@@ -282,14 +300,30 @@ actors::SupervisorSpec ContextRuntime::tree_spec(const ContextOptions& options) 
   }
   for (const Stage& s : job.plan->stages())
     for (int p = 0; p < s.partitions; ++p)
-      workers.children.push_back(ChildSpec{"stage-" + std::to_string(s.id) + "-" + std::to_string(p), "stage",
+      if (actors::runs_partition(job, p))
+        workers.children.push_back(ChildSpec{"stage-" + std::to_string(s.id) + "-" + std::to_string(p), "stage",
                                            actors::RestartType::permanent,
                                            [j, sid = s.id, p](caf::local_actor& parent) {
                                              return actors::spawn_stage(parent, *j, sid, p);
                                            },
                                            wire("stage", actors::stage_index(s.id, p))});
-  for (const OutputOp& op : job.graph->outputs())
-    workers.children.push_back(ChildSpec{"sink-" + op.name, "sink", actors::RestartType::permanent,
+  // On a cluster's driver node, one link per worker stands in for the stage partitions it owns.
+  if (job.cluster && !actors::is_worker(job))
+    for (const net::NodeConfig& n : job.cluster->nodes) {
+      if (n.role != net::NodeRole::worker) continue;
+      std::vector<int> owned;  // stage_index of every partition it owns
+      for (const Stage& s : job.plan->stages())
+        for (int p = 0; p < s.partitions; ++p)
+          if (&job.cluster->owner_of(p) == &n) owned.push_back(actors::stage_index(s.id, p));
+      workers.children.push_back(ChildSpec{"link-" + n.name, "node_link", actors::RestartType::permanent,
+                                           [j, node = &n](caf::local_actor& p) { return actors::spawn_node_link(p, *j, *node); },
+                                           [j, owned](const caf::actor& a) {
+                                             for (int index : owned) j->directory.set("stage", index, a);
+                                           }});
+    }
+  if (!actors::is_worker(job))
+    for (const OutputOp& op : job.graph->outputs())
+      workers.children.push_back(ChildSpec{"sink-" + op.name, "sink", actors::RestartType::permanent,
                                          [j, id = op.id](caf::local_actor& p) { return actors::spawn_sink(p, *j, id); },
                                          wire("sink", op.id)});
   // one_for_one everywhere: no two actors share in-flight state that a restart of one would
@@ -307,7 +341,7 @@ actors::SupervisorSpec ContextRuntime::tree_spec(const ContextOptions& options) 
   name_all(workers);
   name_all(driver);
   root.children.push_back(actors::supervisor_child(std::move(workers)));
-  root.children.push_back(actors::supervisor_child(std::move(driver)));
+  if (!actors::is_worker(job)) root.children.push_back(actors::supervisor_child(std::move(driver)));
   name_all(root);
   return root;
 }
@@ -348,6 +382,8 @@ void ContextRuntime::shutdown() {
   job.directory.clear();
   caf::anon_send_exit(root_watch_, caf::exit_reason::user_shutdown);
   root_watch_ = nullptr;
+  if (endpoint_) caf::anon_send_exit(endpoint_, caf::exit_reason::user_shutdown);
+  endpoint_ = nullptr;
   root_ = nullptr;
   std::unique_lock system_lock(system_mu_);
   system.reset();
@@ -432,7 +468,7 @@ void StreamingContext::start() {
   state_ = 1;
   // Return only once the first tick is scheduled, so a test's first advance() is never lost.
   int receivers = 0;
-  for (const auto& [node, src] : sources_) receivers += src->receiver_slot() != nullptr;
+  for (const auto& [node, src] : runtime_->job.sources) receivers += src->receiver_slot() != nullptr;
   // Waits up to 30 s, saying what it waits for every slow_wait_warning.
   auto wait_logged = [&](const std::function<bool(Millis)>& wait, const std::string& what) {
     const Millis limit{30000};

@@ -19,6 +19,8 @@
 #include "dataflow/pid_rate_estimator.hpp"
 #include "dataflow/input_source.hpp"
 #include "dataflow/plan.hpp"
+#include "net/cluster_config.hpp"
+#include "net/handshake.hpp"
 #include "persistence/checkpoint_store.hpp"
 #include "persistence/meta_log.hpp"
 
@@ -102,6 +104,11 @@ struct Job {
   /// Backpressure: an estimator per rate-limited source node (empty when off), and the cap.
   std::map<int, PidRateEstimator> rate_estimators;
   double max_rate = 0;
+  /// Set when the job runs on several nodes (ContextOptions::cluster_config): the cluster,
+  /// this node in it and what the handshake proves about it.
+  std::shared_ptr<const net::ClusterConfig> cluster;
+  const net::NodeConfig* node = nullptr;
+  net::NodeIdentity identity;
 };
 
 }  // namespace rill::actors

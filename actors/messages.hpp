@@ -8,33 +8,12 @@
 #include <vector>
 
 #include "dataflow/plan.hpp"
+#include "dataflow/task_request.hpp"
 
 namespace rill::actors {
 
-/// Run partition `partition` of stage `stage` for batch `time`.
-struct TaskRequest {
-  int stage = -1;
-  int partition = -1;
-  Millis time{0};
-  Millis zero{0};
-  std::vector<TaskInput> inputs;
-  /// The last checkpoint when the batch started: a stateful stage runs the task on its state
-  /// as of this batch (nullopt: the empty state), reloading it first if it holds another.
-  std::optional<Millis> base;
-};
-
-struct TaskReply {
-  int stage = -1;
-  int partition = -1;
-  Millis time{0};
-  bool ok = true;
-  TaskResult result;
-  TaskError error;  ///< when !ok: operator, batch time, cause
-  /// The state snapshot the task wrote (0 for a stateless stage): for CheckpointInfo.
-  int64_t snapshot_bytes = 0;
-  int64_t snapshot_keys = 0;
-  double snapshot_ms = 0;
-};
+using rill::TaskReply;
+using rill::TaskRequest;
 
 /// One input stream's records for a batch, cut into its partitions.
 struct SourceBatch {

@@ -143,19 +143,23 @@ int run(CommandLine& cli, const RunOptions& options, const BuildJob& build) {
       std::cout << describe(config, node);
       return 0;
     }
-    if (config.nodes.size() > 1)
-      return refuse("multi-node execution is not implemented yet: " + config.path + " has " +
-                    std::to_string(config.nodes.size()) + " nodes (" + config.node_names() +
-                    "), and this version of rill runs only a config with exactly one node (on "
-                    "this machine). --check validates this config; run without --config to "
-                    "run the job on one machine.");
-    node = &config.nodes[0];
+    if (node == nullptr && config.nodes.size() > 1)
+      return refuse("--node NAME is needed: " + config.path + " has " +
+                    std::to_string(config.nodes.size()) + " nodes (" + config.node_names() + ")");
+    if (node == nullptr) node = &config.nodes[0];
     interval = config.batch_interval;
     context.checkpoint_dir = node->store_dir;
     if (config.partitions > 0) context.partitions = config.partitions;
     if (context.app_name == ContextOptions{}.app_name) context.app_name = config.name;
-    spdlog::info("{}: node {} of cluster {} ({}), the config's only node: runs as one machine",
-                 context.app_name, node->name, config.name, config.path);
+    if (config.nodes.size() > 1) {
+      context.cluster_config = cli.config_path();
+      context.cluster_node = node->name;
+      spdlog::info("{}: node {} ({}) of cluster {} ({})", context.app_name, node->name,
+                   net::node_role_name(node->role), config.name, config.path);
+    } else {
+      spdlog::info("{}: node {} of cluster {} ({}), the config's only node: runs as one machine",
+                   context.app_name, node->name, config.name, config.path);
+    }
   }
 
   try {
@@ -163,6 +167,7 @@ int run(CommandLine& cli, const RunOptions& options, const BuildJob& build) {
     build(ssc);
     StopSignals signals;  // before start(): a signal while starting still stops gracefully
     ssc.start();
+    if (options.drive) return options.drive(ssc);
     wait_until_stopped(ssc, signals, options.run_for);
   } catch (const ConfigError& e) {
     return refuse(e.what());

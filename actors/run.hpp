@@ -24,6 +24,10 @@ struct RunOptions {
   Millis run_for{0};
   /// The log level without --log-level. Default "warn" (per-batch logs are info).
   std::string log_level = "warn";
+  /// Runs the started context instead of waiting for a signal, and returns the exit code:
+  /// for applications that drive their own clock (tests over a control channel). Default
+  /// empty: wait as described at run().
+  std::function<int(StreamingContext&)> drive{};
 };
 
 /// The application's main with only rill's options (--config, --node, --check, --log-level,

@@ -4,8 +4,10 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
 
 #include "actors/messages.hpp"
+#include "net/frame.hpp"
 
 namespace rill::actors {
 
@@ -21,6 +23,8 @@ using replay_atom = caf::atom_constant<caf::atom("rill_rplay")>;   // (t, record
 using cut_atom = caf::atom_constant<caf::atom("rill_cut")>;        // (t, source index): cut again
 using outputs_atom = caf::atom_constant<caf::atom("rill_outs")>;   // (t): run outputs again
 using slow_atom = caf::atom_constant<caf::atom("rill_slow")>;      // (): check for a slow wait
+using frame_atom = caf::atom_constant<caf::atom("rill_frame")>;    // (Frame): from a peer node
+using link_atom = caf::atom_constant<caf::atom("rill_link")>;      // (): connect to the peer
 
 }  // namespace rill::actors
 
@@ -31,3 +35,11 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::actors::TaskReply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::actors::SourceBatch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::actors::OutputRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::actors::OutputReply)
+
+namespace rill::net {
+// The one type that crosses nodes: CAF's serializer carries the bytes, Cap'n Proto the rest.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, Frame& x) {
+  return f(caf::meta::type_name("rill::net::Frame"), x.mutable_bytes());
+}
+}  // namespace rill::net

@@ -103,6 +103,16 @@ struct ContextOptions {
   /// http_port's value for "any free port".
   static constexpr int kAnyFreePort = -1;
 
+  // --- Several nodes (README: Running on several nodes) -------------------------------------
+  /// A cluster config file (net/cluster_config.hpp). With it the context runs as node
+  /// `cluster_node` of that cluster: the driver node runs the sources, the driver and the
+  /// outputs and sends every stage partition's tasks to the worker that owns the partition; a
+  /// worker runs the stage partitions it owns. rill::run sets both from --config and --node.
+  /// Default empty: one machine.
+  std::string cluster_config{};
+  /// This node's name in cluster_config.
+  std::string cluster_node{};
+
   // --- Fault injection ---------------------------------------------------------------------
   /// Injects faults into the running job: kills actors, fails, delays and pauses tasks (see
   /// rill::chaos::Monkey, for chaos tests). Default null: none.

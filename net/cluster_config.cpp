@@ -349,6 +349,14 @@ const NodeConfig* ClusterConfig::find_node(std::string_view name) const {
   return nullptr;
 }
 
+const NodeConfig& ClusterConfig::owner_of(int partition) const {
+  int p = partition % partitions;
+  for (const auto& n : nodes)
+    for (int owned : n.partitions)
+      if (owned == p) return n;
+  throw ConfigError(path + ": no worker owns partition " + std::to_string(p));  // validated
+}
+
 const NodeConfig& ClusterConfig::driver() const {
   for (const auto& n : nodes)
     if (n.role == NodeRole::driver) return n;

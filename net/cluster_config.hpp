@@ -67,6 +67,10 @@ struct ClusterConfig {
 
   /// The node named `name`, or null.
   const NodeConfig* find_node(std::string_view name) const;
+  /// The worker that owns partition `partition` of every stage: the owner of partition
+  /// `partition % partitions` (stages with more partitions than the workers own wrap around).
+  /// REQUIRES: partitions > 0 and partition >= 0.
+  const NodeConfig& owner_of(int partition) const;
   /// The driver node (there is exactly one).
   const NodeConfig& driver() const;
   /// "driver, worker-1, worker-2": the node names, for messages.

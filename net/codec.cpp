@@ -10,7 +10,7 @@
 #include <cstring>
 #include <memory>
 
-#include "net/wire.capnp.h"
+#include "net/record_batch_wire.hpp"
 
 namespace rill::net {
 namespace {
@@ -57,6 +57,63 @@ void put_u32_le(uint8_t* at, uint32_t value) {
 
 }  // namespace
 
+void fill_record_batch(wire::RecordBatch::Builder batch, const EncodeColumns& columns) {
+  for (std::size_t size :
+       {columns.ints.size(), columns.floats.size(), columns.strings.size(), columns.shape.size()}) {
+    if (size > kMaxListEntries) {
+      throw std::length_error("rill: a batch column holds " + std::to_string(size) +
+                              " entries, over Cap'n Proto's 2^29 limit: split the batch");
+    }
+  }
+  batch.setTypeTag(columns.type_tag);
+  batch.setRecordCount(columns.record_count);
+  auto ints = batch.initInts(static_cast<unsigned>(columns.ints.size()));
+  for (unsigned i = 0; i < columns.ints.size(); ++i) ints.set(i, columns.ints[i]);
+  auto floats = batch.initFloats(static_cast<unsigned>(columns.floats.size()));
+  for (unsigned i = 0; i < columns.floats.size(); ++i) floats.set(i, columns.floats[i]);
+  auto shape = batch.initShape(static_cast<unsigned>(columns.shape.size()));
+  for (unsigned i = 0; i < columns.shape.size(); ++i) shape.set(i, columns.shape[i]);
+  auto strings = batch.initStrings(static_cast<unsigned>(columns.strings.size()));
+  for (unsigned i = 0; i < columns.strings.size(); ++i) {
+    const std::string_view s = columns.strings[i];
+    if (s.empty()) continue;  // a null pointer reads back as empty Data
+    if (s.size() > kMaxListEntries) throw std::length_error("rill: a string over 512 MiB");
+    std::memcpy(strings.init(i, static_cast<unsigned>(s.size())).begin(), s.data(), s.size());
+  }
+}
+
+std::optional<Status> read_record_batch(wire::RecordBatch::Reader batch, const DecodeLimits& limits,
+                                        std::string_view type_signature, const std::string& what,
+                                        DecodeColumns& out) {
+  const uint64_t tag = batch.getTypeTag();
+  if (tag == 0) return Status(Errc::corrupt, what + ": not a rill record batch (no type tag)");
+  if (tag != type_tag(type_signature))
+    return Status(Errc::corrupt, type_tag_mismatch(tag, type_signature));
+  out.type_tag = tag;
+  out.record_count = batch.getRecordCount();
+  if (out.record_count > limits.max_records) {
+    return Status(Errc::too_large, what + " holds " + std::to_string(out.record_count) +
+                                       " records, over the limit of " +
+                                       std::to_string(limits.max_records));
+  }
+  // Each getter is called once: Cap'n Proto charges the traversal limit per call.
+  const auto ints = batch.getInts();
+  out.ints.reserve(ints.size());
+  for (const int64_t value : ints) out.ints.push_back(value);
+  const auto floats = batch.getFloats();
+  out.floats.reserve(floats.size());
+  for (const double value : floats) out.floats.push_back(value);
+  const auto shape = batch.getShape();
+  out.shape.reserve(shape.size());
+  for (const uint32_t value : shape) out.shape.push_back(value);
+  const auto strings = batch.getStrings();
+  out.strings.reserve(strings.size());
+  for (const auto data : strings) {
+    out.strings.emplace_back(reinterpret_cast<const char*>(data.begin()), data.size());
+  }
+  return std::nullopt;
+}
+
 Frame write_frame(const EncodeColumns& columns) {
   for (std::size_t size :
        {columns.ints.size(), columns.floats.size(), columns.strings.size(), columns.shape.size()}) {
@@ -76,22 +133,7 @@ Frame write_frame(const EncodeColumns& columns) {
 
   std::vector<uint8_t> bytes;
   InPlaceBuilder message(bytes, words);
-  auto batch = message.initRoot<wire::RecordBatch>();
-  batch.setTypeTag(columns.type_tag);
-  batch.setRecordCount(columns.record_count);
-  auto ints = batch.initInts(static_cast<unsigned>(columns.ints.size()));
-  for (unsigned i = 0; i < columns.ints.size(); ++i) ints.set(i, columns.ints[i]);
-  auto floats = batch.initFloats(static_cast<unsigned>(columns.floats.size()));
-  for (unsigned i = 0; i < columns.floats.size(); ++i) floats.set(i, columns.floats[i]);
-  auto shape = batch.initShape(static_cast<unsigned>(columns.shape.size()));
-  for (unsigned i = 0; i < columns.shape.size(); ++i) shape.set(i, columns.shape[i]);
-  auto strings = batch.initStrings(static_cast<unsigned>(columns.strings.size()));
-  for (unsigned i = 0; i < columns.strings.size(); ++i) {
-    const std::string_view s = columns.strings[i];
-    if (s.empty()) continue;  // a null pointer reads back as empty Data
-    if (s.size() > kMaxListEntries) throw std::length_error("rill: a string over 512 MiB");
-    std::memcpy(strings.init(i, static_cast<unsigned>(s.size())).begin(), s.data(), s.size());
-  }
+  fill_record_batch(message.initRoot<wire::RecordBatch>(), columns);
 
   const auto segments = message.getSegmentsForOutput();
   if (segments.size() == 1 && segments[0].begin() == message.first_segment()) {
@@ -110,44 +152,12 @@ Result<DecodeColumns> read_frame(const Frame& frame, const DecodeLimits& limits,
   auto reader = AlignedFrameReader::open(frame, limits);
   if (!reader) return reader.status();
   const std::string what = "frame of " + std::to_string(frame.size()) + " bytes";
-  const uint64_t expected_tag = type_tag(type_signature);
   DecodeColumns out;
   std::optional<Status> refused;
   // Every Cap'n Proto read happens in here: a malformed frame throws kj::Exception, caught below.
   auto thrown = kj::runCatchingExceptions([&] {
-    const auto batch = reader->message().getRoot<wire::RecordBatch>();
-    const uint64_t tag = batch.getTypeTag();
-    if (tag == 0) {
-      refused = Status(Errc::corrupt, what + ": not a rill record batch (no type tag)");
-      return;
-    }
-    if (tag != expected_tag) {
-      refused = Status(Errc::corrupt, type_tag_mismatch(tag, type_signature));
-      return;
-    }
-    out.type_tag = tag;
-    out.record_count = batch.getRecordCount();
-    if (out.record_count > limits.max_records) {
-      refused = Status(Errc::too_large, what + " holds " + std::to_string(out.record_count) +
-                                            " records, over the limit of " +
-                                            std::to_string(limits.max_records));
-      return;
-    }
-    // Each getter is called once: Cap'n Proto charges the traversal limit per call.
-    const auto ints = batch.getInts();
-    out.ints.reserve(ints.size());
-    for (const int64_t value : ints) out.ints.push_back(value);
-    const auto floats = batch.getFloats();
-    out.floats.reserve(floats.size());
-    for (const double value : floats) out.floats.push_back(value);
-    const auto shape = batch.getShape();
-    out.shape.reserve(shape.size());
-    for (const uint32_t value : shape) out.shape.push_back(value);
-    const auto strings = batch.getStrings();
-    out.strings.reserve(strings.size());
-    for (const auto data : strings) {
-      out.strings.emplace_back(reinterpret_cast<const char*>(data.begin()), data.size());
-    }
+    refused = read_record_batch(reader->message().getRoot<wire::RecordBatch>(), limits,
+                                type_signature, what, out);
   });
   KJ_IF_MAYBE (exception, thrown) {
     return Status(Errc::corrupt, what + ": " + exception->getDescription().cStr());

@@ -35,7 +35,83 @@ struct RecordBatch {
   # Container structure: each std::vector's length and each std::optional's presence (0/1).
 }
 
-# Room for later message kinds, each its own root struct with its own doc and fields here:
-#   Block           a receiver's block of input records with its id, for the WAL
-#   ShufflePart     one partition of a stage's output for one batch time (wraps RecordBatch)
-#   Control         handshake (DAG fingerprint), credits, batch-time progress
+# Everything nodes of a cluster say to each other travels as one Envelope per frame, through
+# CAF's middleman (net/node_link.hpp). Blocks for the WAL stay RecordBatch roots.
+struct Envelope {
+  union {
+    hello @0 :Hello;       # opens a session: the driver to a worker
+    welcome @1 :Hello;     # the worker's answer: its proof and its own nonce
+    proof @2 :Hello;       # the driver's proof over the worker's nonce; the session is open
+    refusal @3 :Refusal;   # either side, instead of the next step; the link then closes
+    task @4 :Task;         # the driver asks a worker to run one stage partition of a batch
+    taskDone @5 :TaskDone; # the worker's answer
+  }
+}
+
+# A handshake step. Every field is checked by the receiver; any mismatch is a Refusal.
+struct Hello {
+  cluster @0 :Text;             # the config's `name`
+  from @1 :Text;                # the sender's node name, as in the config
+  to @2 :Text;                  # the node it means to reach
+  dagFingerprint @3 :UInt64;    # rill::DagSignature of the job, hashed: both run the same job
+  configFingerprint @4 :UInt64; # ClusterConfig::fingerprint: both read the same cluster
+  nonce @5 :Data;               # 32 random bytes the other side must prove the secret over
+  proof @6 :Data;               # HMAC-SHA256(secret, the other side's nonce + context); empty in hello
+  session @7 :UInt64;           # the driver's session number: frames of older sessions are refused
+}
+
+struct Refusal {
+  reason @0 :Text;              # for both sides' logs: what did not match, never the secret
+}
+
+# One input a task reads from outside its stage: a source's records or one parent's buckets.
+struct TaskInput {
+  node @0 :Int32;               # the consuming node
+  edge @1 :Int32;               # index into its inputs; -1 for a source's own records
+  present @2 :Bool;             # false: the parent was inactive this batch (a null part)
+  batch @3 :RecordBatch;        # records typed as the parent's output (the source's, for -1)
+}
+
+struct Task {
+  session @0 :UInt64;
+  id @1 :UInt64;                # the driver's request number, echoed in TaskDone
+  stage @2 :Int32;
+  partition @3 :Int32;
+  time @4 :Int64;               # batch time, ms since the epoch
+  zero @5 :Int64;               # the job's zero time
+  hasBase @6 :Bool;             # false: the task runs on the empty state
+  base @7 :Int64;               # the last checkpoint when the batch started
+  inputs @8 :List(TaskInput);
+}
+
+# A node's whole output for this partition (read by outputs or other stages).
+struct ExportedPart {
+  node @0 :Int32;
+  present @1 :Bool;
+  batch @2 :RecordBatch;
+}
+
+# One exchange edge's buckets from this partition: bucket q goes to consumer partition q.
+struct Buckets {
+  node @0 :Int32;               # the consuming node
+  edge @1 :Int32;
+  present @2 :List(Bool);       # per bucket
+  buckets @3 :List(RecordBatch);
+}
+
+struct TaskDone {
+  session @0 :UInt64;
+  id @1 :UInt64;
+  stage @2 :Int32;
+  partition @3 :Int32;
+  time @4 :Int64;
+  ok @5 :Bool;
+  errorNode @6 :Text;           # when not ok: operator, batch time and cause
+  errorTime @7 :Int64;
+  errorCause @8 :Text;
+  exported @9 :List(ExportedPart);
+  buckets @10 :List(Buckets);
+  snapshotBytes @11 :Int64;     # the state snapshot the task wrote, for CheckpointInfo
+  snapshotKeys @12 :Int64;
+  snapshotMs @13 :Float64;
+}

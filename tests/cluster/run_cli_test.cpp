@@ -77,7 +77,7 @@ TEST_CASE("the shipped samples/cluster/wordcount.toml passes --check", "[run_cli
   CHECK(r.code == 0);
   CHECK_THAT(r.out, Catch::StartsWith("OK ") &&
                         Catch::Contains("3 node(s) (driver, worker-1, worker-2)") &&
-                        Catch::Contains("receivers socket-localhost:9999"));
+                        Catch::Contains("node worker-1: worker at 127.0.0.1:7701, partitions 0 1"));
 }
 
 TEST_CASE("command line errors exit 2 naming the argument", "[run_cli]") {
@@ -103,17 +103,21 @@ TEST_CASE("command line errors exit 2 naming the argument", "[run_cli]") {
                            Catch::Contains("--config FILE") && Catch::Contains("--http-port N"));
 }
 
-TEST_CASE("a multi-node config is refused: not implemented yet, said plainly", "[run_cli]") {
+TEST_CASE("a multi-node config needs --node, and receivers on a worker are refused", "[run_cli]") {
   TempDir dir;
   std::string config = dir.write("cluster.toml", three_nodes());
-  auto r = run_to_end({sample(), "--demo", "--config", config, "--node", "worker-1"}, 30s);
-  CHECK(r.code == 2);
-  CHECK_THAT(r.err, Catch::StartsWith("network_wordcount: multi-node execution is not implemented "
-                                      "yet: " +
-                                      config + " has 3 nodes"));
   auto no_node = run_to_end({sample(), "--demo", "--config", config}, 30s);
   CHECK(no_node.code == 2);
-  CHECK_THAT(no_node.err, Catch::Contains("multi-node execution is not implemented yet"));
+  CHECK(no_node.err == "network_wordcount: --node NAME is needed: " + config +
+                           " has 3 nodes (driver, worker-1, worker-2)\n");
+  std::string text = three_nodes();
+  text.replace(text.find("partitions = [2, 3]\n"), 20, "partitions = [2, 3]\nreceivers = [\"lines\"]\n");
+  std::string placed = dir.write("placed.toml", text);
+  auto r = run_to_end({sample(), "--demo", "--config", placed, "--node", "driver"}, 30s);
+  CHECK(r.code == 2);
+  CHECK(r.err == "network_wordcount: " + placed +
+                     ":15: node 'worker-2': receivers = [...]: receivers run on the driver node in "
+                     "this version of rill; remove the key\n");
 }
 
 TEST_CASE("a one-node config runs as one machine: its interval, its store", "[run_cli]") {

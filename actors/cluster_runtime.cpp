@@ -1,0 +1,76 @@
+#include "actors/cluster_runtime.hpp"
+
+#include <spdlog/spdlog.h>
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "actors/cluster_actors.hpp"
+#include "actors/type_ids.hpp"
+#include "dataflow/config_error.hpp"
+#include "dataflow/fingerprint.hpp"
+#include "net/task_frames.hpp"
+
+namespace rill::actors {
+
+void join_cluster(Job& job, const ContextOptions& options) {
+  auto cluster =
+      std::make_shared<net::ClusterConfig>(net::load_cluster_config(options.cluster_config));
+  const net::NodeConfig* node = cluster->find_node(options.cluster_node);
+  if (node == nullptr)
+    throw ConfigError("cluster_node '" + options.cluster_node + "': " + cluster->path +
+                      " has no such node (its nodes: " + cluster->node_names() + ")");
+  // Receivers run on the driver node in this version; a config placing them elsewhere would
+  // silently not do what it says.
+  for (const auto& n : cluster->nodes)
+    if (n.role == net::NodeRole::worker && !n.receivers.empty())
+      throw ConfigError(cluster->path + ":" + std::to_string(n.line) + ": node '" + n.name +
+                        "': receivers = [...]: receivers run on the driver node in this version of "
+                        "rill; remove the key");
+  if (std::string s = net::stream_without_codec(*job.graph); !s.empty())
+    throw ConfigError("stream " + s +
+                      " cannot cross nodes: its records must be rill records "
+                      "(arithmetic, std::string, pairs, tuples, vectors, optionals, or RILL_RECORD "
+                      "structs) to run on a cluster");
+  net::NodeIdentity& id = job.identity;
+  id.cluster = cluster->name;
+  id.node = node->name;
+  id.dag_fingerprint = DagSignature::of(*job.graph).fingerprint();
+  id.config_fingerprint = cluster->fingerprint;
+  id.secret = cluster->secret;
+  for (const auto& n : cluster->nodes) id.known_nodes.push_back(n.name);
+  job.node = node;
+  job.cluster = std::move(cluster);
+}
+
+bool runs_partition(const Job& job, int partition) {
+  if (!job.cluster) return true;
+  return is_worker(job) && &job.cluster->owner_of(partition) == job.node;
+}
+
+void configure_middleman(caf::actor_system_config& config, const net::ClusterConfig& cluster) {
+  config.load<caf::io::middleman>();
+  config.add_message_type<net::Frame>("rill::net::Frame");
+  // On every node, or a silent peer is never detected (and one-sided timeouts give false
+  // downs): a hung node counts as dead after the timeout.
+  config.set("middleman.heartbeat-interval",
+             caf::timespan{std::chrono::milliseconds(cluster.heartbeat_interval)});
+  config.set("middleman.connection-timeout",
+             caf::timespan{std::chrono::milliseconds(cluster.heartbeat_timeout)});
+}
+
+caf::actor publish_endpoint(caf::actor_system& system, Job& job) {
+  caf::actor endpoint = spawn_node_endpoint(system, job);
+  auto port = system.middleman().publish(endpoint, static_cast<uint16_t>(job.node->port),
+                                         job.node->host.c_str(), true);
+  if (!port) {
+    caf::anon_send_exit(endpoint, caf::exit_reason::user_shutdown);
+    throw ConfigError(job.cluster->path + ":" + std::to_string(job.node->line) + ": node '" +
+                      job.node->name + "': cannot listen on " + job.node->host + ":" +
+                      std::to_string(job.node->port) + ": " + system.render(port.error()));
+  }
+  spdlog::info("node {}: worker of cluster {} listening on {}:{}", job.node->name,
+               job.cluster->name, job.node->host, *port);
+  return endpoint;
+}
+
+}  // namespace rill::actors

@@ -1,0 +1,33 @@
+// What ContextRuntime does differently on a node of a cluster: reads the config, sets up the
+// middleman, places stage partitions and publishes a worker's endpoint.
+#pragma once
+
+#include <caf/fwd.hpp>
+
+#include "actors/job.hpp"
+#include "dataflow/streaming_context.hpp"
+
+namespace rill::actors {
+
+/// Reads options.cluster_config and fills job.cluster, job.node and job.identity. Throws
+/// ConfigError naming the file, node or stream when the job cannot run on that cluster.
+/// REQUIRES: job.graph is set.
+void join_cluster(Job& job, const ContextOptions& options);
+
+/// True on a worker node: it runs stage partitions only (no sources, driver or outputs).
+inline bool is_worker(const Job& job) {
+  return job.node != nullptr && job.node->role == net::NodeRole::worker;
+}
+
+/// True when this node runs partition `partition` of every stage itself: always on one
+/// machine, never on the driver of a cluster, and on a worker for the partitions it owns.
+bool runs_partition(const Job& job, int partition);
+
+/// Loads the middleman with the cluster's heartbeat settings and registers the frame type.
+void configure_middleman(caf::actor_system_config& config, const net::ClusterConfig& cluster);
+
+/// Spawns the worker's endpoint and publishes it on the node's host and port. Throws
+/// ConfigError when the port cannot be opened.
+caf::actor publish_endpoint(caf::actor_system& system, Job& job);
+
+}  // namespace rill::actors

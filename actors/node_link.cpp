@@ -1,0 +1,204 @@
+// The driver's link to one worker. A lost worker costs no task attempt: its tasks wait here
+// until the worker is back (restarted by rill-launch or systemd), then run again in a new
+// session; the worker's stages reload their state as of each task's base, as after any restart.
+#include <chrono>
+#include <map>
+#include <set>
+
+#include <spdlog/spdlog.h>
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "actors/cluster_actors.hpp"
+#include "actors/type_ids.hpp"
+#include "net/task_frames.hpp"
+
+namespace rill::actors {
+namespace {
+
+enum class Phase { idle, connecting, greeting, open };
+
+struct LinkState {
+  const net::NodeConfig* peer = nullptr;
+  Phase phase = Phase::idle;
+  caf::actor remote;  // the worker's endpoint, while connected
+  std::string nonce;  // this handshake's
+  uint64_t session = 0;
+  uint64_t next_id = 1;
+  struct Pending {
+    TaskRequest task;
+    caf::response_promise promise;
+  };
+  std::map<uint64_t, Pending> pending;
+  int failed_connects = 0;
+  static inline const char* name = "node-link";
+};
+
+using Self = caf::stateful_actor<LinkState>;
+
+constexpr auto kReconnect = std::chrono::milliseconds(250);
+constexpr auto kAfterRefusal = std::chrono::seconds(2);
+
+// Later sessions get larger numbers, also across driver restarts (the clock moves on).
+uint64_t new_session(uint64_t previous) {
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  return std::max(previous + 1, static_cast<uint64_t>(now) << 8);
+}
+
+std::string peer_name(Self* self) { return self->state.peer->name; }
+
+void send_task(Self* self, Job* job, uint64_t id, const TaskRequest& task) {
+  auto& st = self->state;
+  self->send(st.remote, frame_atom::value, net::encode_task(*job->graph, st.session, id, task));
+}
+
+// Drops the connection; a new one (and session) follows after `delay`.
+void disconnect(Self* self, caf::timespan delay) {
+  auto& st = self->state;
+  if (st.remote) self->demonitor(st.remote);
+  st.remote = nullptr;
+  st.phase = Phase::idle;
+  self->delayed_send(self, delay, link_atom::value);
+}
+
+void connect(Self* self, Job* job) {
+  auto& st = self->state;
+  if (st.phase != Phase::idle) return;
+  st.phase = Phase::connecting;
+  auto mm = self->system().middleman().actor_handle();
+  // A peer that is stopped (SIGSTOP) accepts the TCP connection and never answers: time out.
+  auto limit =
+      std::chrono::milliseconds(std::max<int64_t>(2000, job->cluster->heartbeat_timeout.count()));
+  self->request(mm, limit, caf::connect_atom::value, st.peer->host,
+                static_cast<uint16_t>(st.peer->port))
+      .then(
+          [self, job](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                      const std::set<std::string>&) {
+            auto& s = self->state;
+            if (!ptr) return disconnect(self, kReconnect);
+            s.remote = caf::actor_cast<caf::actor>(ptr);
+            self->monitor(s.remote);
+            s.nonce = net::make_nonce();
+            s.session = new_session(s.session);
+            s.phase = Phase::greeting;
+            if (s.failed_connects > 0)
+              spdlog::info("node {}: reached after {} attempt(s)", peer_name(self),
+                           s.failed_connects + 1);
+            s.failed_connects = 0;
+            self->send(s.remote, frame_atom::value,
+                       net::encode_hello(
+                           net::EnvelopeKind::hello,
+                           net::make_step(job->identity, s.peer->name, s.session, s.nonce, "")));
+          },
+          [self](caf::error& e) {
+            auto& s = self->state;
+            // Said once, then every 40 attempts (10 s): a worker starting up is no error.
+            if (s.failed_connects++ % 40 == 0)
+              spdlog::warn("node {}: cannot reach {}:{} ({}); {} task(s) wait, retrying",
+                           peer_name(self), s.peer->host, s.peer->port, self->system().render(e),
+                           s.pending.size());
+            disconnect(self, kReconnect);
+          });
+}
+
+void on_frame(Self* self, Job* job, const net::Frame& frame) {
+  auto& st = self->state;
+  if (!st.remote || self->current_sender() != st.remote.address()) return;  // a stale link
+  auto env = net::decode_envelope(frame, *job->graph, net::DecodeLimits{});
+  if (!env) {
+    spdlog::error("node {}: malformed frame, link closed: {}", peer_name(self),
+                  env.status().to_string());
+    self->send(st.remote, frame_atom::value,
+               net::encode_refusal("malformed frame: " + env.status().message()));
+    return disconnect(self, kReconnect);
+  }
+  switch (env->kind) {
+    case net::EnvelopeKind::welcome: {
+      if (st.phase != Phase::greeting) break;
+      std::string reason = net::refusal_reason(job->identity, env->hello, st.nonce);
+      if (reason.empty() && env->hello.session != st.session)
+        reason = "the welcome names another session";
+      if (!reason.empty()) {
+        spdlog::error("node {}: handshake refused: {}", peer_name(self), reason);
+        self->send(st.remote, frame_atom::value, net::encode_refusal(reason));
+        return disconnect(self, kAfterRefusal);
+      }
+      self->send(st.remote, frame_atom::value,
+                 net::encode_hello(net::EnvelopeKind::proof,
+                                   net::make_step(job->identity, st.peer->name, st.session,
+                                                  st.nonce, env->hello.nonce)));
+      st.phase = Phase::open;
+      spdlog::info("node {}: session {} open; sending {} waiting task(s)", peer_name(self),
+                   st.session, st.pending.size());
+      for (const auto& [id, p] : st.pending) send_task(self, job, id, p.task);
+      return;
+    }
+    case net::EnvelopeKind::refusal:
+      spdlog::error("node {} refused this node: {}", peer_name(self), env->refusal);
+      return disconnect(self, kAfterRefusal);
+    case net::EnvelopeKind::task_done: {
+      if (st.phase != Phase::open || env->session != st.session) {
+        spdlog::warn(
+            "node {}: refused the result of stage {} partition {} at {}: session {} is over "
+            "(now {})",
+            peer_name(self), env->done.stage, env->done.partition, to_string(env->done.time),
+            env->session, st.session);
+        return;
+      }
+      auto it = st.pending.find(env->id);
+      if (it == st.pending.end()) return;  // answered before a reconnect sent it again
+      it->second.promise.deliver(std::move(env->done));
+      st.pending.erase(it);
+      return;
+    }
+    default:
+      break;
+  }
+  spdlog::warn("node {}: unexpected {} frame ignored", peer_name(self),
+               net::envelope_kind_name(env->kind));
+}
+
+caf::behavior node_link(Self* self, Job* job, const net::NodeConfig* peer) {
+  self->state.peer = peer;
+  self->set_down_handler([self](caf::down_msg& m) {
+    auto& st = self->state;
+    if (m.source != st.remote.address()) return;
+    spdlog::warn("node {} lost ({}); {} task(s) wait until it is back", peer_name(self),
+                 self->system().render(m.reason), st.pending.size());
+    st.remote = nullptr;  // already down: nothing to demonitor
+    disconnect(self, kReconnect);
+  });
+  self->send(self, link_atom::value);
+  return {
+      [self, job](link_atom) { connect(self, job); },
+      [self, job](frame_atom, const net::Frame& frame) { on_frame(self, job, frame); },
+      [self, job](run_atom, TaskRequest& task) -> caf::result<TaskReply> {
+        auto& st = self->state;
+        auto promise = self->make_response_promise<TaskReply>();
+        // A newer request for the same task supersedes an older one (its driver died, or gave
+        // up on it): the old one must not run after it and reload older state.
+        for (auto it = st.pending.begin(); it != st.pending.end();) {
+          if (it->second.task.stage == task.stage && it->second.task.partition == task.partition) {
+            it->second.promise.deliver(caf::make_error(caf::sec::request_receiver_down));
+            it = st.pending.erase(it);
+          } else {
+            ++it;
+          }
+        }
+        uint64_t id = st.next_id++;
+        if (st.phase == Phase::open) send_task(self, job, id, task);
+        st.pending.emplace(id, LinkState::Pending{std::move(task), promise});
+        return promise;
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_node_link(caf::local_actor& parent, Job& job, const net::NodeConfig& peer) {
+  return parent.spawn(node_link, &job, &peer);
+}
+
+}  // namespace rill::actors

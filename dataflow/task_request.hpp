@@ -1,0 +1,38 @@
+// A stage task and its answer, as the driver and a stage exchange them: in one process as
+// typed values, across nodes encoded by net/task_frames.hpp. Plain values.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "dataflow/plan.hpp"
+
+namespace rill {
+
+/// Run partition `partition` of stage `stage` for batch `time`.
+struct TaskRequest {
+  int stage = -1;
+  int partition = -1;
+  Millis time{0};
+  Millis zero{0};
+  std::vector<TaskInput> inputs;
+  /// The last checkpoint when the batch started: a stateful stage runs the task on its state
+  /// as of this batch (nullopt: the empty state), reloading it first if it holds another.
+  std::optional<Millis> base;
+};
+
+struct TaskReply {
+  int stage = -1;
+  int partition = -1;
+  Millis time{0};
+  bool ok = true;
+  TaskResult result;
+  TaskError error;  ///< when !ok: operator, batch time, cause
+  /// The state snapshot the task wrote (0 for a stateless stage): for CheckpointInfo.
+  int64_t snapshot_bytes = 0;
+  int64_t snapshot_keys = 0;
+  double snapshot_ms = 0;
+};
+
+}  // namespace rill

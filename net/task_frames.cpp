@@ -1,0 +1,351 @@
+// Envelopes to frames and back. Decoding checks every index against the job graph before it
+// is used: a frame from a peer is untrusted, and a node or edge out of range would otherwise
+// index past the graph's vectors.
+#include "net/task_frames.hpp"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <kj/exception.h>
+
+#include <memory>
+#include <stdexcept>
+
+#include "net/record_batch_wire.hpp"
+
+namespace rill::net {
+namespace {
+
+Frame to_frame(capnp::MessageBuilder& message) {
+  const kj::Array<capnp::word> flat = capnp::messageToFlatArray(message);
+  const auto bytes = flat.asBytes();
+  return Frame(std::vector<uint8_t>(bytes.begin(), bytes.end()));
+}
+
+kj::ArrayPtr<const capnp::byte> data_of(const std::string& s) {
+  return kj::arrayPtr(reinterpret_cast<const capnp::byte*>(s.data()), s.size());
+}
+
+const PartCodec& codec_of(const JobGraph& graph, int node) {
+  const PartCodec& codec = graph.node(node).codec;
+  if (!codec.encode)
+    throw std::invalid_argument("stream '" + graph.node(node).name + "' (records " +
+                                graph.node(node).type + ") cannot cross nodes: not a record type");
+  return codec;
+}
+
+// The node whose output type a part on (node, edge) holds: the parent, or the source itself.
+int producer(const JobGraph& graph, int node, int edge) {
+  return edge < 0 ? node : graph.node(node).inputs[static_cast<size_t>(edge)].from;
+}
+
+void fill_part(wire::RecordBatch::Builder out, const JobGraph& graph, int node,
+               const AnyPart& part) {
+  EncodeColumns columns;
+  codec_of(graph, node).encode(part, columns);
+  fill_record_batch(out, columns);
+}
+
+void fill_hello(wire::Hello::Builder out, const HelloStep& step) {
+  out.setCluster(step.cluster);
+  out.setFrom(step.from);
+  out.setTo(step.to);
+  out.setDagFingerprint(step.dag_fingerprint);
+  out.setConfigFingerprint(step.config_fingerprint);
+  out.setNonce(data_of(step.nonce));
+  out.setProof(data_of(step.proof));
+  out.setSession(step.session);
+}
+
+// Decoding state: the graph, the limits and the first refusal, which ends the walk.
+struct Decoder {
+  const JobGraph& graph;
+  const DecodeLimits& limits;
+  std::string what;
+  std::optional<Status> refused;
+
+  bool refuse(std::string message) {
+    if (!refused) refused = Status(Errc::corrupt, what + ": " + std::move(message));
+    return false;
+  }
+  bool node_ok(int node) {
+    if (node >= 0 && static_cast<size_t>(node) < graph.nodes().size()) return true;
+    return refuse("no stream " + std::to_string(node) + " in this job");
+  }
+  bool edge_ok(int node, int edge) {
+    if (!node_ok(node)) return false;
+    if (edge >= -1 && edge < static_cast<int>(graph.node(node).inputs.size()) &&
+        (edge >= 0 || graph.node(node).is_source))
+      return true;
+    return refuse("stream '" + graph.node(node).name + "' has no input " + std::to_string(edge));
+  }
+  // The part of `producer`'s type in `batch`; null when absent.
+  bool part(wire::RecordBatch::Reader batch, bool present, int producer_node, AnyPart& out,
+            const std::string& where) {
+    if (!present) return true;
+    const PartCodec& codec = graph.node(producer_node).codec;
+    if (!codec.decode)
+      return refuse(where + ": stream '" + graph.node(producer_node).name + "' cannot cross nodes");
+    DecodeColumns columns;
+    if (auto s =
+            read_record_batch(batch, limits, codec.type_signature, what + ", " + where, columns)) {
+      if (!refused) refused = Status(s->code(), what + ", " + where + ": " + s->message());
+      return false;
+    }
+    auto decoded = codec.decode(columns, limits.max_records);
+    if (!decoded) {
+      if (!refused)
+        refused = Status(decoded.status().code(),
+                         what + ", " + where + ": " + decoded.status().message());
+      return false;
+    }
+    out = std::move(*decoded);
+    return true;
+  }
+};
+
+HelloStep read_hello(wire::Hello::Reader in) {
+  HelloStep out;
+  out.cluster = in.getCluster();
+  out.from = in.getFrom();
+  out.to = in.getTo();
+  out.dag_fingerprint = in.getDagFingerprint();
+  out.config_fingerprint = in.getConfigFingerprint();
+  auto nonce = in.getNonce();
+  out.nonce.assign(reinterpret_cast<const char*>(nonce.begin()), nonce.size());
+  auto proof = in.getProof();
+  out.proof.assign(reinterpret_cast<const char*>(proof.begin()), proof.size());
+  out.session = in.getSession();
+  return out;
+}
+
+void read_task(Decoder& d, wire::Task::Reader in, Envelope& out) {
+  out.session = in.getSession();
+  out.id = in.getId();
+  TaskRequest& t = out.task;
+  t.stage = in.getStage();
+  t.partition = in.getPartition();
+  t.time = Millis{in.getTime()};
+  t.zero = Millis{in.getZero()};
+  if (in.getHasBase()) t.base = Millis{in.getBase()};
+  auto inputs = in.getInputs();
+  t.inputs.reserve(inputs.size());
+  for (auto input : inputs) {
+    TaskInput ti{input.getNode(), input.getEdge(), nullptr};
+    if (!d.edge_ok(ti.node, ti.edge)) return;
+    std::string where = "input " + std::to_string(t.inputs.size()) + " of stream '" +
+                        d.graph.node(ti.node).name + "'";
+    if (!d.part(input.getBatch(), input.getPresent(), producer(d.graph, ti.node, ti.edge), ti.part,
+                where))
+      return;
+    t.inputs.push_back(std::move(ti));
+  }
+}
+
+void read_task_done(Decoder& d, wire::TaskDone::Reader in, Envelope& out) {
+  out.session = in.getSession();
+  out.id = in.getId();
+  TaskReply& r = out.done;
+  r.stage = in.getStage();
+  r.partition = in.getPartition();
+  r.time = Millis{in.getTime()};
+  r.ok = in.getOk();
+  r.error = TaskError{in.getErrorNode(), Millis{in.getErrorTime()}, in.getErrorCause()};
+  r.snapshot_bytes = in.getSnapshotBytes();
+  r.snapshot_keys = in.getSnapshotKeys();
+  r.snapshot_ms = in.getSnapshotMs();
+  for (auto e : in.getExported()) {
+    int node = e.getNode();
+    if (!d.node_ok(node)) return;
+    AnyPart part;
+    if (!d.part(e.getBatch(), e.getPresent(), node, part,
+                "output of stream '" + d.graph.node(node).name + "'"))
+      return;
+    r.result.exported.emplace_back(node, std::move(part));
+  }
+  for (auto b : in.getBuckets()) {
+    TaskBuckets tb{b.getNode(), b.getEdge(), {}};
+    if (!d.edge_ok(tb.node, tb.edge) || tb.edge < 0) {
+      d.refuse("buckets for a source's own input");
+      return;
+    }
+    auto present = b.getPresent();
+    auto buckets = b.getBuckets();
+    if (present.size() != buckets.size()) {
+      d.refuse("buckets of stream '" + d.graph.node(tb.node).name +
+               "': " + std::to_string(buckets.size()) + " buckets but " +
+               std::to_string(present.size()) + " presence flags");
+      return;
+    }
+    int from = producer(d.graph, tb.node, tb.edge);
+    for (unsigned q = 0; q < buckets.size(); ++q) {
+      AnyPart part;
+      if (!d.part(
+              buckets[q], present[q], from, part,
+              "bucket " + std::to_string(q) + " for stream '" + d.graph.node(tb.node).name + "'"))
+        return;
+      tb.buckets.push_back(std::move(part));
+    }
+    r.result.buckets.push_back(std::move(tb));
+  }
+}
+
+}  // namespace
+
+const char* envelope_kind_name(EnvelopeKind kind) noexcept {
+  switch (kind) {
+    case EnvelopeKind::hello:
+      return "hello";
+    case EnvelopeKind::welcome:
+      return "welcome";
+    case EnvelopeKind::proof:
+      return "proof";
+    case EnvelopeKind::refusal:
+      return "refusal";
+    case EnvelopeKind::task:
+      return "task";
+    case EnvelopeKind::task_done:
+      return "task done";
+  }
+  return "?";
+}
+
+Frame encode_hello(EnvelopeKind kind, const HelloStep& step) {
+  capnp::MallocMessageBuilder message;
+  auto env = message.initRoot<wire::Envelope>();
+  switch (kind) {
+    case EnvelopeKind::hello:
+      fill_hello(env.initHello(), step);
+      break;
+    case EnvelopeKind::welcome:
+      fill_hello(env.initWelcome(), step);
+      break;
+    case EnvelopeKind::proof:
+      fill_hello(env.initProof(), step);
+      break;
+    default:
+      throw std::invalid_argument("encode_hello: not a handshake step");
+  }
+  return to_frame(message);
+}
+
+Frame encode_refusal(const std::string& reason) {
+  capnp::MallocMessageBuilder message;
+  message.initRoot<wire::Envelope>().initRefusal().setReason(reason);
+  return to_frame(message);
+}
+
+Frame encode_task(const JobGraph& graph, uint64_t session, uint64_t id, const TaskRequest& task) {
+  capnp::MallocMessageBuilder message;
+  auto out = message.initRoot<wire::Envelope>().initTask();
+  out.setSession(session);
+  out.setId(id);
+  out.setStage(task.stage);
+  out.setPartition(task.partition);
+  out.setTime(task.time.count());
+  out.setZero(task.zero.count());
+  out.setHasBase(task.base.has_value());
+  out.setBase(task.base.value_or(Millis{0}).count());
+  auto inputs = out.initInputs(static_cast<unsigned>(task.inputs.size()));
+  for (unsigned i = 0; i < task.inputs.size(); ++i) {
+    const TaskInput& in = task.inputs[i];
+    inputs[i].setNode(in.node);
+    inputs[i].setEdge(in.edge);
+    inputs[i].setPresent(in.part != nullptr);
+    if (in.part)
+      fill_part(inputs[i].initBatch(), graph, producer(graph, in.node, in.edge), in.part);
+  }
+  return to_frame(message);
+}
+
+Frame encode_task_done(const JobGraph& graph, uint64_t session, uint64_t id,
+                       const TaskReply& done) {
+  capnp::MallocMessageBuilder message;
+  auto out = message.initRoot<wire::Envelope>().initTaskDone();
+  out.setSession(session);
+  out.setId(id);
+  out.setStage(done.stage);
+  out.setPartition(done.partition);
+  out.setTime(done.time.count());
+  out.setOk(done.ok);
+  out.setErrorNode(done.error.node);
+  out.setErrorTime(done.error.time.count());
+  out.setErrorCause(done.error.cause);
+  out.setSnapshotBytes(done.snapshot_bytes);
+  out.setSnapshotKeys(done.snapshot_keys);
+  out.setSnapshotMs(done.snapshot_ms);
+  const auto& exported = done.result.exported;
+  auto ex = out.initExported(static_cast<unsigned>(exported.size()));
+  for (unsigned i = 0; i < exported.size(); ++i) {
+    ex[i].setNode(exported[i].first);
+    ex[i].setPresent(exported[i].second != nullptr);
+    if (exported[i].second)
+      fill_part(ex[i].initBatch(), graph, exported[i].first, exported[i].second);
+  }
+  const auto& buckets = done.result.buckets;
+  auto bs = out.initBuckets(static_cast<unsigned>(buckets.size()));
+  for (unsigned i = 0; i < buckets.size(); ++i) {
+    const TaskBuckets& tb = buckets[i];
+    bs[i].setNode(tb.node);
+    bs[i].setEdge(tb.edge);
+    auto present = bs[i].initPresent(static_cast<unsigned>(tb.buckets.size()));
+    auto parts = bs[i].initBuckets(static_cast<unsigned>(tb.buckets.size()));
+    int from = producer(graph, tb.node, tb.edge);
+    for (unsigned q = 0; q < tb.buckets.size(); ++q) {
+      present.set(q, tb.buckets[q] != nullptr);
+      if (tb.buckets[q]) fill_part(parts[q], graph, from, tb.buckets[q]);
+    }
+  }
+  return to_frame(message);
+}
+
+Result<Envelope> decode_envelope(const Frame& frame, const JobGraph& graph,
+                                 const DecodeLimits& limits) {
+  auto reader = AlignedFrameReader::open(frame, limits);
+  if (!reader) return reader.status();
+  Decoder d{graph, limits, "frame of " + std::to_string(frame.size()) + " bytes", std::nullopt};
+  Envelope out;
+  auto thrown = kj::runCatchingExceptions([&] {
+    auto env = reader->message().getRoot<wire::Envelope>();
+    switch (env.which()) {
+      case wire::Envelope::HELLO:
+        out.kind = EnvelopeKind::hello;
+        out.hello = read_hello(env.getHello());
+        break;
+      case wire::Envelope::WELCOME:
+        out.kind = EnvelopeKind::welcome;
+        out.hello = read_hello(env.getWelcome());
+        break;
+      case wire::Envelope::PROOF:
+        out.kind = EnvelopeKind::proof;
+        out.hello = read_hello(env.getProof());
+        break;
+      case wire::Envelope::REFUSAL:
+        out.kind = EnvelopeKind::refusal;
+        out.refusal = env.getRefusal().getReason();
+        break;
+      case wire::Envelope::TASK:
+        out.kind = EnvelopeKind::task;
+        read_task(d, env.getTask(), out);
+        break;
+      case wire::Envelope::TASK_DONE:
+        out.kind = EnvelopeKind::task_done;
+        read_task_done(d, env.getTaskDone(), out);
+        break;
+      default:
+        d.refuse("not a rill envelope (unknown kind " + std::to_string(int(env.which())) + ")");
+    }
+  });
+  KJ_IF_MAYBE (exception, thrown) {
+    return Status(Errc::corrupt, d.what + ": " + exception->getDescription().cStr());
+  }
+  if (d.refused) return *std::move(d.refused);
+  return out;
+}
+
+std::string stream_without_codec(const JobGraph& graph) {
+  for (const Node& n : graph.nodes())
+    if (!n.codec.encode || !n.codec.decode) return n.name + " (records " + n.type + ")";
+  return {};
+}
+
+}  // namespace rill::net

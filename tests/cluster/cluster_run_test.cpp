@@ -1,0 +1,225 @@
+// Suite cluster, execution: a driver and two workers on loopback run word counts, running
+// totals and an inverse window over the same files as one process does, on a manual clock the
+// test advances; every output directory equals the single-process run's, also when a worker
+// is SIGKILLed mid-run and restarted. Nodes that cannot prove the secret or run another job
+// are refused, and nothing runs on them.
+#include <catch2/catch.hpp>
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/cluster/cluster_files.hpp"
+#include "tests/support/crash_harness.hpp"
+
+namespace fs = std::filesystem;
+using rill::test::ChildOptions;
+using rill::test::ChildProcess;
+using rill::test::Harness;
+using rill::test::OutputTree;
+using rill::test::TempDir;
+
+namespace {
+
+constexpr long long kClockStart = 1'700'000'000'500;
+constexpr int kBatches = 6;
+
+std::string app() {
+  const char* path = std::getenv("RILL_CLUSTER_WORDCOUNT");
+  REQUIRE(path != nullptr);
+  return path;
+}
+
+// A port nothing listens on now (the kernel's pick; another process could take it first, which
+// the test would show as a failure to listen, naming the port).
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// Batch i's file: words w0..w11, a different mix each batch.
+std::string file_text(int i) {
+  std::ostringstream out;
+  for (int line = 0; line < 5; ++line) {
+    for (int w = 0; w < 6; ++w) out << (w ? " w" : "w") << (i * 7 + line * 3 + w * w) % 12;
+    out << "\n";
+  }
+  return out.str();
+}
+
+struct Cluster {
+  TempDir tmp;
+  std::vector<int> ports{free_port(), free_port(), free_port()};
+  std::string config;
+
+  explicit Cluster(const std::string& secret = "test-secret") {
+    fs::create_directories(tmp.path / "in");
+    fs::create_directories(tmp.path / "out");
+    config = write_config("cluster.toml", secret);
+  }
+  std::string write_config(const std::string& name, const std::string& secret) {
+    return tmp.write(
+        name, "name = \"test\"\nbatch_interval = \"1s\"\nsecret = \"" + secret +
+                  "\"\nstore_dir = \"store\"\n[heartbeat]\ninterval = \"500ms\"\n"
+                  "timeout = \"10s\"\n" +
+                  rill::test::node_table("driver", ports[0], "driver") +
+                  rill::test::node_table("worker-1", ports[1], "worker", "partitions = [0, 1]\n") +
+                  rill::test::node_table("worker-2", ports[2], "worker", "partitions = [2, 3]\n"));
+  }
+  std::vector<std::string> args(const std::string& config_file, const std::string& node) const {
+    return {(tmp.path / "in").string(),
+            "--out",
+            (tmp.path / "out" / "counts").string(),
+            "--config",
+            config_file,
+            "--node",
+            node,
+            "--log-level",
+            "info"};
+  }
+  ChildOptions worker(const std::string& node, const std::string& config_file = "",
+                      std::vector<std::string> extra = {}) const {
+    auto a = args(config_file.empty() ? config : config_file, node);
+    a.insert(a.end(), extra.begin(), extra.end());
+    return ChildOptions{app(), a, {}, false, tmp.path / (node + ".log")};
+  }
+  std::string log(const std::string& node) const {
+    std::ifstream in(tmp.path / (node + ".log"));
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+};
+
+// Publishes batch i's file, then advances one batch; `between` runs after batch `at`.
+void run_batches(Harness& driver, const fs::path& in, int at = -1,
+                 const std::function<void()>& between = {}) {
+  for (int i = 0; i < kBatches + 3; ++i) {  // three more: the window empties
+    if (i < kBatches) rill::test::publish_file(in, "f" + std::to_string(i) + ".txt", file_text(i));
+    auto step = driver.advance(1000);
+    INFO(step.describe());
+    REQUIRE(step.ok());
+    if (i == at && between) between();
+  }
+  REQUIRE(driver.stop().ok());
+}
+
+// The same job as one process, on the same files and batch times.
+OutputTree single_process_run() {
+  TempDir tmp;
+  fs::create_directories(tmp.path / "in");
+  std::vector<std::string> args{(tmp.path / "in").string(), "--out",
+                                (tmp.path / "out" / "counts").string(), "--checkpoint",
+                                (tmp.path / "ck").string()};
+  Harness one(ChildOptions{app(), args, {}, true, tmp.path / "one.log"}, kClockStart);
+  run_batches(one, tmp.path / "in");
+  return rill::test::read_output_tree(tmp.path / "out");
+}
+
+void expect_equal_trees(const OutputTree& cluster, const OutputTree& one) {
+  REQUIRE(cluster.size() == one.size());
+  REQUIRE(one.size() >= 3 * kBatches);
+  for (const auto& [dir, lines] : one) {
+    INFO("output directory " << dir);
+    REQUIRE(cluster.count(dir) == 1);
+    CHECK(cluster.at(dir) == lines);
+  }
+}
+
+void stop_worker(ChildProcess& w) {
+  ::kill(w.pid(), SIGTERM);
+  auto status = w.wait(std::chrono::seconds(30));
+  REQUIRE(status);
+  CHECK(status->exited);
+  CHECK(status->code == 0);
+}
+
+}  // namespace
+
+TEST_CASE("a driver and two workers produce exactly the single-process outputs") {
+  const OutputTree one = single_process_run();
+  Cluster c;
+  ChildProcess w1(c.worker("worker-1"));
+  ChildProcess w2(c.worker("worker-2"));
+  {
+    Harness driver(
+        ChildOptions{app(), c.args(c.config, "driver"), {}, true, c.tmp.path / "driver.log"},
+        kClockStart);
+    run_batches(driver, c.tmp.path / "in");
+  }
+  expect_equal_trees(rill::test::read_output_tree(c.tmp.path / "out"), one);
+  CHECK(c.log("driver").find("node worker-1: session") != std::string::npos);
+  CHECK(c.log("worker-2").find("with node driver open") != std::string::npos);
+  stop_worker(w1);
+  stop_worker(w2);
+}
+
+TEST_CASE("a worker SIGKILLed mid-run and restarted leaves every output exact") {
+  const OutputTree one = single_process_run();
+  Cluster c;
+  auto w1 = std::make_unique<ChildProcess>(c.worker("worker-1"));
+  ChildProcess w2(c.worker("worker-2"));
+  {
+    Harness driver(
+        ChildOptions{app(), c.args(c.config, "driver"), {}, true, c.tmp.path / "driver.log"},
+        kClockStart);
+    // After batch 2 the worker dies; batch 3's tasks wait on the driver until it is back (here
+    // the test restarts it at once, as rill-launch or systemd would) and recovers its state
+    // (running totals, window slices) from its own store.
+    run_batches(driver, c.tmp.path / "in", 2, [&] {
+      w1->kill();
+      w1->wait(std::chrono::seconds(10));
+      w1 = std::make_unique<ChildProcess>(c.worker("worker-1"));
+    });
+  }
+  expect_equal_trees(rill::test::read_output_tree(c.tmp.path / "out"), one);
+  CHECK(c.log("driver").find("node worker-1 lost") != std::string::npos);
+  stop_worker(*w1);
+  stop_worker(w2);
+}
+
+TEST_CASE("a worker without the secret, or running another job, is refused and runs nothing") {
+  Cluster c;
+  std::string wrong = c.write_config("wrong-secret.toml", "not-the-secret");
+  ChildProcess w1(c.worker("worker-1", wrong));
+  ChildProcess w2(c.worker("worker-2", "", {"--extra-output"}));
+  {
+    Harness driver(
+        ChildOptions{app(), c.args(c.config, "driver"), {}, true, c.tmp.path / "driver.log"},
+        kClockStart, std::chrono::seconds(4));
+    rill::test::publish_file(c.tmp.path / "in", "f0.txt", file_text(0));
+    auto step = driver.advance(1000);
+    CHECK(!step.ok());  // the batch cannot complete: no worker may run its tasks
+  }
+  const std::string wrong_secret =
+      "node 'worker-1' could not prove the cluster secret (wrong secret)";
+  CHECK(c.log("driver").find("node worker-1: handshake refused: " + wrong_secret) !=
+        std::string::npos);
+  CHECK(c.log("worker-1").find("refused by the driver: " + wrong_secret) != std::string::npos);
+  CHECK(c.log("worker-2")
+            .find("refused node 'driver': node 'driver' runs another job (DAG fingerprint") !=
+        std::string::npos);
+  CHECK(c.log("driver").find("node worker-2 refused this node: node 'driver' runs another job") !=
+        std::string::npos);
+  for (const char* w : {"worker-1", "worker-2"})
+    CHECK(c.log(w).find("with node driver open") == std::string::npos);
+  CHECK(rill::test::read_output_tree(c.tmp.path / "out").empty());
+  stop_worker(w1);
+  stop_worker(w2);
+}

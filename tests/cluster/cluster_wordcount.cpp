@@ -1,0 +1,57 @@
+// The cluster suite's job: word counts, running totals (update_state_by_key) and an inverse
+// window over files renamed into DIR, saved as text. The same binary runs as one process or as
+// any node of a cluster (rill::run); with --control R,W it runs on a manual clock the test
+// advances (samples/control_channel.hpp), so batch times and outputs are exact.
+#include <rill/rill.hpp>
+
+#include <cstdio>
+#include <memory>
+
+#include "samples/control_channel.hpp"
+
+int main(int argc, char** argv) {
+  rill::CommandLine cli(argc, argv,
+                        "usage: cluster_wordcount DIR --out PREFIX [--checkpoint CKDIR]\n"
+                        "       [--control R,W --clock-start MS] [--extra-output]\n",
+                        {"extra-output"});
+  std::string out = cli.text("out", "");
+  std::string control = cli.text("control", "");
+  long long clock_start = cli.number("clock-start", 0);
+  bool extra_output = cli.flag("extra-output");  // a different DAG, for the handshake test
+  rill::RunOptions run{.batch_interval = std::chrono::milliseconds(1000),
+                       .context = {.partitions = 4, .checkpoint_dir = cli.text("checkpoint", "")}};
+  cli.expect_positionals(1, 1);
+  rill::samples::ControlFlags flags;
+  std::shared_ptr<rill::ManualClock> clock;
+  if (!control.empty()) {
+    if (std::sscanf(control.c_str(), "%d,%d", &flags.read_fd, &flags.write_fd) != 2)
+      cli.fail("--control wants two fd numbers R,W, got '" + control + "'");
+    flags.clock_start_ms = clock_start;
+    clock = std::make_shared<rill::ManualClock>(rill::Millis(clock_start));
+    run.context.clock = clock;
+    run.drive = [&](rill::StreamingContext& ssc) {
+      return rill::samples::run_controlled(ssc, *clock, flags);
+    };
+  }
+  return rill::run(cli, run, [&](rill::StreamingContext& ssc) {
+    auto words = ssc.text_file_stream(cli.positionals()[0])
+                     .flat_map([](const std::string& l) { return rill::split(l, ' '); })
+                     .map([](const std::string& w) {
+                       return std::pair{w, int64_t{1}};
+                     });
+    auto counts = words.reduce_by_key(std::plus<>{});
+    counts.save_as_text_files(out);
+    auto totals = counts.update_state_by_key(
+        [](const std::vector<int64_t>& added, const std::optional<int64_t>& total) {
+          int64_t sum = total.value_or(0);
+          for (int64_t n : added) sum += n;
+          return std::optional<int64_t>(sum);
+        });
+    totals.save_as_text_files(out + "-totals");
+    auto window = words.reduce_by_key_and_window(std::plus<>{}, std::minus<>{},
+                                                 std::chrono::milliseconds(3000),
+                                                 std::chrono::milliseconds(1000));
+    window.save_as_text_files(out + "-window");
+    if (extra_output) counts.print();
+  });
+}

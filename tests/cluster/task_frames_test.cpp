@@ -1,0 +1,213 @@
+// The frames nodes exchange (net/task_frames.hpp) and the handshake's checks
+// (net/handshake.hpp): round trips, refusals with their reasons, and thousands of malformed
+// frames that must be refused without a crash (seeded: a failure replays).
+#include <catch2/catch.hpp>
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
+#include <random>
+
+#include "dataflow/queue_source.hpp"
+#include "dataflow/streaming_context.hpp"
+#include "net/handshake.hpp"
+#include "net/task_frames.hpp"
+#include "net/wire.capnp.h"
+
+using namespace std::chrono_literals;
+using rill::AnyPart;
+using rill::Millis;
+using KV = std::pair<std::string, int64_t>;
+
+namespace {
+
+// Nodes: 0 lines (source), 1 flat_map, 2 map, 3 reduce_by_key (its edge 0 an exchange from 2).
+struct WordCountGraph {
+  rill::StreamingContext ssc{1000ms, {.partitions = 2}};
+  WordCountGraph() {
+    auto q = std::make_shared<rill::BatchQueue<std::string>>();
+    ssc.queue_stream(q)
+        .flat_map([](const std::string& l) { return rill::split(l); })
+        .map([](const std::string& w) {
+          return std::pair{w, int64_t{1}};
+        })
+        .reduce_by_key(std::plus<>{})
+        .print();
+  }
+  const rill::JobGraph& graph() { return ssc.graph(); }
+};
+
+template <class T>
+const std::vector<T>& records(const AnyPart& part) {
+  REQUIRE(part != nullptr);
+  return rill::part_cast<T>(part);
+}
+
+rill::TaskRequest sample_task() {
+  rill::TaskRequest t{1, 1, Millis{7000}, Millis{1000}, {}, Millis{6000}};
+  t.inputs.push_back(
+      {0, -1, rill::make_part(std::vector<std::string>{"a b", "", std::string("c\0d", 3)})});
+  t.inputs.push_back({3, 0, rill::make_part(std::vector<KV>{{"a", 2}, {"b", -1}})});
+  t.inputs.push_back({3, 0, nullptr});
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("a task and its answer cross nodes unchanged") {
+  WordCountGraph g;
+  rill::TaskRequest t = sample_task();
+  auto env = rill::net::decode_envelope(rill::net::encode_task(g.graph(), 42, 9, t), g.graph(), {});
+  REQUIRE(env.is_ok());
+  CHECK(env->kind == rill::net::EnvelopeKind::task);
+  CHECK(env->session == 42);
+  CHECK(env->id == 9);
+  CHECK(env->task.stage == 1);
+  CHECK(env->task.time == Millis{7000});
+  CHECK(env->task.zero == Millis{1000});
+  CHECK(env->task.base == std::optional<Millis>(Millis{6000}));
+  REQUIRE(env->task.inputs.size() == 3);
+  CHECK(records<std::string>(env->task.inputs[0].part) == records<std::string>(t.inputs[0].part));
+  CHECK(env->task.inputs[1].node == 3);
+  CHECK(records<KV>(env->task.inputs[1].part) == records<KV>(t.inputs[1].part));
+  CHECK(env->task.inputs[2].part == nullptr);
+
+  t.base.reset();
+  env = rill::net::decode_envelope(rill::net::encode_task(g.graph(), 42, 10, t), g.graph(), {});
+  REQUIRE(env.is_ok());
+  CHECK(!env->task.base);
+
+  rill::TaskReply r{1,     1,  Millis{7000},
+                    false, {}, {"reduce_by_key-3", Millis{7000}, "threw: bad key"},
+                    100,   3,  1.5};
+  r.result.exported.emplace_back(2, rill::make_part(std::vector<KV>{{"x", 1}}));
+  r.result.exported.emplace_back(1, nullptr);
+  r.result.buckets.push_back({3, 0, {rill::make_part(std::vector<KV>{{"a", 1}}), nullptr}});
+  auto done =
+      rill::net::decode_envelope(rill::net::encode_task_done(g.graph(), 42, 9, r), g.graph(), {});
+  REQUIRE(done.is_ok());
+  CHECK(done->kind == rill::net::EnvelopeKind::task_done);
+  CHECK(!done->done.ok);
+  CHECK(done->done.error.to_string() == r.error.to_string());
+  CHECK(done->done.snapshot_bytes == 100);
+  CHECK(done->done.snapshot_ms == 1.5);
+  REQUIRE(done->done.result.exported.size() == 2);
+  CHECK(records<KV>(done->done.result.exported[0].second) == std::vector<KV>{{"x", 1}});
+  CHECK(done->done.result.exported[1].second == nullptr);
+  REQUIRE(done->done.result.buckets.size() == 1);
+  REQUIRE(done->done.result.buckets[0].buckets.size() == 2);
+  CHECK(records<KV>(done->done.result.buckets[0].buckets[0]) == std::vector<KV>{{"a", 1}});
+  CHECK(done->done.result.buckets[0].buckets[1] == nullptr);
+}
+
+TEST_CASE("a frame naming a stream or input the job does not have is refused, saying which") {
+  WordCountGraph g;
+  auto frame_with = [](int node, int edge) {
+    capnp::MallocMessageBuilder message;
+    auto task = message.initRoot<rill::wire::Envelope>().initTask();
+    auto inputs = task.initInputs(1);
+    inputs[0].setNode(node);
+    inputs[0].setEdge(edge);
+    auto flat = capnp::messageToFlatArray(message);
+    auto bytes = flat.asBytes();
+    return rill::net::Frame(std::vector<uint8_t>(bytes.begin(), bytes.end()));
+  };
+  auto env = rill::net::decode_envelope(frame_with(99, 0), g.graph(), {});
+  REQUIRE(!env.is_ok());
+  CHECK(env.status().message().find("no stream 99 in this job") != std::string::npos);
+  env = rill::net::decode_envelope(frame_with(2, -1), g.graph(), {});  // not a source
+  REQUIRE(!env.is_ok());
+  CHECK(env.status().message().find("has no input -1") != std::string::npos);
+  env = rill::net::decode_envelope(frame_with(3, 1), g.graph(), {});
+  REQUIRE(!env.is_ok());
+  CHECK(env.status().message().find("has no input 1") != std::string::npos);
+}
+
+TEST_CASE("random and mutated frames are refused or decoded, never a crash") {
+  WordCountGraph g;
+  const rill::net::Frame valid = rill::net::encode_task(g.graph(), 1, 1, sample_task());
+  std::mt19937 rng(20261127);
+  int refused = 0, decoded = 0;
+  for (int i = 0; i < 6000; ++i) {
+    std::vector<uint8_t> bytes;
+    if (i % 2 == 0) {
+      bytes.resize(rng() % 600);
+      for (auto& b : bytes) b = static_cast<uint8_t>(rng());
+    } else {
+      bytes.assign(valid.data(), valid.data() + valid.size());
+      int flips = 1 + static_cast<int>(rng() % 8);
+      for (int f = 0; f < flips; ++f) bytes[rng() % bytes.size()] = static_cast<uint8_t>(rng());
+      if (rng() % 4 == 0) bytes.resize(rng() % bytes.size());
+    }
+    rill::net::DecodeLimits limits;
+    limits.max_frame_bytes = 1 << 16;
+    limits.max_records = 1000;
+    auto env = rill::net::decode_envelope(rill::net::Frame(std::move(bytes)), g.graph(), limits);
+    if (env.is_ok()) {
+      ++decoded;
+    } else {
+      ++refused;
+      CHECK(!env.status().message().empty());
+    }
+  }
+  CHECK(refused > 3000);  // nearly all random frames, many mutated ones
+  INFO("decoded " << decoded);
+}
+
+TEST_CASE("the handshake refuses every mismatch with its reason and accepts the right peer") {
+  rill::net::NodeIdentity driver{"prod", "driver", 11, 22, "s3cret", {"driver", "worker-1"}};
+  rill::net::NodeIdentity worker = driver;
+  worker.node = "worker-1";
+  const std::string driver_nonce = rill::net::make_nonce();
+  const std::string worker_nonce = rill::net::make_nonce();
+  CHECK(driver_nonce.size() == 32);
+  CHECK(driver_nonce != worker_nonce);
+
+  auto hello = rill::net::make_step(driver, "worker-1", 5, driver_nonce, "");
+  CHECK(rill::net::refusal_reason(worker, hello, "").empty());
+  auto welcome = rill::net::make_step(worker, "driver", 5, worker_nonce, driver_nonce);
+  CHECK(rill::net::refusal_reason(driver, welcome, driver_nonce).empty());
+
+  auto reason = [&](rill::net::HelloStep step) {
+    return rill::net::refusal_reason(worker, step, "");
+  };
+  auto changed = hello;
+  changed.cluster = "staging";
+  CHECK(reason(changed) == "node 'driver' belongs to cluster 'staging', this is cluster 'prod'");
+  changed = hello;
+  changed.from = "intruder";
+  CHECK(reason(changed) ==
+        "unknown node 'intruder': the cluster config names only driver, worker-1");
+  changed = hello;
+  changed.to = "worker-2";
+  CHECK(reason(changed).find("meant to reach node 'worker-2'") != std::string::npos);
+  changed = hello;
+  changed.config_fingerprint = 23;
+  CHECK(reason(changed).find("another cluster config") != std::string::npos);
+  changed = hello;
+  changed.dag_fingerprint = 12;
+  CHECK(reason(changed).find(
+            "runs another job (DAG fingerprint 000000000000000c, here 000000000000000b)") !=
+        std::string::npos);
+
+  rill::net::NodeIdentity impostor = worker;
+  impostor.secret = "guess";
+  auto forged = rill::net::make_step(impostor, "driver", 5, worker_nonce, driver_nonce);
+  CHECK(rill::net::refusal_reason(driver, forged, driver_nonce) ==
+        "node 'worker-1' could not prove the cluster secret (wrong secret)");
+  // A proof is bound to its prover: the driver's own proof does not pass as the worker's.
+  auto replayed = welcome;
+  replayed.proof = rill::net::prove("s3cret", "driver", driver_nonce);
+  CHECK(!rill::net::refusal_reason(driver, replayed, driver_nonce).empty());
+  // And to the nonce: a proof over another nonce fails.
+  CHECK(!rill::net::refusal_reason(driver, welcome, rill::net::make_nonce()).empty());
+  CHECK(rill::net::refusal_reason(driver, welcome, driver_nonce).find("s3cret") ==
+        std::string::npos);
+
+  auto frame = rill::net::encode_hello(rill::net::EnvelopeKind::welcome, welcome);
+  rill::StreamingContext ssc{1000ms};
+  auto env = rill::net::decode_envelope(frame, ssc.graph(), {});
+  REQUIRE(env.is_ok());
+  CHECK(env->kind == rill::net::EnvelopeKind::welcome);
+  CHECK(env->hello == welcome);
+}
