@@ -24,6 +24,7 @@ struct DriverState {
   std::optional<BatchRun> run;
   BatchInfo info;
   std::map<int, std::vector<AnyPart>> source_parts;
+  std::map<int, std::vector<AnyPart>> batch_sources;  // the current batch's, to run it again
   std::vector<persistence::BlockRef> blocks;
   std::vector<persistence::BlockRef> recorded;  // the current re-run's recorded inputs
   int restarts_at_start = 0;                      // JobStatus::restarts() when the batch began
@@ -224,6 +225,16 @@ void send_task(Self* self, Job* job, int stage, int partition, int attempt) {
           [self, job, stage, partition, attempt, t](const TaskReply& r) {
             auto& s = self->state;
             if (s.failed || !s.run || s.run->time() != t) return;
+            if (!r.ok && r.lost_input) {
+              // A worker that held this task's shuffle input restarted: its stages' outputs
+              // are gone, so the whole batch runs again from its inputs (stateful stages reload
+              // the batch's base state first). Outputs have not run yet.
+              spdlog::warn("batch {}: {}; running the batch again", to_string(t), r.error.to_string());
+              ++s.info.retried_tasks;
+              s.checkpoint = {};
+              s.run.emplace(*job->plan, t, s.batch_sources);
+              return launch_ready(self, job);
+            }
             if (!r.ok) {
               // A user function threw (or state could not be written): retry from the same
               // durable input (a stateful stage has reloaded its state), then give up.
@@ -289,8 +300,9 @@ void allocate_and_run(Self* self, Job* job) {
   st.base = job->meta->last_checkpoint();
   st.info.processing_start = job->clock->now();
   job->status->batch_submitted(st.info);
-  st.run.emplace(*job->plan, t, std::move(st.source_parts));
+  st.batch_sources = std::move(st.source_parts);
   st.source_parts.clear();
+  st.run.emplace(*job->plan, t, st.batch_sources);
   job->status->batch_started(st.info);
   launch_ready(self, job);
 }

@@ -1,22 +1,36 @@
-// A worker's endpoint. Only the driver that completed the handshake last may run tasks here;
-// tasks and results of any other session are refused, so a driver declared dead (or a link
-// that timed out while this node was paused) cannot have stale work run or counted.
+// A worker's endpoint. Every peer opens a session by the handshake; only the driver's current
+// session may run tasks, and any open session may fetch shuffle buckets. Tasks and results of
+// any other session are refused, so a driver declared dead (or a link that timed out while
+// this node was paused) cannot have stale work run or counted.
+#include <map>
+#include <memory>
+
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 
 #include "actors/cluster_actors.hpp"
 #include "actors/type_ids.hpp"
+#include "dataflow/shuffle_outputs.hpp"
 #include "net/task_frames.hpp"
 
 namespace rill::actors {
 namespace {
 
+struct Greeting {  // a handshake in progress, by the greeting link
+  std::string nonce;
+  net::HelloStep hello;
+};
+
+struct Session {
+  caf::actor link;
+  uint64_t number = 0;
+};
+
 struct EndpointState {
-  std::string nonce;       // of the handshake in progress
-  net::HelloStep opening;  // its hello
-  caf::actor_addr greeter;
-  caf::actor driver;  // the open session's link
-  uint64_t session = 0;
+  std::map<caf::actor_addr, Greeting> greetings;
+  std::map<std::string, Session> sessions;  // by peer node name
+  ShuffleOutputs outputs;                   // the buckets of the tasks run here
+  std::map<std::string, caf::actor> links;  // to the other workers, for fetches
   static inline const char* name = "node-endpoint";
 };
 
@@ -27,10 +41,33 @@ void answer(Self* self, net::Frame frame) {
     self->send(to, frame_atom::value, std::move(frame));
 }
 
-void refuse(Self* self, Job* job, const std::string& reason) {
-  spdlog::error("node {}: refused node '{}': {}", job->node->name, self->state.opening.from,
-                reason);
+void refuse(Self* self, Job* job, const std::string& from, const std::string& reason) {
+  spdlog::error("node {}: refused node '{}': {}", job->node->name, from, reason);
   answer(self, net::encode_refusal(reason));
+}
+
+// The open session `sender` belongs to, as (peer name, session), or null.
+const std::pair<const std::string, Session>* session_of(Self* self,
+                                                        const caf::strong_actor_ptr& sender) {
+  if (!sender) return nullptr;
+  for (const auto& entry : self->state.sessions)
+    if (entry.second.link.address() == sender->address()) return &entry;
+  return nullptr;
+}
+
+bool driver_session_is(Self* self, Job* job, uint64_t session) {
+  auto it = self->state.sessions.find(job->cluster->driver().name);
+  return it != self->state.sessions.end() && it->second.number == session;
+}
+
+void send_to_driver(Self* self, Job* job, uint64_t session, uint64_t id, const TaskReply& reply) {
+  if (!driver_session_is(self, job, session)) {
+    spdlog::warn("node {}: result of stage {} partition {} at {} dropped: its session {} is over",
+                 job->node->name, reply.stage, reply.partition, to_string(reply.time), session);
+    return;
+  }
+  self->send(self->state.sessions[job->cluster->driver().name].link, frame_atom::value,
+             net::encode_task_done(*job->graph, session, id, reply));
 }
 
 // Runs the task on this node's stage actor; a stage that died mid-task is restarted by its
@@ -45,20 +82,115 @@ void run_task(Self* self, Job* job, uint64_t session, uint64_t id, TaskRequest t
   self->request(stage, caf::infinite, run_atom::value, task)
       .then(
           [self, job, session, id](TaskReply& reply) {
-            auto& st = self->state;
-            if (session != st.session || !st.driver) {
-              spdlog::warn(
-                  "node {}: result of stage {} partition {} at {} dropped: its session {} is over",
-                  job->node->name, reply.stage, reply.partition, to_string(reply.time), session);
-              return;
-            }
-            self->send(st.driver, frame_atom::value,
-                       net::encode_task_done(*job->graph, session, id, reply));
+            if (reply.ok)
+              self->state.outputs.put(reply.time, reply.stage, reply.partition,
+                                      reply.result.buckets);
+            send_to_driver(self, job, session, id, reply);
           },
           [self, session, id, task](caf::error&) mutable {
             self->delayed_send(self, std::chrono::milliseconds(20), run_atom::value, session, id,
                                std::move(task));
           });
+}
+
+caf::actor link_to(Self* self, Job* job, const std::string& node) {
+  auto& link = self->state.links[node];
+  if (!link) {
+    link = spawn_node_link(*self, *job, *job->cluster->find_node(node));
+    self->link_to(link);  // it stops with the endpoint (and the node)
+  }
+  return link;
+}
+
+// A task's exchange inputs arrive as references: fetch every bucket (from this node's own
+// outputs or from the worker that holds it), then run. A bucket whose holder no longer has it
+// (it restarted) fails the task with lost_input: the driver runs the whole batch again.
+void gather_and_run(Self* self, Job* job, uint64_t session, uint64_t id, TaskRequest task) {
+  struct Gathering {
+    TaskRequest task;
+    int waiting = 0;
+    std::string lost;
+  };
+  auto g = std::make_shared<Gathering>(Gathering{std::move(task), 0, {}});
+  auto finish = [self, job, session, id, g] {
+    if (g->lost.empty()) return run_task(self, job, session, id, std::move(g->task));
+    TaskReply reply;
+    reply.stage = g->task.stage;
+    reply.partition = g->task.partition;
+    reply.time = g->task.time;
+    reply.ok = false;
+    reply.lost_input = true;
+    reply.error = TaskError{
+        "stage-" + std::to_string(g->task.stage) + "-" + std::to_string(g->task.partition),
+        g->task.time, "shuffle input lost: " + g->lost};
+    send_to_driver(self, job, session, id, reply);
+  };
+  auto& inputs = g->task.inputs;
+  for (size_t i = 0; i < inputs.size(); ++i)
+    for (size_t q = 0; q < inputs[i].buckets.size(); ++q) {
+      if (!inputs[i].buckets[q]) continue;
+      const net::BucketRef ref = net::bucket_ref_of(inputs[i].buckets[q]);
+      net::FetchRequest fetch{g->task.time,   ref.stage,      ref.partition,
+                              inputs[i].node, inputs[i].edge, g->task.partition};
+      std::string what = "bucket " + std::to_string(fetch.bucket) + " of stage " +
+                         std::to_string(ref.stage) + " partition " + std::to_string(ref.partition) +
+                         " on node " + ref.holder + " at " + to_string(fetch.time);
+      if (ref.holder == job->node->name) {
+        auto part = self->state.outputs.get(fetch.time, fetch.stage, fetch.partition, fetch.node,
+                                            fetch.edge, fetch.bucket);
+        if (part)
+          inputs[i].buckets[q] = *part;
+        else
+          g->lost = what + ": this node no longer has it";
+        continue;
+      }
+      ++g->waiting;
+      self->request(link_to(self, job, ref.holder), caf::infinite, fetch_atom::value, fetch)
+          .then(
+              [g, i, q, what, finish](net::FetchReply& r) {
+                if (r.found)
+                  g->task.inputs[i].buckets[q] = std::move(r.part);
+                else if (g->lost.empty())
+                  g->lost = what + ": " + r.error;
+                if (--g->waiting == 0) finish();
+              },
+              [g, what, finish](caf::error& e) {
+                if (g->lost.empty()) g->lost = what + ": " + to_string(e);
+                if (--g->waiting == 0) finish();
+              });
+    }
+  if (g->waiting == 0) finish();
+}
+
+void on_hello(Self* self, Job* job, const net::Envelope& env) {
+  auto& st = self->state;
+  if (auto reason = net::refusal_reason(job->identity, env.hello, ""); !reason.empty())
+    return refuse(self, job, env.hello.from, reason);
+  if (!self->current_sender()) return;
+  Greeting& g = st.greetings[self->current_sender()->address()];
+  g = Greeting{net::make_nonce(), env.hello};
+  answer(self, net::encode_hello(net::EnvelopeKind::welcome,
+                                 net::make_step(job->identity, env.hello.from, env.hello.session,
+                                                g.nonce, env.hello.nonce)));
+}
+
+void on_proof(Self* self, Job* job, const net::Envelope& env) {
+  auto& st = self->state;
+  auto it = self->current_sender() ? st.greetings.find(self->current_sender()->address())
+                                   : st.greetings.end();
+  if (it == st.greetings.end()) return refuse(self, job, env.hello.from, "a proof without a hello");
+  Greeting g = std::move(it->second);
+  st.greetings.erase(it);
+  std::string reason = net::refusal_reason(job->identity, env.hello, g.nonce);
+  if (reason.empty() && (env.hello.session != g.hello.session || env.hello.from != g.hello.from))
+    reason = "the proof does not match its hello";
+  if (!reason.empty()) return refuse(self, job, env.hello.from, reason);
+  Session& s = st.sessions[env.hello.from];
+  if (s.link) self->demonitor(s.link);
+  s.link = caf::actor_cast<caf::actor>(self->current_sender());
+  s.number = env.hello.session;
+  self->monitor(s.link);
+  spdlog::info("node {}: session {} with node {} open", job->node->name, s.number, env.hello.from);
 }
 
 void on_frame(Self* self, Job* job, const net::Frame& frame) {
@@ -71,44 +203,21 @@ void on_frame(Self* self, Job* job, const net::Frame& frame) {
     return;
   }
   switch (env->kind) {
-    case net::EnvelopeKind::hello: {
-      st.opening = env->hello;
-      if (auto reason = net::refusal_reason(job->identity, env->hello, ""); !reason.empty())
-        return refuse(self, job, reason);
-      st.nonce = net::make_nonce();
-      st.greeter = self->current_sender() ? self->current_sender()->address() : caf::actor_addr{};
-      answer(self,
-             net::encode_hello(net::EnvelopeKind::welcome,
-                               net::make_step(job->identity, env->hello.from, env->hello.session,
-                                              st.nonce, env->hello.nonce)));
+    case net::EnvelopeKind::hello:
+      return on_hello(self, job, *env);
+    case net::EnvelopeKind::proof:
+      return on_proof(self, job, *env);
+    case net::EnvelopeKind::refusal:
+      spdlog::error("node {}: refused by a peer: {}", job->node->name, env->refusal);
       return;
-    }
-    case net::EnvelopeKind::proof: {
-      if (!self->current_sender() || self->current_sender()->address() != st.greeter ||
-          st.nonce.empty())
-        return refuse(self, job, "a proof without a hello");
-      std::string reason = net::refusal_reason(job->identity, env->hello, st.nonce);
-      if (reason.empty() && env->hello.session != st.opening.session)
-        reason = "the proof names another session";
-      if (!reason.empty()) return refuse(self, job, reason);
-      if (st.driver) self->demonitor(st.driver);
-      st.driver = caf::actor_cast<caf::actor>(self->current_sender());
-      self->monitor(st.driver);
-      st.session = env->hello.session;
-      st.nonce.clear();
-      spdlog::info("node {}: session {} with node {} open", job->node->name, st.session,
-                   env->hello.from);
-      return;
-    }
     case net::EnvelopeKind::task: {
       const auto& t = env->task;
-      bool current = st.driver && self->current_sender() &&
-                     self->current_sender()->address() == st.driver.address() &&
-                     env->session == st.session;
-      if (!current) {
+      const auto* from = session_of(self, self->current_sender());
+      if (!from || from->first != job->cluster->driver().name ||
+          from->second.number != env->session) {
         spdlog::warn(
-            "node {}: refused stage {} partition {} at {}: session {} is not the open one ({})",
-            job->node->name, t.stage, t.partition, to_string(t.time), env->session, st.session);
+            "node {}: refused stage {} partition {} at {}: session {} is not the driver's open one",
+            job->node->name, t.stage, t.partition, to_string(t.time), env->session);
         return;
       }
       const auto& stages = job->plan->stages();
@@ -118,11 +227,27 @@ void on_frame(Self* self, Job* job, const net::Frame& frame) {
                       job->node->name, t.stage, t.partition);
         return;
       }
-      return run_task(self, job, env->session, env->id, std::move(env->task));
+      return gather_and_run(self, job, env->session, env->id, std::move(env->task));
     }
-    case net::EnvelopeKind::refusal:
-      spdlog::error("node {}: refused by the driver: {}", job->node->name, env->refusal);
+    case net::EnvelopeKind::fetch: {
+      const auto* from = session_of(self, self->current_sender());
+      if (!from || from->second.number != env->session) {
+        spdlog::warn("node {}: refused a fetch: session {} is not open", job->node->name,
+                     env->session);
+        return;
+      }
+      const auto& f = env->fetch;
+      net::FetchReply reply;
+      auto part = st.outputs.get(f.time, f.stage, f.partition, f.node, f.edge, f.bucket);
+      if (part) {
+        reply.found = true;
+        reply.part = *part;
+      } else {
+        reply.error = "node " + job->node->name + " does not hold that output (restarted since?)";
+      }
+      answer(self, net::encode_fetched(*job->graph, env->session, env->id, f, reply));
       return;
+    }
     default:
       spdlog::warn("node {}: unexpected {} frame ignored", job->node->name,
                    net::envelope_kind_name(env->kind));
@@ -131,16 +256,20 @@ void on_frame(Self* self, Job* job, const net::Frame& frame) {
 
 caf::behavior node_endpoint(Self* self, Job* job) {
   self->set_down_handler([self, job](caf::down_msg& m) {
-    auto& st = self->state;
-    if (m.source != st.driver.address()) return;
-    spdlog::warn("node {}: the driver's link is gone ({}); waiting for a new session",
-                 job->node->name, self->system().render(m.reason));
-    st.driver = nullptr;
+    auto& sessions = self->state.sessions;
+    for (auto it = sessions.begin(); it != sessions.end(); ++it)
+      if (it->second.link.address() == m.source) {
+        spdlog::warn("node {}: node {}'s link is gone ({}); waiting for a new session",
+                     job->node->name, it->first, self->system().render(m.reason));
+        sessions.erase(it);
+        return;
+      }
   });
   return {
       [self, job](frame_atom, const net::Frame& frame) { on_frame(self, job, frame); },
       [self, job](run_atom, uint64_t session, uint64_t id, TaskRequest& task) {
-        if (session == self->state.session) run_task(self, job, session, id, std::move(task));
+        if (driver_session_is(self, job, session))
+          run_task(self, job, session, id, std::move(task));
       },
   };
 }

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <map>
 #include <set>
+#include <variant>
 
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
@@ -25,8 +26,10 @@ struct LinkState {
   std::string nonce;  // this handshake's
   uint64_t session = 0;
   uint64_t next_id = 1;
+  // A task (from the driver) or a fetch (from a worker's endpoint), sent again in each new
+  // session until answered.
   struct Pending {
-    TaskRequest task;
+    std::variant<TaskRequest, net::FetchRequest> request;
     caf::response_promise promise;
   };
   std::map<uint64_t, Pending> pending;
@@ -49,9 +52,21 @@ uint64_t new_session(uint64_t previous) {
 
 std::string peer_name(Self* self) { return self->state.peer->name; }
 
-void send_task(Self* self, Job* job, uint64_t id, const TaskRequest& task) {
+void send_request(Self* self, Job* job, uint64_t id, const LinkState::Pending& p) {
   auto& st = self->state;
-  self->send(st.remote, frame_atom::value, net::encode_task(*job->graph, st.session, id, task));
+  if (auto* task = std::get_if<TaskRequest>(&p.request))
+    self->send(st.remote, frame_atom::value, net::encode_task(*job->graph, st.session, id, *task));
+  else
+    self->send(st.remote, frame_atom::value,
+               net::encode_fetch(st.session, id, std::get<net::FetchRequest>(p.request)));
+}
+
+uint64_t add_pending(Self* self, Job* job, LinkState::Pending p) {
+  auto& st = self->state;
+  uint64_t id = st.next_id++;
+  if (st.phase == Phase::open) send_request(self, job, id, p);
+  st.pending.emplace(id, std::move(p));
+  return id;
 }
 
 // Drops the connection; a new one (and session) follows after `delay`.
@@ -106,7 +121,7 @@ void connect(Self* self, Job* job) {
 void on_frame(Self* self, Job* job, const net::Frame& frame) {
   auto& st = self->state;
   if (!st.remote || self->current_sender() != st.remote.address()) return;  // a stale link
-  auto env = net::decode_envelope(frame, *job->graph, net::DecodeLimits{});
+  auto env = net::decode_envelope(frame, *job->graph, net::DecodeLimits{}, st.peer->name);
   if (!env) {
     spdlog::error("node {}: malformed frame, link closed: {}", peer_name(self),
                   env.status().to_string());
@@ -132,7 +147,7 @@ void on_frame(Self* self, Job* job, const net::Frame& frame) {
       st.phase = Phase::open;
       spdlog::info("node {}: session {} open; sending {} waiting task(s)", peer_name(self),
                    st.session, st.pending.size());
-      for (const auto& [id, p] : st.pending) send_task(self, job, id, p.task);
+      for (const auto& [id, p] : st.pending) send_request(self, job, id, p);
       return;
     }
     case net::EnvelopeKind::refusal:
@@ -150,6 +165,14 @@ void on_frame(Self* self, Job* job, const net::Frame& frame) {
       auto it = st.pending.find(env->id);
       if (it == st.pending.end()) return;  // answered before a reconnect sent it again
       it->second.promise.deliver(std::move(env->done));
+      st.pending.erase(it);
+      return;
+    }
+    case net::EnvelopeKind::fetched: {
+      if (st.phase != Phase::open || env->session != st.session) return;  // asked again since
+      auto it = st.pending.find(env->id);
+      if (it == st.pending.end()) return;
+      it->second.promise.deliver(std::move(env->fetched));
       st.pending.erase(it);
       return;
     }
@@ -180,16 +203,20 @@ caf::behavior node_link(Self* self, Job* job, const net::NodeConfig* peer) {
         // A newer request for the same task supersedes an older one (its driver died, or gave
         // up on it): the old one must not run after it and reload older state.
         for (auto it = st.pending.begin(); it != st.pending.end();) {
-          if (it->second.task.stage == task.stage && it->second.task.partition == task.partition) {
+          auto* old = std::get_if<TaskRequest>(&it->second.request);
+          if (old && old->stage == task.stage && old->partition == task.partition) {
             it->second.promise.deliver(caf::make_error(caf::sec::request_receiver_down));
             it = st.pending.erase(it);
           } else {
             ++it;
           }
         }
-        uint64_t id = st.next_id++;
-        if (st.phase == Phase::open) send_task(self, job, id, task);
-        st.pending.emplace(id, LinkState::Pending{std::move(task), promise});
+        add_pending(self, job, LinkState::Pending{std::move(task), promise});
+        return promise;
+      },
+      [self, job](fetch_atom, net::FetchRequest& fetch) -> caf::result<net::FetchReply> {
+        auto promise = self->make_response_promise<net::FetchReply>();
+        add_pending(self, job, LinkState::Pending{std::move(fetch), promise});
         return promise;
       },
   };

@@ -8,6 +8,7 @@
 
 #include "actors/messages.hpp"
 #include "net/frame.hpp"
+#include "net/task_frames.hpp"
 
 namespace rill::actors {
 
@@ -25,6 +26,7 @@ using outputs_atom = caf::atom_constant<caf::atom("rill_outs")>;   // (t): run o
 using slow_atom = caf::atom_constant<caf::atom("rill_slow")>;      // (): check for a slow wait
 using frame_atom = caf::atom_constant<caf::atom("rill_frame")>;    // (Frame): from a peer node
 using link_atom = caf::atom_constant<caf::atom("rill_link")>;      // (): connect to the peer
+using fetch_atom = caf::atom_constant<caf::atom("rill_fetch")>;    // FetchRequest -> FetchReply
 
 }  // namespace rill::actors
 
@@ -35,6 +37,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::actors::TaskReply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::actors::SourceBatch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::actors::OutputRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::actors::OutputReply)
+// Hold AnyPart too: between a worker's link and its endpoint, inside one process.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::net::FetchRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::net::FetchReply)
 
 namespace rill::net {
 // The one type that crosses nodes: CAF's serializer carries the bytes, Cap'n Proto the rest.

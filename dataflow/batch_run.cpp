@@ -50,7 +50,8 @@ std::vector<TaskInput> BatchRun::inputs(int stage, int partition) const {
           if (node == edge.from) in.push_back(TaskInput{id, static_cast<int>(e), part});
         continue;
       }
-      // Exchange: bucket `partition` of every upstream partition, in upstream order.
+      // Exchange: bucket `partition` of every upstream partition, in upstream order; the task
+      // merges them (on its worker, not here).
       std::vector<AnyPart> buckets;
       bool any = false;
       for (const TaskResult& r : up.results)
@@ -59,7 +60,8 @@ std::vector<TaskInput> BatchRun::inputs(int stage, int partition) const {
             buckets.push_back(b.buckets[static_cast<size_t>(partition)]);
             any = any || buckets.back() != nullptr;
           }
-      in.push_back(TaskInput{id, static_cast<int>(e), any ? edge.merge(buckets) : nullptr});
+      in.push_back(TaskInput{id, static_cast<int>(e), nullptr,
+                             any ? std::move(buckets) : std::vector<AnyPart>{}});
     }
   }
   return in;

@@ -69,8 +69,14 @@ bool Plan::run_task(int stage, const TaskContext& ctx, const std::vector<TaskInp
   const Stage& st = stages_.at(static_cast<size_t>(stage));
   std::map<int, AnyPart> local;  // node -> this partition's output at ctx.time
   auto external = [&](int node, int edge) -> AnyPart {
-    for (const TaskInput& in : inputs)
-      if (in.node == node && in.edge == edge) return in.part;
+    for (const TaskInput& in : inputs) {
+      if (in.node != node || in.edge != edge) continue;
+      if (in.buckets.empty()) return in.part;
+      bool any = false;
+      for (const AnyPart& b : in.buckets) any = any || b != nullptr;
+      if (!any) return nullptr;
+      return graph_->node(node).inputs[static_cast<size_t>(edge)].merge(in.buckets);
+    }
     return nullptr;
   };
   // Dead letters live for one task only: a re-run of the batch recomputes the same ones in

@@ -25,6 +25,10 @@ struct TaskInput {
   int node = -1;  ///< the consuming node (a source node: its own data)
   int edge = -1;  ///< index into node.inputs; -1 for source data
   AnyPart part;
+  /// An exchange edge: each parent partition's bucket for this partition, in parent-partition
+  /// order; the task merges them (Edge::merge) and `part` is unset. Across nodes the buckets
+  /// are where to fetch them (net/task_frames.hpp BucketRef) until the worker fetched them.
+  std::vector<AnyPart> buckets{};
 };
 
 /// One exchange edge's buckets produced by a task: bucket q goes to consumer partition q.

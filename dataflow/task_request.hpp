@@ -33,6 +33,9 @@ struct TaskReply {
   int64_t snapshot_bytes = 0;
   int64_t snapshot_keys = 0;
   double snapshot_ms = 0;
+  /// When !ok: a shuffle input could not be fetched (its holder restarted); the driver runs
+  /// the whole batch again rather than this task.
+  bool lost_input = false;
 };
 
 }  // namespace rill

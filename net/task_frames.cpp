@@ -118,6 +118,11 @@ HelloStep read_hello(wire::Hello::Reader in) {
   return out;
 }
 
+bool exchange_edge(const JobGraph& graph, int node, int edge) {
+  return edge >= 0 &&
+         graph.node(node).inputs[static_cast<size_t>(edge)].kind == Edge::Kind::exchange;
+}
+
 void read_task(Decoder& d, wire::Task::Reader in, Envelope& out) {
   out.session = in.getSession();
   out.id = in.getId();
@@ -137,11 +142,22 @@ void read_task(Decoder& d, wire::Task::Reader in, Envelope& out) {
     if (!d.part(input.getBatch(), input.getPresent(), producer(d.graph, ti.node, ti.edge), ti.part,
                 where))
       return;
+    auto refs = input.getBuckets();
+    if (refs.size() > 0 && !exchange_edge(d.graph, ti.node, ti.edge)) {
+      d.refuse(where + ": bucket references on an edge that is not an exchange");
+      return;
+    }
+    for (auto ref : refs)
+      ti.buckets.push_back(
+          ref.getPresent()
+              ? bucket_ref_part(BucketRef{ref.getHolder(), ref.getStage(), ref.getPartition()})
+              : nullptr);
     t.inputs.push_back(std::move(ti));
   }
 }
 
-void read_task_done(Decoder& d, wire::TaskDone::Reader in, Envelope& out) {
+void read_task_done(Decoder& d, wire::TaskDone::Reader in, Envelope& out,
+                    const std::string& sender) {
   out.session = in.getSession();
   out.id = in.getId();
   TaskReply& r = out.done;
@@ -153,6 +169,7 @@ void read_task_done(Decoder& d, wire::TaskDone::Reader in, Envelope& out) {
   r.snapshot_bytes = in.getSnapshotBytes();
   r.snapshot_keys = in.getSnapshotKeys();
   r.snapshot_ms = in.getSnapshotMs();
+  r.lost_input = in.getLostInput();
   for (auto e : in.getExported()) {
     int node = e.getNode();
     if (!d.node_ok(node)) return;
@@ -164,32 +181,56 @@ void read_task_done(Decoder& d, wire::TaskDone::Reader in, Envelope& out) {
   }
   for (auto b : in.getBuckets()) {
     TaskBuckets tb{b.getNode(), b.getEdge(), {}};
-    if (!d.edge_ok(tb.node, tb.edge) || tb.edge < 0) {
-      d.refuse("buckets for a source's own input");
+    if (!d.edge_ok(tb.node, tb.edge) || !exchange_edge(d.graph, tb.node, tb.edge)) {
+      d.refuse("buckets for an edge that is not an exchange");
       return;
     }
-    auto present = b.getPresent();
-    auto buckets = b.getBuckets();
-    if (present.size() != buckets.size()) {
+    if (b.getBuckets().size() != 0) {
       d.refuse("buckets of stream '" + d.graph.node(tb.node).name +
-               "': " + std::to_string(buckets.size()) + " buckets but " +
-               std::to_string(present.size()) + " presence flags");
+               "' carry data: they stay with the worker that cut them");
       return;
     }
-    int from = producer(d.graph, tb.node, tb.edge);
-    for (unsigned q = 0; q < buckets.size(); ++q) {
-      AnyPart part;
-      if (!d.part(
-              buckets[q], present[q], from, part,
-              "bucket " + std::to_string(q) + " for stream '" + d.graph.node(tb.node).name + "'"))
-        return;
-      tb.buckets.push_back(std::move(part));
-    }
+    for (bool present : b.getPresent())
+      tb.buckets.push_back(present ? bucket_ref_part(BucketRef{sender, r.stage, r.partition})
+                                   : nullptr);
     r.result.buckets.push_back(std::move(tb));
   }
 }
 
+void read_fetch(Decoder& d, wire::Fetch::Reader in, Envelope& out) {
+  out.session = in.getSession();
+  out.id = in.getId();
+  out.fetch = FetchRequest{Millis{in.getTime()}, in.getStage(), in.getPartition(),
+                           in.getNode(),         in.getEdge(),  in.getBucket()};
+  if (d.edge_ok(out.fetch.node, out.fetch.edge) &&
+      !exchange_edge(d.graph, out.fetch.node, out.fetch.edge))
+    d.refuse("a fetch on an edge that is not an exchange");
+}
+
+void read_fetched(Decoder& d, wire::Fetched::Reader in, Envelope& out) {
+  out.session = in.getSession();
+  out.id = in.getId();
+  int node = in.getNode(), edge = in.getEdge();
+  if (!d.edge_ok(node, edge)) return;
+  if (!exchange_edge(d.graph, node, edge)) {
+    d.refuse("fetched a bucket of an edge that is not an exchange");
+    return;
+  }
+  FetchReply& r = out.fetched;
+  r.found = in.getFound();
+  r.error = in.getError();
+  if (r.found)
+    d.part(in.getBatch(), in.getPresent(), producer(d.graph, node, edge), r.part,
+           "bucket for stream '" + d.graph.node(node).name + "'");
+}
+
 }  // namespace
+
+AnyPart bucket_ref_part(BucketRef ref) { return std::make_shared<const BucketRef>(std::move(ref)); }
+
+const BucketRef& bucket_ref_of(const AnyPart& part) {
+  return *static_cast<const BucketRef*>(part.get());
+}
 
 const char* envelope_kind_name(EnvelopeKind kind) noexcept {
   switch (kind) {
@@ -205,6 +246,10 @@ const char* envelope_kind_name(EnvelopeKind kind) noexcept {
       return "task";
     case EnvelopeKind::task_done:
       return "task done";
+    case EnvelopeKind::fetch:
+      return "fetch";
+    case EnvelopeKind::fetched:
+      return "fetched";
   }
   return "?";
 }
@@ -253,6 +298,15 @@ Frame encode_task(const JobGraph& graph, uint64_t session, uint64_t id, const Ta
     inputs[i].setPresent(in.part != nullptr);
     if (in.part)
       fill_part(inputs[i].initBatch(), graph, producer(graph, in.node, in.edge), in.part);
+    auto refs = inputs[i].initBuckets(static_cast<unsigned>(in.buckets.size()));
+    for (unsigned q = 0; q < in.buckets.size(); ++q) {
+      refs[q].setPresent(in.buckets[q] != nullptr);
+      if (!in.buckets[q]) continue;
+      const BucketRef& ref = bucket_ref_of(in.buckets[q]);
+      refs[q].setHolder(ref.holder);
+      refs[q].setStage(ref.stage);
+      refs[q].setPartition(ref.partition);
+    }
   }
   return to_frame(message);
 }
@@ -273,6 +327,7 @@ Frame encode_task_done(const JobGraph& graph, uint64_t session, uint64_t id,
   out.setSnapshotBytes(done.snapshot_bytes);
   out.setSnapshotKeys(done.snapshot_keys);
   out.setSnapshotMs(done.snapshot_ms);
+  out.setLostInput(done.lost_input);
   const auto& exported = done.result.exported;
   auto ex = out.initExported(static_cast<unsigned>(exported.size()));
   for (unsigned i = 0; i < exported.size(); ++i) {
@@ -288,18 +343,42 @@ Frame encode_task_done(const JobGraph& graph, uint64_t session, uint64_t id,
     bs[i].setNode(tb.node);
     bs[i].setEdge(tb.edge);
     auto present = bs[i].initPresent(static_cast<unsigned>(tb.buckets.size()));
-    auto parts = bs[i].initBuckets(static_cast<unsigned>(tb.buckets.size()));
-    int from = producer(graph, tb.node, tb.edge);
-    for (unsigned q = 0; q < tb.buckets.size(); ++q) {
-      present.set(q, tb.buckets[q] != nullptr);
-      if (tb.buckets[q]) fill_part(parts[q], graph, from, tb.buckets[q]);
-    }
+    for (unsigned q = 0; q < tb.buckets.size(); ++q) present.set(q, tb.buckets[q] != nullptr);
   }
   return to_frame(message);
 }
 
+Frame encode_fetch(uint64_t session, uint64_t id, const FetchRequest& f) {
+  capnp::MallocMessageBuilder message;
+  auto out = message.initRoot<wire::Envelope>().initFetch();
+  out.setSession(session);
+  out.setId(id);
+  out.setTime(f.time.count());
+  out.setStage(f.stage);
+  out.setPartition(f.partition);
+  out.setNode(f.node);
+  out.setEdge(f.edge);
+  out.setBucket(f.bucket);
+  return to_frame(message);
+}
+
+Frame encode_fetched(const JobGraph& graph, uint64_t session, uint64_t id, const FetchRequest& f,
+                     const FetchReply& reply) {
+  capnp::MallocMessageBuilder message;
+  auto out = message.initRoot<wire::Envelope>().initFetched();
+  out.setSession(session);
+  out.setId(id);
+  out.setNode(f.node);
+  out.setEdge(f.edge);
+  out.setFound(reply.found);
+  out.setPresent(reply.part != nullptr);
+  out.setError(reply.error);
+  if (reply.part) fill_part(out.initBatch(), graph, producer(graph, f.node, f.edge), reply.part);
+  return to_frame(message);
+}
+
 Result<Envelope> decode_envelope(const Frame& frame, const JobGraph& graph,
-                                 const DecodeLimits& limits) {
+                                 const DecodeLimits& limits, const std::string& sender) {
   auto reader = AlignedFrameReader::open(frame, limits);
   if (!reader) return reader.status();
   Decoder d{graph, limits, "frame of " + std::to_string(frame.size()) + " bytes", std::nullopt};
@@ -329,7 +408,15 @@ Result<Envelope> decode_envelope(const Frame& frame, const JobGraph& graph,
         break;
       case wire::Envelope::TASK_DONE:
         out.kind = EnvelopeKind::task_done;
-        read_task_done(d, env.getTaskDone(), out);
+        read_task_done(d, env.getTaskDone(), out, sender);
+        break;
+      case wire::Envelope::FETCH:
+        out.kind = EnvelopeKind::fetch;
+        read_fetch(d, env.getFetch(), out);
+        break;
+      case wire::Envelope::FETCHED:
+        out.kind = EnvelopeKind::fetched;
+        read_fetched(d, env.getFetched(), out);
         break;
       default:
         d.refuse("not a rill envelope (unknown kind " + std::to_string(int(env.which())) + ")");

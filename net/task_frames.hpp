@@ -12,7 +12,7 @@
 
 namespace rill::net {
 
-enum class EnvelopeKind { hello, welcome, proof, refusal, task, task_done };
+enum class EnvelopeKind { hello, welcome, proof, refusal, task, task_done, fetch, fetched };
 
 /// "hello", "welcome", ...: for messages.
 const char* envelope_kind_name(EnvelopeKind kind) noexcept;
@@ -31,6 +31,35 @@ struct HelloStep {
   friend bool operator==(const HelloStep&, const HelloStep&) = default;
 };
 
+/// Where a shuffle bucket is, standing in for it in TaskInput::buckets and TaskBuckets between
+/// nodes: the worker that ran task (stage, partition) keeps it.
+struct BucketRef {
+  std::string holder;
+  int stage = -1;
+  int partition = -1;
+};
+
+/// A part that stands for a bucket held elsewhere. AnyPart is untyped: only the frames code
+/// and the cluster actors make and read these, and only in exchange-edge buckets.
+AnyPart bucket_ref_part(BucketRef ref);
+const BucketRef& bucket_ref_of(const AnyPart& part);
+
+/// One bucket asked of its holder.
+struct FetchRequest {
+  Millis time{0};
+  int stage = -1;  ///< the producing task
+  int partition = -1;
+  int node = -1;  ///< the consuming node and edge
+  int edge = -1;
+  int bucket = -1;  ///< the consumer's partition
+};
+
+struct FetchReply {
+  bool found = false;  ///< false: the holder lost that task's output (error says why)
+  AnyPart part;        ///< null: an empty bucket
+  std::string error;
+};
+
 /// A decoded frame: `kind` says which members hold it.
 struct Envelope {
   EnvelopeKind kind = EnvelopeKind::refusal;
@@ -38,8 +67,10 @@ struct Envelope {
   std::string refusal;   ///< refusal: the reason
   uint64_t session = 0;  ///< task, task_done
   uint64_t id = 0;       ///< task, task_done: the driver's request number
-  TaskRequest task;
-  TaskReply done;
+  TaskRequest task;      ///< its exchange inputs' buckets are bucket_ref_part()s
+  TaskReply done;        ///< its buckets are bucket_ref_part()s held by the sender
+  FetchRequest fetch;
+  FetchReply fetched;
 };
 
 Frame encode_hello(EnvelopeKind kind, const HelloStep& step);
@@ -47,14 +78,22 @@ Frame encode_refusal(const std::string& reason);
 
 /// Encodes a task; parts go by the codecs of `graph`'s nodes. Throws std::invalid_argument
 /// when a part's stream has no codec (check_cluster_codecs refuses such jobs at start).
+/// Encodes a task. Its exchange inputs' buckets must be null or bucket_ref_part()s.
 Frame encode_task(const JobGraph& graph, uint64_t session, uint64_t id, const TaskRequest& task);
+/// Encodes a task's answer; its buckets travel as presence flags only (they stay with the
+/// sender, which keeps them in its ShuffleOutputs).
 Frame encode_task_done(const JobGraph& graph, uint64_t session, uint64_t id, const TaskReply& done);
+Frame encode_fetch(uint64_t session, uint64_t id, const FetchRequest& fetch);
+/// `fetch` is the request answered: its node and edge give the records' type.
+Frame encode_fetched(const JobGraph& graph, uint64_t session, uint64_t id,
+                     const FetchRequest& fetch, const FetchReply& reply);
 
 /// Decodes any envelope. Never throws or crashes on bad bytes: a frame over `limits`, one that
 /// is not an envelope, or one naming nodes, edges or record types `graph` does not have is an
 /// error (Errc::corrupt or Errc::too_large) saying what was wrong.
+/// A task done's buckets become bucket_ref_part()s held by `sender`.
 Result<Envelope> decode_envelope(const Frame& frame, const JobGraph& graph,
-                                 const DecodeLimits& limits);
+                                 const DecodeLimits& limits, const std::string& sender = "");
 
 /// Names the first stream of `graph` whose records cannot cross nodes (no codec), or empty.
 std::string stream_without_codec(const JobGraph& graph);

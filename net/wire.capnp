@@ -45,6 +45,8 @@ struct Envelope {
     refusal @3 :Refusal;   # either side, instead of the next step; the link then closes
     task @4 :Task;         # the driver asks a worker to run one stage partition of a batch
     taskDone @5 :TaskDone; # the worker's answer
+    fetch @6 :Fetch;       # a worker asks another for one shuffle bucket
+    fetched @7 :Fetched;   # the answer
   }
 }
 
@@ -70,6 +72,38 @@ struct TaskInput {
   edge @1 :Int32;               # index into its inputs; -1 for a source's own records
   present @2 :Bool;             # false: the parent was inactive this batch (a null part)
   batch @3 :RecordBatch;        # records typed as the parent's output (the source's, for -1)
+  buckets @4 :List(BucketRef);  # an exchange edge: where each parent partition's bucket for this
+                                # task's partition is, in parent-partition order (batch unset)
+}
+
+# Where a shuffle bucket is: the worker that ran the producing task keeps it (ShuffleOutputs).
+struct BucketRef {
+  present @0 :Bool;             # false: the bucket is empty; nothing to fetch
+  holder @1 :Text;              # the node that ran the producing task
+  stage @2 :Int32;              # the producing task
+  partition @3 :Int32;
+}
+
+struct Fetch {
+  session @0 :UInt64;
+  id @1 :UInt64;
+  time @2 :Int64;               # the batch
+  stage @3 :Int32;              # the producing task
+  partition @4 :Int32;
+  node @5 :Int32;               # the consuming node and edge (they give the record type)
+  edge @6 :Int32;
+  bucket @7 :Int32;             # the consumer's partition
+}
+
+struct Fetched {
+  session @0 :UInt64;
+  id @1 :UInt64;
+  node @2 :Int32;               # as in the Fetch: the batch's type
+  edge @3 :Int32;
+  found @4 :Bool;               # false: the holder no longer has that task's output
+  present @5 :Bool;             # false: an empty bucket
+  batch @6 :RecordBatch;
+  error @7 :Text;               # when not found: why
 }
 
 struct Task {
@@ -110,8 +144,9 @@ struct TaskDone {
   errorTime @7 :Int64;
   errorCause @8 :Text;
   exported @9 :List(ExportedPart);
-  buckets @10 :List(Buckets);
+  buckets @10 :List(Buckets);   # between workers: presence flags only, the data stays on the worker
   snapshotBytes @11 :Int64;     # the state snapshot the task wrote, for CheckpointInfo
   snapshotKeys @12 :Int64;
   snapshotMs @13 :Float64;
+  lostInput @14 :Bool;          # not ok because a shuffle input was lost: run the batch again
 }

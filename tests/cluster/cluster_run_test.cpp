@@ -10,10 +10,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -194,6 +197,75 @@ TEST_CASE("a worker SIGKILLed mid-run and restarted leaves every output exact") 
   stop_worker(w2);
 }
 
+TEST_CASE("the driver SIGKILLed mid-run and restarted leaves every output exact") {
+  const OutputTree one = single_process_run();
+  Cluster c;
+  ChildProcess w1(c.worker("worker-1"));
+  ChildProcess w2(c.worker("worker-2"));
+  ChildOptions driver_options{
+      app(), c.args(c.config, "driver"), {}, true, c.tmp.path / "driver.log"};
+  auto driver = std::make_unique<Harness>(driver_options, kClockStart);
+  for (int i = 0; i < kBatches + 3; ++i) {
+    if (i < kBatches)
+      rill::test::publish_file(c.tmp.path / "in", "f" + std::to_string(i) + ".txt", file_text(i));
+    if (i == 3) {
+      // Killed with batch 3's file published: the restarted driver recovers from its store
+      // and the workers, which kept running, join its new sessions and reload their state.
+      long long now = driver->now_ms();
+      driver->kill();
+      driver = std::make_unique<Harness>(driver_options, now);
+    }
+    auto step = driver->advance(1000);
+    INFO(step.describe());
+    REQUIRE(step.ok());
+  }
+  REQUIRE(driver->stop().ok());
+  driver.reset();
+  expect_equal_trees(rill::test::read_output_tree(c.tmp.path / "out"), one);
+  CHECK(c.log("driver").find("recovering from") != std::string::npos);
+  stop_worker(w1);
+  stop_worker(w2);
+}
+
+TEST_CASE("a worker killed between a batch's shuffle stages makes the batch run again, exactly") {
+  const OutputTree one = single_process_run();
+  Cluster c;
+  ChildProcess w1(c.worker("worker-1"));
+  // Its third stage task is in batch 1's second stage: it dies after its first-stage tasks
+  // answered, so the buckets they cut die with it. The consumers then cannot fetch them, and
+  // the driver runs batch 1 again from its inputs once the worker is back.
+  ChildOptions failing = c.worker("worker-2");
+  failing.env["RILL_FAILPOINTS"] = "stage.mid_batch:3";
+  auto w2 = std::make_unique<ChildProcess>(failing);
+  bool restarted = false;
+  {
+    Harness driver(
+        ChildOptions{app(), c.args(c.config, "driver"), {}, true, c.tmp.path / "driver.log"},
+        kClockStart);
+    for (int i = 0; i < kBatches + 3; ++i) {
+      if (i < kBatches)
+        rill::test::publish_file(c.tmp.path / "in", "f" + std::to_string(i) + ".txt", file_text(i));
+      auto step = std::async(std::launch::async, [&driver] { return driver.advance(1000); });
+      while (step.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready)
+        if (!restarted && w2->wait(std::chrono::milliseconds(0))) {
+          REQUIRE(w2->status()->killed_by(SIGKILL));
+          w2 = std::make_unique<ChildProcess>(c.worker("worker-2"));  // as rill-launch would
+          restarted = true;
+        }
+      auto done = step.get();
+      INFO(done.describe());
+      REQUIRE(done.ok());
+    }
+    REQUIRE(driver.stop().ok());
+  }
+  REQUIRE(restarted);
+  expect_equal_trees(rill::test::read_output_tree(c.tmp.path / "out"), one);
+  CHECK(c.log("driver").find("shuffle input lost") != std::string::npos);
+  CHECK(c.log("driver").find("running the batch again") != std::string::npos);
+  stop_worker(w1);
+  stop_worker(*w2);
+}
+
 TEST_CASE("a worker without the secret, or running another job, is refused and runs nothing") {
   Cluster c;
   std::string wrong = c.write_config("wrong-secret.toml", "not-the-secret");
@@ -211,7 +283,7 @@ TEST_CASE("a worker without the secret, or running another job, is refused and r
       "node 'worker-1' could not prove the cluster secret (wrong secret)";
   CHECK(c.log("driver").find("node worker-1: handshake refused: " + wrong_secret) !=
         std::string::npos);
-  CHECK(c.log("worker-1").find("refused by the driver: " + wrong_secret) != std::string::npos);
+  CHECK(c.log("worker-1").find("refused by a peer: " + wrong_secret) != std::string::npos);
   CHECK(c.log("worker-2")
             .find("refused node 'driver': node 'driver' runs another job (DAG fingerprint") !=
         std::string::npos);

@@ -210,9 +210,10 @@ TEST_CASE("rill-launch over a real application: its refusal (exit 2) is not rest
   REQUIRE(code.has_value());
   CHECK(*code == 1);
   INFO(launch.output());
-  CHECK_THAT(launch.err(),
-             Catch::Contains("] network_wordcount: " + setup.config +
-                             ":15: node 'worker-2': receivers = [...]: receivers run on the driver"));
+  CHECK_THAT(
+      launch.err(),
+      Catch::Contains("] network_wordcount: " + setup.config +
+                      ":15: node 'worker-2': receivers = [...]: receivers run on the driver"));
   CHECK_THAT(launch.err(), Catch::Contains("exited with status 2: it refused its command line or "
                                            "config; a restart cannot help, not restarted"));
   CHECK_THAT(launch.err(), Catch::Contains(" started (pid ") && !Catch::Contains("start 2)"));

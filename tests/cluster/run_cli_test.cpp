@@ -111,7 +111,8 @@ TEST_CASE("a multi-node config needs --node, and receivers on a worker are refus
   CHECK(no_node.err == "network_wordcount: --node NAME is needed: " + config +
                            " has 3 nodes (driver, worker-1, worker-2)\n");
   std::string text = three_nodes();
-  text.replace(text.find("partitions = [2, 3]\n"), 20, "partitions = [2, 3]\nreceivers = [\"lines\"]\n");
+  text.replace(text.find("partitions = [2, 3]\n"), 20,
+               "partitions = [2, 3]\nreceivers = [\"lines\"]\n");
   std::string placed = dir.write("placed.toml", text);
   auto r = run_to_end({sample(), "--demo", "--config", placed, "--node", "driver"}, 30s);
   CHECK(r.code == 2);

@@ -47,8 +47,11 @@ rill::TaskRequest sample_task() {
   rill::TaskRequest t{1, 1, Millis{7000}, Millis{1000}, {}, Millis{6000}};
   t.inputs.push_back(
       {0, -1, rill::make_part(std::vector<std::string>{"a b", "", std::string("c\0d", 3)})});
-  t.inputs.push_back({3, 0, rill::make_part(std::vector<KV>{{"a", 2}, {"b", -1}})});
-  t.inputs.push_back({3, 0, nullptr});
+  t.inputs.push_back({3,
+                      0,
+                      nullptr,
+                      {rill::net::bucket_ref_part({"worker-2", 0, 1}), nullptr,
+                       rill::net::bucket_ref_part({"worker-1", 0, 0})}});
   return t;
 }
 
@@ -66,28 +69,34 @@ TEST_CASE("a task and its answer cross nodes unchanged") {
   CHECK(env->task.time == Millis{7000});
   CHECK(env->task.zero == Millis{1000});
   CHECK(env->task.base == std::optional<Millis>(Millis{6000}));
-  REQUIRE(env->task.inputs.size() == 3);
+  REQUIRE(env->task.inputs.size() == 2);
   CHECK(records<std::string>(env->task.inputs[0].part) == records<std::string>(t.inputs[0].part));
   CHECK(env->task.inputs[1].node == 3);
-  CHECK(records<KV>(env->task.inputs[1].part) == records<KV>(t.inputs[1].part));
-  CHECK(env->task.inputs[2].part == nullptr);
+  CHECK(env->task.inputs[1].part == nullptr);
+  const auto& refs = env->task.inputs[1].buckets;
+  REQUIRE(refs.size() == 3);
+  CHECK(rill::net::bucket_ref_of(refs[0]).holder == "worker-2");
+  CHECK(rill::net::bucket_ref_of(refs[0]).partition == 1);
+  CHECK(refs[1] == nullptr);
+  CHECK(rill::net::bucket_ref_of(refs[2]).holder == "worker-1");
 
   t.base.reset();
   env = rill::net::decode_envelope(rill::net::encode_task(g.graph(), 42, 10, t), g.graph(), {});
   REQUIRE(env.is_ok());
   CHECK(!env->task.base);
 
-  rill::TaskReply r{1,     1,  Millis{7000},
-                    false, {}, {"reduce_by_key-3", Millis{7000}, "threw: bad key"},
-                    100,   3,  1.5};
+  rill::TaskReply r{
+      1,   1, Millis{7000}, false, {}, {"reduce_by_key-3", Millis{7000}, "threw: bad key"},
+      100, 3, 1.5,          true};
   r.result.exported.emplace_back(2, rill::make_part(std::vector<KV>{{"x", 1}}));
   r.result.exported.emplace_back(1, nullptr);
   r.result.buckets.push_back({3, 0, {rill::make_part(std::vector<KV>{{"a", 1}}), nullptr}});
-  auto done =
-      rill::net::decode_envelope(rill::net::encode_task_done(g.graph(), 42, 9, r), g.graph(), {});
+  auto done = rill::net::decode_envelope(rill::net::encode_task_done(g.graph(), 42, 9, r),
+                                         g.graph(), {}, "worker-1");
   REQUIRE(done.is_ok());
   CHECK(done->kind == rill::net::EnvelopeKind::task_done);
   CHECK(!done->done.ok);
+  CHECK(done->done.lost_input);
   CHECK(done->done.error.to_string() == r.error.to_string());
   CHECK(done->done.snapshot_bytes == 100);
   CHECK(done->done.snapshot_ms == 1.5);
@@ -96,8 +105,25 @@ TEST_CASE("a task and its answer cross nodes unchanged") {
   CHECK(done->done.result.exported[1].second == nullptr);
   REQUIRE(done->done.result.buckets.size() == 1);
   REQUIRE(done->done.result.buckets[0].buckets.size() == 2);
-  CHECK(records<KV>(done->done.result.buckets[0].buckets[0]) == std::vector<KV>{{"a", 1}});
+  // Buckets stay with the worker that cut them: the driver learns where they are.
+  const auto& held = rill::net::bucket_ref_of(done->done.result.buckets[0].buckets[0]);
+  CHECK(held.holder == "worker-1");
+  CHECK(held.stage == 1);
+  CHECK(held.partition == 1);
   CHECK(done->done.result.buckets[0].buckets[1] == nullptr);
+
+  rill::net::FetchRequest f{Millis{7000}, 0, 1, 3, 0, 1};
+  auto fetch = rill::net::decode_envelope(rill::net::encode_fetch(5, 6, f), g.graph(), {});
+  REQUIRE(fetch.is_ok());
+  CHECK(fetch->kind == rill::net::EnvelopeKind::fetch);
+  CHECK(fetch->fetch.partition == 1);
+  CHECK(fetch->fetch.bucket == 1);
+  rill::net::FetchReply reply{true, rill::make_part(std::vector<KV>{{"b", 7}}), ""};
+  auto fetched = rill::net::decode_envelope(rill::net::encode_fetched(g.graph(), 5, 6, f, reply),
+                                            g.graph(), {});
+  REQUIRE(fetched.is_ok());
+  CHECK(fetched->fetched.found);
+  CHECK(records<KV>(fetched->fetched.part) == std::vector<KV>{{"b", 7}});
 }
 
 TEST_CASE("a frame naming a stream or input the job does not have is refused, saying which") {
