@@ -26,6 +26,15 @@ void join_cluster(Job& job, const ContextOptions& options) {
       throw ConfigError(cluster->path + ":" + std::to_string(n.line) + ": node '" + n.name +
                         "': receivers = [...]: receivers run on the driver node in this version of "
                         "rill; remove the key");
+  // Settings this version cannot honour are refused rather than ignored.
+  if (cluster->tls.enabled)
+    throw ConfigError(cluster->path + ": [tls] enabled = true: TLS between nodes is not implemented "
+                      "in this version of rill (the handshake proves the secret, but frames are not "
+                      "encrypted); set enabled = false and keep the nodes on a private network");
+  if (cluster->replication > 1)
+    throw ConfigError(cluster->path + ": replication = " + std::to_string(cluster->replication) +
+                      ": replicated blocks and snapshots are not implemented in this version of "
+                      "rill; set replication = 1 (each node's store is its only copy)");
   if (std::string s = net::stream_without_codec(*job.graph); !s.empty())
     throw ConfigError("stream " + s +
                       " cannot cross nodes: its records must be rill records "

@@ -12,6 +12,7 @@
 #include "actors/type_ids.hpp"
 #include "dataflow/shuffle_outputs.hpp"
 #include "net/task_frames.hpp"
+#include "persistence/retention.hpp"
 
 namespace rill::actors {
 namespace {
@@ -31,6 +32,8 @@ struct EndpointState {
   std::map<std::string, Session> sessions;  // by peer node name
   ShuffleOutputs outputs;                   // the buckets of the tasks run here
   std::map<std::string, caf::actor> links;  // to the other workers, for fetches
+  std::optional<Millis> checkpoint;         // the latest base a task named
+  int since_retention = 0;
   static inline const char* name = "node-endpoint";
 };
 
@@ -100,6 +103,25 @@ caf::actor link_to(Self* self, Job* job, const std::string& node) {
     self->link_to(link);  // it stops with the endpoint (and the node)
   }
   return link;
+}
+
+// A task's base is a checkpoint every node holds its state at: recovery never goes back
+// further, so the worker records it and deletes, every few checkpoints, the state snapshots
+// before it (the driver's retention covers only the driver's store).
+void note_checkpoint(Self* self, Job* job, std::optional<Millis> base) {
+  auto& st = self->state;
+  if (!base || !job->store || (st.checkpoint && *base <= *st.checkpoint)) return;
+  st.checkpoint = base;
+  if (Status s = job->meta->record_completion(*base, /*checkpoint=*/true); !s) {
+    spdlog::warn("node {}: cannot record checkpoint {}: {}", job->node->name, to_string(*base), s.to_string());
+    return;
+  }
+  if (++st.since_retention < 10) return;
+  st.since_retention = 0;
+  auto stats = persistence::retain(*job->store, *base);
+  if (!stats)
+    spdlog::warn("node {}: retention at {}: {}", job->node->name, to_string(*base),
+                 stats.status().to_string());
 }
 
 // A task's exchange inputs arrive as references: fetch every bucket (from this node's own
@@ -227,6 +249,7 @@ void on_frame(Self* self, Job* job, const net::Frame& frame) {
                       job->node->name, t.stage, t.partition);
         return;
       }
+      note_checkpoint(self, job, env->task.base);
       return gather_and_run(self, job, env->session, env->id, std::move(env->task));
     }
     case net::EnvelopeKind::fetch: {

@@ -50,6 +50,8 @@ RATIOS = {
     "snapshot_delta_vs_copy": ("snapshot_update_state_delta_frame", "snapshot_baseline_copy_1k"),
     # Recovery time at 1M keys over 1k: how it grows with state.
     "recovery_1m_vs_1k": ("recovery_1m_ms", "recovery_1k_ms"),
+    # Shuffle buckets fetched between two nodes through the middleman over raw TCP, same bytes.
+    "shuffle_vs_tcp": ("shuffle_rill", "shuffle_raw_tcp"),
 }
 
 TIME_TO_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}

@@ -16,14 +16,17 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <future>
 #include <memory>
 #include <sstream>
+#include <thread>
 #include <string>
 #include <vector>
 
 #include "tests/cluster/cluster_files.hpp"
 #include "tests/support/crash_harness.hpp"
+#include "tests/support/piped_child.hpp"
 
 namespace fs = std::filesystem;
 using rill::test::ChildOptions;
@@ -73,16 +76,20 @@ struct Cluster {
   std::vector<int> ports{free_port(), free_port(), free_port()};
   std::string config;
 
-  explicit Cluster(const std::string& secret = "test-secret") {
+  std::string heartbeat_timeout;
+  std::string interval;
+
+  explicit Cluster(std::string heartbeat = "10s", std::string batch = "1s")
+      : heartbeat_timeout(std::move(heartbeat)), interval(std::move(batch)) {
     fs::create_directories(tmp.path / "in");
     fs::create_directories(tmp.path / "out");
-    config = write_config("cluster.toml", secret);
+    config = write_config("cluster.toml", "test-secret");
   }
   std::string write_config(const std::string& name, const std::string& secret) {
     return tmp.write(
-        name, "name = \"test\"\nbatch_interval = \"1s\"\nsecret = \"" + secret +
-                  "\"\nstore_dir = \"store\"\n[heartbeat]\ninterval = \"500ms\"\n"
-                  "timeout = \"10s\"\n" +
+        name, "name = \"test\"\nbatch_interval = \"" + interval + "\"\nsecret = \"" + secret +
+                  "\"\nstore_dir = \"store\"\n[heartbeat]\ninterval = \"200ms\"\n"
+                  "timeout = \"" + heartbeat_timeout + "\"\n" +
                   rill::test::node_table("driver", ports[0], "driver") +
                   rill::test::node_table("worker-1", ports[1], "worker", "partitions = [0, 1]\n") +
                   rill::test::node_table("worker-2", ports[2], "worker", "partitions = [2, 3]\n"));
@@ -266,6 +273,49 @@ TEST_CASE("a worker killed between a batch's shuffle stages makes the batch run 
   stop_worker(*w2);
 }
 
+TEST_CASE("a worker paused past the heartbeat timeout is dropped, then rejoins in a new session") {
+  const OutputTree one = single_process_run();
+  Cluster c("2s");
+  ChildProcess w1(c.worker("worker-1"));
+  ChildProcess w2(c.worker("worker-2"));
+  {
+    Harness driver(ChildOptions{app(), c.args(c.config, "driver"), {}, true, c.tmp.path / "driver.log"},
+                   kClockStart);
+    for (int i = 0; i < kBatches + 3; ++i) {
+      if (i < kBatches) rill::test::publish_file(c.tmp.path / "in", "f" + std::to_string(i) + ".txt", file_text(i));
+      if (i != 2) {
+        auto step = driver.advance(1000);
+        INFO(step.describe());
+        REQUIRE(step.ok());
+        continue;
+      }
+      // Batch 2's tasks reach a stopped worker. The driver declares it lost after the
+      // heartbeat timeout and holds the tasks; after SIGCONT the worker joins a new session
+      // and they run again there. Whatever it had queued from the old session is refused.
+      ::kill(w1.pid(), SIGSTOP);
+      auto step = std::async(std::launch::async, [&driver] { return driver.advance(1000); });
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+      while (c.log("driver").find("node worker-1 lost") == std::string::npos) {
+        REQUIRE(std::chrono::steady_clock::now() < deadline);
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      CHECK(step.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready);
+      ::kill(w1.pid(), SIGCONT);
+      auto done = step.get();
+      INFO(done.describe());
+      REQUIRE(done.ok());
+    }
+    REQUIRE(driver.stop().ok());
+  }
+  expect_equal_trees(rill::test::read_output_tree(c.tmp.path / "out"), one);
+  std::string log = c.log("worker-1");
+  size_t first = log.find("with node driver open");
+  REQUIRE(first != std::string::npos);
+  CHECK(log.find("with node driver open", first + 1) != std::string::npos);  // a second session
+  stop_worker(w1);
+  stop_worker(w2);
+}
+
 TEST_CASE("a worker without the secret, or running another job, is refused and runs nothing") {
   Cluster c;
   std::string wrong = c.write_config("wrong-secret.toml", "not-the-secret");
@@ -294,4 +344,102 @@ TEST_CASE("a worker without the secret, or running another job, is refused and r
   CHECK(rill::test::read_output_tree(c.tmp.path / "out").empty());
   stop_worker(w1);
   stop_worker(w2);
+}
+
+namespace {
+
+using Counts = std::map<std::string, int64_t>;
+
+Counts input_counts(int files) {
+  Counts out;
+  for (int i = 0; i < files; ++i) {
+    std::istringstream in(file_text(i));
+    for (std::string w; in >> w;) ++out[w];
+  }
+  return out;
+}
+
+// Lines "(word,n)" summed by word.
+void add_lines(const std::vector<std::string>& lines, Counts& into) {
+  for (const auto& l : lines) {
+    auto comma = l.rfind(',');
+    into[l.substr(1, comma - 1)] += std::stoll(l.substr(comma + 1, l.size() - comma - 2));
+  }
+}
+
+// The running totals of the last complete batch, and the per-batch counts summed over all.
+std::pair<Counts, Counts> totals_and_sums(const fs::path& out) {
+  Counts totals, sums;
+  long long last = -1;
+  for (const auto& [dir, lines] : rill::test::read_output_tree(out)) {
+    if (dir.find("(incomplete)") != std::string::npos) continue;
+    if (dir.rfind("counts-totals-", 0) == 0) {
+      long long t = std::stoll(dir.substr(14));
+      if (t > last) {
+        last = t;
+        totals.clear();
+        add_lines(lines, totals);
+      }
+    } else if (dir.rfind("counts-window-", 0) != 0) {
+      add_lines(lines, sums);
+    }
+  }
+  for (auto it = totals.begin(); it != totals.end();) it = it->second == 0 ? totals.erase(it) : std::next(it);
+  return {totals, sums};
+}
+
+}  // namespace
+
+TEST_CASE("rill-launch runs the nodes on the real clock; a worker SIGKILLed is restarted, totals exact") {
+  const char* launcher = std::getenv("RILL_LAUNCH");
+  REQUIRE(launcher != nullptr);
+  Cluster c("10s", "500ms");  // the window (3 s, sliding 1 s) needs a divisor of 1 s
+  // The nodes' own arguments; rill-launch adds --config and --node.
+  std::vector<std::string> argv{launcher, c.config, "--", app(), (c.tmp.path / "in").string(), "--out",
+                                (c.tmp.path / "out" / "counts").string(), "--log-level", "info"};
+  rill::test::PipedChild launch(argv);
+  // Files count only once the driver's sources started (new files only, as in Spark).
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);;) {
+    const std::string& o = launch.output();
+    bool started = false;
+    for (size_t p = o.find("started, batch interval"); p != std::string::npos && !started;
+         p = o.find("started, batch interval", p + 1)) {
+      size_t line = o.rfind('\n', p);
+      started = o.compare(line == std::string::npos ? 0 : line + 1, 9, "[driver] ") == 0;
+    }
+    if (started) break;
+    INFO(o);
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    launch.wait_for("\n", std::chrono::milliseconds(100), o.size());
+  }
+  auto wait_for_totals = [&](int files) {
+    Counts expected = input_counts(files);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (totals_and_sums(c.tmp.path / "out").first != expected) {
+      INFO(launch.output());
+      REQUIRE(std::chrono::steady_clock::now() < deadline);
+      launch.wait_for("\n", std::chrono::milliseconds(100), launch.output().size());
+    }
+  };
+  for (int i = 0; i < 3; ++i)
+    rill::test::publish_file(c.tmp.path / "in", "f" + std::to_string(i) + ".txt", file_text(i));
+  wait_for_totals(3);
+  // worker-1's pid, from rill-launch's "worker-1 started (pid N, start 1 ...)".
+  const std::string& log = launch.output();
+  size_t at = log.find("worker-1 started (pid ");
+  REQUIRE(at != std::string::npos);
+  pid_t pid = static_cast<pid_t>(std::stol(log.substr(at + 22)));
+  ::kill(pid, SIGKILL);
+  REQUIRE(launch.wait_for("worker-1 started (pid ", std::chrono::seconds(30), at + 10));
+  for (int i = 3; i < kBatches; ++i)
+    rill::test::publish_file(c.tmp.path / "in", "f" + std::to_string(i) + ".txt", file_text(i));
+  wait_for_totals(kBatches);
+  auto [totals, sums] = totals_and_sums(c.tmp.path / "out");
+  CHECK(totals == input_counts(kBatches));
+  CHECK(sums == input_counts(kBatches));  // every word counted in exactly one batch
+  launch.signal(SIGTERM);
+  auto code = launch.wait(std::chrono::seconds(60));
+  INFO(launch.output());
+  REQUIRE(code);
+  CHECK(*code == 0);
 }

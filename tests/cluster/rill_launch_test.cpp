@@ -212,7 +212,7 @@ TEST_CASE("rill-launch over a real application: its refusal (exit 2) is not rest
   INFO(launch.output());
   CHECK_THAT(
       launch.err(),
-      Catch::Contains("] network_wordcount: " + setup.config +
+      Catch::Contains("] network_wordcount: rill: " + setup.config +
                       ":15: node 'worker-2': receivers = [...]: receivers run on the driver"));
   CHECK_THAT(launch.err(), Catch::Contains("exited with status 2: it refused its command line or "
                                            "config; a restart cannot help, not restarted"));
