@@ -117,15 +117,23 @@ struct Cluster {
   }
 };
 
-// Publishes batch i's file, then advances one batch; `between` runs after batch `at`.
+// Publishes batch i's file, then advances one batch; `between` runs after batch `at`, and the
+// time from its start to the next batch's completion is printed (a figure, not a check).
 void run_batches(Harness& driver, const fs::path& in, int at = -1,
                  const std::function<void()>& between = {}) {
+  std::chrono::steady_clock::time_point fault;
   for (int i = 0; i < kBatches + 3; ++i) {  // three more: the window empties
     if (i < kBatches) rill::test::publish_file(in, "f" + std::to_string(i) + ".txt", file_text(i));
     auto step = driver.advance(1000);
     INFO(step.describe());
     REQUIRE(step.ok());
-    if (i == at && between) between();
+    if (i == at + 1 && between)
+      std::printf("fault after batch %d: the next batch completed %.0f ms later\n", at,
+                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - fault).count());
+    if (i == at && between) {
+      fault = std::chrono::steady_clock::now();
+      between();
+    }
   }
   REQUIRE(driver.stop().ok());
 }
