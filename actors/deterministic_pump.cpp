@@ -1,9 +1,9 @@
 #include "actors/deterministic_pump.hpp"
 
+#include <spdlog/spdlog.h>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
-#include <spdlog/spdlog.h>
 
 namespace rill::actors {
 
@@ -58,8 +58,9 @@ class PumpedCoordinator final : public caf::scheduler::test_coordinator {
 
 void DeterministicPump::install(caf::actor_system_config& cfg) {
   // A scheduler module loaded by the config replaces the one scheduler.policy names.
-  cfg.module_factories.push_back(
-      [](caf::actor_system& sys) -> caf::actor_system::module* { return new PumpedCoordinator(sys); });
+  cfg.module_factories.push_back([](caf::actor_system& sys) -> caf::actor_system::module* {
+    return new PumpedCoordinator(sys);
+  });
 }
 
 DeterministicPump::DeterministicPump(caf::actor_system& sys)

@@ -7,9 +7,9 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <exception>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -107,7 +107,7 @@ class DeterministicPump {
   bool stopped_ = false;
   std::atomic<std::thread::id> thread_id_{};
   std::atomic<uint64_t> strays_{0};  // stray_wakeups()
-  std::thread thread_;  // last: starts once the rest is initialised
+  std::thread thread_;               // last: starts once the rest is initialised
 };
 
 template <class F>
