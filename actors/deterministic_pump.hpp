@@ -60,6 +60,10 @@ class DeterministicPump {
  public:
   /// How far virtual time may run while settling after one event: ends timer loops that would
   /// otherwise spin forever (a retry that never succeeds), far beyond any backoff or retry delay.
+  /// A periodic timer (the driver's slow-wait check, on unless slow_wait_warning is 0) carries
+  /// virtual time this far after every event, so a restart-intensity window (supervisor_period)
+  /// counts the restarts of one clock step, not of successive batches as on the threaded
+  /// scheduler: a crash loop that spans batches escalates later here.
   static constexpr std::chrono::seconds kSettleHorizon{60};
 
   /// Makes the actor system built from `cfg` use the pump's coordinator. Call before building.
