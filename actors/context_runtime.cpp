@@ -10,6 +10,7 @@
 #include "actors/caller_actor.hpp"
 #include "actors/cluster_actors.hpp"
 #include "actors/cluster_runtime.hpp"
+#include "actors/deterministic_pump.hpp"
 #include "actors/driver.hpp"
 #include "actors/log_level.hpp"
 #include "actors/supervisor.hpp"
@@ -30,6 +31,14 @@ SupervisionNode convert(const actors::SupervisionNode& n) {
   SupervisionNode out{n.name, n.kind, n.restarts, {}};
   for (const auto& c : n.children) out.children.push_back(convert(c));
   return out;
+}
+
+// A listener runs on the deterministic scheduler's pump thread, which the waits for stop() and
+// supervision_tree() need: refuse rather than hang.
+void refuse_on_pump_thread(const actors::Job& job, const char* what) {
+  if (job.pump && job.pump->on_pump_thread())
+    throw JobError(std::string(what) + " cannot run inside a listener under Scheduler::deterministic: the "
+                   "listener runs on the thread that would have to answer it");
 }
 }  // namespace
 
@@ -138,9 +147,17 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
     if (!started.empty())
       if (Status s = job.meta->record_allocation(job.zero, started); !s) throw JobError("checkpoint: " + s.to_string());
   }
-  int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
-  config_.set("scheduler.policy", caf::atom("sharing"));
-  config_.set("scheduler.max-threads", static_cast<size_t>(threads));
+  const bool deterministic = options.scheduler == Scheduler::deterministic;
+  if (deterministic && job.cluster)
+    throw ConfigError("scheduler = deterministic runs one process only: CAF's network layer would "
+                      "send to actors from its own thread; use the threaded scheduler on a cluster");
+  if (deterministic) {
+    actors::DeterministicPump::install(config_);
+  } else {
+    int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+    config_.set("scheduler.policy", caf::atom("sharing"));
+    config_.set("scheduler.max-threads", static_cast<size_t>(threads));
+  }
   if (job.cluster) actors::configure_middleman(config_, *job.cluster);
   system.emplace(config_);
   // CAF 0.17 pins its logger to this thread (a thread-local reference) and ~actor_system waits
@@ -171,6 +188,8 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
     }
     job.status->ready();  // a worker schedules no batches: it is ready once it listens
   }
+  // Spawned on this thread before the pump starts: queued, they run first on the pump thread.
+  if (deterministic) job.pump = std::make_shared<actors::DeterministicPump>(*system);
   start_status_endpoint(options);  // last: its requests read the supervision tree
 }
 
@@ -347,6 +366,7 @@ actors::SupervisorSpec ContextRuntime::tree_spec(const ContextOptions& options) 
 }
 
 void ContextRuntime::stop(bool graceful) {
+  refuse_on_pump_thread(job, "stop()");
   std::lock_guard lock(stop_mu_);
   if (shut_down_ || !system) return;
   caf::actor driver = job.directory.get("driver", 0);
@@ -354,7 +374,8 @@ void ContextRuntime::stop(bool graceful) {
     actors::CallerActor self{*system};
     // A graceful stop waits for the drain; a plain stop only for receivers to stop.
     auto limit = graceful ? std::chrono::hours(24) : std::chrono::hours(0) + std::chrono::seconds(30);
-    self->request(driver, limit, actors::stop_atom::value, graceful)
+    actors::from_outside(job.pump.get(),
+                         [&] { return self->request(driver, limit, actors::stop_atom::value, graceful); })
         .receive([](bool) {}, [](caf::error& e) { spdlog::warn("stop: driver did not answer: {}", to_string(e)); });
   }
   job.status->terminate(std::nullopt);
@@ -372,19 +393,23 @@ void ContextRuntime::shutdown() {
   job.status->terminate(std::nullopt);
   {
     actors::CallerActor self{*system};
-    self->monitor(root_);
-    caf::anon_send_exit(root_, caf::exit_reason::user_shutdown);
+    actors::from_outside(job.pump.get(), [&] {
+      self->monitor(root_);
+      caf::anon_send_exit(root_, caf::exit_reason::user_shutdown);
+    });
     self->receive([](caf::down_msg&) {}, caf::after(std::chrono::seconds(30)) >> [] {
       spdlog::error("supervision tree did not stop within 30 s");
     });
   }
   for (const auto& [node, src] : job.sources) src->stop();
   job.directory.clear();
-  caf::anon_send_exit(root_watch_, caf::exit_reason::user_shutdown);
+  actors::from_outside(job.pump.get(), [&] { caf::anon_send_exit(root_watch_, caf::exit_reason::user_shutdown); });
   root_watch_ = nullptr;
   if (endpoint_) caf::anon_send_exit(endpoint_, caf::exit_reason::user_shutdown);
   endpoint_ = nullptr;
   root_ = nullptr;
+  // ~actor_system runs what is left on the coordinator on this thread, once the pump is gone.
+  if (job.pump) job.pump->stop();
   std::unique_lock system_lock(system_mu_);
   system.reset();
 }
@@ -539,11 +564,16 @@ uint64_t StreamingContext::nondeterministic_outputs() const {
   return runtime_ ? runtime_->job.status->nondeterministic_outputs() : 0;
 }
 
+uint64_t StreamingContext::stray_wakeups() const {
+  return runtime_ && runtime_->job.pump ? runtime_->job.pump->stray_wakeups() : 0;
+}
+
 
 SupervisionNode ContextRuntime::tree() {
+  refuse_on_pump_thread(job, "supervision_tree()");
   std::shared_lock lock(system_mu_);
   if (shut_down_ || !system) return {};
-  auto t = actors::supervision_tree(*system, root_, std::chrono::milliseconds(2000));
+  auto t = actors::supervision_tree(*system, root_, std::chrono::milliseconds(2000), job.pump.get());
   if (!t) return {};
   return convert(*t);
 }

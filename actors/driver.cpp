@@ -107,7 +107,10 @@ void fail(Self* self, Job* job, const std::string& error) {
 void schedule_tick(Self* self, Job* job) {
   caf::actor me = caf::actor_cast<caf::actor>(self);
   Millis t = self->state.next_tick;
-  job->clock->schedule(t, [me, t] { caf::anon_send(me, tick_atom::value, static_cast<int64_t>(t.count())); });
+  // On the clock's thread (a test's advance(), a timer thread): from outside the actors.
+  job->clock->schedule(t, [me, t, pump = job->pump] {
+    from_outside(pump.get(), [&me, t] { caf::anon_send(me, tick_atom::value, static_cast<int64_t>(t.count())); });
+  });
 }
 
 // Backpressure: each rate-limited source gets the rate its estimator derives from this batch.

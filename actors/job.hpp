@@ -12,6 +12,7 @@
 
 #include <caf/actor.hpp>
 
+#include "actors/deterministic_pump.hpp"
 #include "actors/job_status.hpp"
 #include "actors/messages.hpp"
 #include "dataflow/clock.hpp"
@@ -94,6 +95,9 @@ struct Job {
   bool stateful = false;
   /// Decides injected faults (chaos tests); null: none.
   std::shared_ptr<FaultInjector> faults;
+  /// The thread that runs every actor under Scheduler::deterministic; null when threaded.
+  /// Sends from other threads go through it (from_outside()).
+  std::shared_ptr<DeterministicPump> pump;
   /// Driver instances started so far: a restarted driver (> 1) re-plans from the store.
   std::atomic<int> driver_starts{0};
   /// Each source's last cut, by source index: a driver that died before the answer reached it

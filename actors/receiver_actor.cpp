@@ -1,5 +1,6 @@
-// Receiver actor: owns a receiver slot's lifecycle on a detached thread, because on_start and
-// on_stop may block. A restart (requested or by the supervisor) stops the old instance first.
+// Receiver actor: owns a receiver slot's lifecycle on a detached thread (under the deterministic
+// scheduler, on the pump thread), because on_start and on_stop may block. A restart (requested
+// or by the supervisor) stops the old instance first.
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
@@ -16,11 +17,19 @@ caf::behavior receiver_actor(caf::event_based_actor* self, Job* job, ReceiverSlo
   // which the actor system joins at shutdown) alive forever.
   caf::actor_addr me = self->address();
   slot->set_handlers(
-      [me, slot](std::string reason) {
-        if (auto strong = caf::actor_cast<caf::actor>(me))
-          caf::anon_send(strong, restart_atom::value, std::move(reason));
-        else
-          slot->restart_done();
+      // On the receiver's own thread. Under the deterministic scheduler the request is posted
+      // to the pump, never awaited: the pump may be joining this very thread in slot->stop().
+      [me, slot, pump = job->pump](std::string reason) {
+        auto request = [me, slot, reason = std::move(reason)] {
+          if (auto strong = caf::actor_cast<caf::actor>(me))
+            caf::anon_send(strong, restart_atom::value, reason);
+          else
+            slot->restart_done();
+        };
+        if (!pump)
+          request();
+        else if (!pump->post(request))
+          slot->restart_done();  // the job has stopped: nothing to restart
       },
       [job, slot](std::string message) { job->status->receiver_error(slot->name(), message, job->clock->now()); });
   // A killed predecessor could not stop its instance: start() stops it before starting anew.
@@ -50,6 +59,10 @@ caf::behavior receiver_actor(caf::event_based_actor* self, Job* job, ReceiverSlo
 }  // namespace
 
 caf::actor spawn_receiver(caf::local_actor& parent, Job& job, ReceiverSlot& slot) {
+  // Under the deterministic scheduler a detached actor's thread would send to the others at
+  // moments the seed does not fix; on the pump thread, its blocking start and stop only stall
+  // the other actors, which changes no order.
+  if (job.pump) return parent.spawn(receiver_actor, &job, &slot);
   return parent.spawn<caf::detached>(receiver_actor, &job, &slot);
 }
 

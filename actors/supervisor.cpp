@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/caller_actor.hpp"
+#include "actors/deterministic_pump.hpp"
 #include "dataflow/result.hpp"
 
 namespace rill::actors {
@@ -284,10 +285,10 @@ ChildSpec supervisor_child(SupervisorSpec spec) {
 }
 
 caf::expected<SupervisionNode> supervision_tree(caf::actor_system& sys, const caf::actor& sup,
-                                                std::chrono::milliseconds timeout) {
+                                                std::chrono::milliseconds timeout, DeterministicPump* pump) {
   CallerActor self{sys};
   caf::expected<SupervisionNode> result{caf::sec::request_timeout};
-  self->request(sup, timeout, tree_atom::value)
+  from_outside(pump, [&] { return self->request(sup, timeout, tree_atom::value); })
       .receive([&](SupervisionNode& node) { result = std::move(node); },
                [&](caf::error& err) { result = std::move(err); });
   return result;

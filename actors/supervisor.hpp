@@ -17,6 +17,8 @@
 
 namespace rill::actors {
 
+class DeterministicPump;
+
 /// Which children restart when one fails (OTP's names and meaning).
 enum class Strategy {
   one_for_one,   ///< the failed child alone
@@ -99,8 +101,10 @@ ChildSpec supervisor_child(SupervisorSpec spec);
 std::string exit_reason_text(caf::actor_system& sys, const caf::error& reason);
 
 /// Blocking form of tree_atom for code outside actors (e.g. ssc.supervision_tree()). Never
-/// call it from inside an actor. Needs <caf/expected.hpp> at the call site.
+/// call it from inside an actor. Needs <caf/expected.hpp> at the call site. `pump`: the
+/// deterministic scheduler's, which must send the request (null when threaded).
 caf::expected<SupervisionNode> supervision_tree(caf::actor_system& sys, const caf::actor& sup,
-                                                std::chrono::milliseconds timeout);
+                                                std::chrono::milliseconds timeout,
+                                                DeterministicPump* pump = nullptr);
 
 }  // namespace rill::actors

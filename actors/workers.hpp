@@ -17,8 +17,9 @@ caf::actor spawn_batch_builder(caf::local_actor& parent, Job& job, int source_in
 /// Runs output operation `output` for each batch; skips partitions already committed.
 caf::actor spawn_sink(caf::local_actor& parent, Job& job, int output);
 
-/// Runs a receiver's instances on their own thread (detached): starts one at spawn (after
-/// stopping any instance a killed predecessor left), restarts on request, stops on exit.
+/// Runs a receiver's instances on their own thread (detached; under the deterministic scheduler
+/// on the pump thread): starts one at spawn (after stopping any instance a killed predecessor
+/// left), restarts on request, stops on exit.
 caf::actor spawn_receiver(caf::local_actor& parent, Job& job, ReceiverSlot& slot);
 
 }  // namespace rill::actors

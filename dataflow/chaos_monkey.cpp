@@ -53,6 +53,11 @@ MonkeyStats Monkey::stats() const {
   return stats_;
 }
 
+std::vector<std::string> Monkey::fault_log() const {
+  std::lock_guard lock(mu_);
+  return log_;
+}
+
 bool Monkey::targeted(const ActorRef& actor) const {
   const auto& kinds = options_.target.kinds;
   if (!kinds.empty() && std::find(kinds.begin(), kinds.end(), actor.kind) == kinds.end()) return false;
@@ -91,8 +96,8 @@ std::vector<std::string> Monkey::kills(Millis t, FaultPhase phase, std::span<con
     out.push_back(victim.name);
     ++stats_.kills;
     ++stats_.kills_by_kind[victim.kind];
-    spdlog::warn("chaos seed={} batch {} {}: kill {} ({})", options_.seed, to_string(t), to_string(phase),
-                 victim.name, victim.kind);
+    log_.push_back("batch " + to_string(t) + " " + to_string(phase) + ": kill " + victim.name + " (" + victim.kind + ")");
+    spdlog::warn("chaos seed={} {}", options_.seed, log_.back());
   }
   return out;
 }
@@ -102,7 +107,8 @@ bool Monkey::fail_task(const std::string& stage, Millis t) {
   if (!first_time("fail " + stage, t)) return false;
   std::lock_guard lock(mu_);
   ++stats_.task_failures;
-  spdlog::warn("chaos seed={} batch {}: {} task fails as if a user function threw", options_.seed, to_string(t), stage);
+  log_.push_back("batch " + to_string(t) + ": " + stage + " task fails as if a user function threw");
+  spdlog::warn("chaos seed={} {}", options_.seed, log_.back());
   return true;
 }
 
@@ -112,7 +118,8 @@ Millis Monkey::delay_task(const std::string& stage, Millis t) {
   Millis d{static_cast<int64_t>(draw(t, stage, 3) * static_cast<double>(options_.max_delay.count()))};
   std::lock_guard lock(mu_);
   ++stats_.delays;
-  spdlog::warn("chaos seed={} batch {}: {} task held back {} ms", options_.seed, to_string(t), stage, d.count());
+  log_.push_back("batch " + to_string(t) + ": " + stage + " task held back " + std::to_string(d.count()) + " ms");
+  spdlog::warn("chaos seed={} {}", options_.seed, log_.back());
   return d;
 }
 
@@ -122,7 +129,8 @@ Millis Monkey::pause_stage(const std::string& stage, Millis t) {
   Millis d{static_cast<int64_t>(draw(t, stage, 5) * static_cast<double>(options_.max_pause.count()))};
   std::lock_guard lock(mu_);
   ++stats_.pauses;
-  spdlog::warn("chaos seed={} batch {}: {} stalls {} ms", options_.seed, to_string(t), stage, d.count());
+  log_.push_back("batch " + to_string(t) + ": " + stage + " stalls " + std::to_string(d.count()) + " ms");
+  spdlog::warn("chaos seed={} {}", options_.seed, log_.back());
   return d;
 }
 

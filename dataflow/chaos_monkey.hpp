@@ -69,6 +69,10 @@ class Monkey final : public FaultInjector {
   void set_enabled(bool enabled) { enabled_ = enabled; }
   /// What it injected so far.
   MonkeyStats stats() const;
+  /// Every fault injected so far, one line each ("batch 3000 ms after_allocation: kill
+  /// stage-1-0 (stage)"), in the order the runtime asked: the same for two runs of a seed on
+  /// the deterministic scheduler, not on the threaded one.
+  std::vector<std::string> fault_log() const;
   /// The schedule it follows.
   const MonkeyOptions& options() const { return options_; }
 
@@ -88,6 +92,7 @@ class Monkey final : public FaultInjector {
   std::atomic<bool> enabled_{true};
   mutable std::mutex mu_;
   MonkeyStats stats_;
+  std::vector<std::string> log_;  // fault_log()
   std::set<std::pair<std::string, Millis>> asked_;
 };
 

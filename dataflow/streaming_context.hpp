@@ -24,6 +24,19 @@ namespace rill {
 template <class T>
 class DStream;
 
+/// How the runtime runs its actors (ContextOptions::scheduler).
+enum class Scheduler {
+  /// CAF's work-sharing scheduler on ContextOptions::threads threads: real parallelism, and an
+  /// order of message handling that varies from run to run.
+  threaded,
+  /// One thread runs every actor on CAF's test coordinator, and each event from outside (a
+  /// clock tick, stop(), a receiver's restart request) is let in only once the actors have
+  /// settled: the order of handling follows from the job, its inputs and the fault injector's
+  /// seed, so a failing chaos seed replays exactly. Timers run in virtual time. For tests on
+  /// a ManualClock; actors/deterministic_pump.hpp says what stays nondeterministic.
+  deterministic
+};
+
 /// Options of a context; each field says its default.
 struct ContextOptions {
   /// The clock batches tick on. Default: a SystemClock. Tests pass a ManualClock.
@@ -32,6 +45,10 @@ struct ContextOptions {
   int partitions = 0;
   /// Worker threads of the actor runtime. Default 0: the machine's cores.
   int threads = 0;
+  /// How actors are scheduled. Default threaded. deterministic (tests): one thread and a
+  /// reproducible order; `threads` is ignored, receiver actors share the one thread (their
+  /// receivers keep their own), and a clock tick returns once everything it caused settled.
+  Scheduler scheduler = Scheduler::threaded;
   /// Application name for logs.
   std::string app_name = "rill";
   /// Where print() writes. Default: std::cout. Must outlive the context.
@@ -209,6 +226,10 @@ class StreamingContext {
   /// How many (output, batch, partition) were re-run with output that differs from the
   /// committed run's (logged as NONDETERMINISM); 0 before start.
   uint64_t nondeterministic_outputs() const;
+  /// Under Scheduler::deterministic: idle actors woken by a send from another thread that
+  /// bypassed the scheduler's pump, each a point where the order of message handling depended
+  /// on thread timing (0 for a job the seed fully orders). 0 when threaded or before start.
+  uint64_t stray_wakeups() const;
 
   /// REQUIRES: not started. The DAG under construction (used by DStream).
   JobGraph& graph_for_definition(const char* what);
