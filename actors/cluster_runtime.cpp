@@ -28,9 +28,11 @@ void join_cluster(Job& job, const ContextOptions& options) {
                         "rill; remove the key");
   // Settings this version cannot honour are refused rather than ignored.
   if (cluster->tls.enabled)
-    throw ConfigError(cluster->path + ": [tls] enabled = true: TLS between nodes is not implemented "
-                      "in this version of rill (the handshake proves the secret, but frames are not "
-                      "encrypted); set enabled = false and keep the nodes on a private network");
+    throw ConfigError(
+        cluster->path +
+        ": [tls] enabled = true: TLS between nodes is not implemented "
+        "in this version of rill (the handshake proves the secret, but frames are not "
+        "encrypted); set enabled = false and keep the nodes on a private network");
   if (cluster->replication > 1)
     throw ConfigError(cluster->path + ": replication = " + std::to_string(cluster->replication) +
                       ": replicated blocks and snapshots are not implemented in this version of "

@@ -113,7 +113,8 @@ void note_checkpoint(Self* self, Job* job, std::optional<Millis> base) {
   if (!base || !job->store || (st.checkpoint && *base <= *st.checkpoint)) return;
   st.checkpoint = base;
   if (Status s = job->meta->record_completion(*base, /*checkpoint=*/true); !s) {
-    spdlog::warn("node {}: cannot record checkpoint {}: {}", job->node->name, to_string(*base), s.to_string());
+    spdlog::warn("node {}: cannot record checkpoint {}: {}", job->node->name, to_string(*base),
+                 s.to_string());
     return;
   }
   if (++st.since_retention < 10) return;

@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
   try {
     auto config = rill::net::load_cluster_config(options.config_path);
     for (const auto& node : config.nodes) nodes.push_back(node.name);
+    options.stop_first = {config.driver().name};
   } catch (const rill::ConfigError& e) {
     std::fprintf(stderr, "rill-launch: %s\n", e.what());
     return 2;

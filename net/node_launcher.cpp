@@ -14,6 +14,12 @@
 namespace rill::net {
 namespace {
 
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
 using Clock = std::chrono::steady_clock;
 
 // The self-pipe: handlers write the signal's number, the poll loop reads it. The only state
@@ -257,12 +263,29 @@ void NodeLauncher::begin_stop(const std::string& why) {
   }
   stopping_ = true;
   kill_at_ = Clock::now() + options_.stop_grace;
-  say("stopping every node (" + why + "): SIGTERM, SIGKILL after " +
-      to_string(options_.stop_grace));
+  bool first = std::any_of(nodes_.begin(), nodes_.end(),
+                           [this](const Node& n) { return n.pid > 0 && stops_first(n); });
+  say("stopping every node (" + why + "): SIGTERM" +
+      (first ? " to " + join_names(options_.stop_first) + " first, then the others," : "") +
+      " SIGKILL after " + to_string(options_.stop_grace));
   for (Node& node : nodes_) {
     node.restart_at.reset();
-    if (node.pid > 0) ::kill(-node.pid, SIGTERM);
+    if (node.pid > 0 && (!first || stops_first(node))) ::kill(-node.pid, SIGTERM);
   }
+  if (!first) rest_signalled_ = true;
+}
+
+bool NodeLauncher::stops_first(const Node& node) const {
+  return std::find(options_.stop_first.begin(), options_.stop_first.end(), node.name) !=
+         options_.stop_first.end();
+}
+
+// The first nodes have exited: the others get SIGTERM and a grace period of their own.
+void NodeLauncher::signal_rest() {
+  rest_signalled_ = true;
+  kill_at_ = Clock::now() + options_.stop_grace;
+  for (Node& node : nodes_)
+    if (node.pid > 0) ::kill(-node.pid, SIGTERM);
 }
 
 int NodeLauncher::run() {
@@ -291,6 +314,10 @@ int NodeLauncher::run() {
         node.restart_at.reset();
         start(node);
       }
+    if (stopping_ && !rest_signalled_ && !killed_ &&
+        std::none_of(nodes_.begin(), nodes_.end(),
+                     [this](const Node& n) { return n.pid > 0 && stops_first(n); }))
+      signal_rest();
     if (stopping_ && !killed_ && now >= kill_at_) {
       for (Node& node : nodes_)
         if (node.pid > 0) {

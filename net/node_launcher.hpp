@@ -68,6 +68,11 @@ struct LaunchOptions {
   Millis restart_delay{200};
   /// After SIGTERM, how long nodes get to stop before SIGKILL. Default 10 s.
   Millis stop_grace{10000};
+  /// Nodes stopped first, on SIGINT or SIGTERM; the others get SIGTERM once these have
+  /// exited (each group gets its own stop_grace). rill-launch names the driver: its graceful
+  /// stop runs the last batches on the workers, which must still be there. Default empty:
+  /// every node at once.
+  std::vector<std::string> stop_first{};
 };
 
 /// Starts the nodes, relays their output, restarts a node that died abnormally (a signal or
@@ -103,6 +108,9 @@ class NodeLauncher {
   bool stopping_ = false;
   bool failed_ = false;
   bool killed_ = false;
+  bool rest_signalled_ = false;  // the nodes after stop_first got their SIGTERM
+  bool stops_first(const Node& node) const;
+  void signal_rest();
   std::chrono::steady_clock::time_point kill_at_{};
 };
 

@@ -16,12 +16,12 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <map>
 #include <future>
+#include <map>
 #include <memory>
 #include <sstream>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/cluster/cluster_files.hpp"
@@ -89,7 +89,8 @@ struct Cluster {
     return tmp.write(
         name, "name = \"test\"\nbatch_interval = \"" + interval + "\"\nsecret = \"" + secret +
                   "\"\nstore_dir = \"store\"\n[heartbeat]\ninterval = \"200ms\"\n"
-                  "timeout = \"" + heartbeat_timeout + "\"\n" +
+                  "timeout = \"" +
+                  heartbeat_timeout + "\"\n" +
                   rill::test::node_table("driver", ports[0], "driver") +
                   rill::test::node_table("worker-1", ports[1], "worker", "partitions = [0, 1]\n") +
                   rill::test::node_table("worker-2", ports[2], "worker", "partitions = [2, 3]\n"));
@@ -128,8 +129,10 @@ void run_batches(Harness& driver, const fs::path& in, int at = -1,
     INFO(step.describe());
     REQUIRE(step.ok());
     if (i == at + 1 && between)
-      std::printf("fault after batch %d: the next batch completed %.0f ms later\n", at,
-                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - fault).count());
+      std::printf(
+          "fault after batch %d: the next batch completed %.0f ms later\n", at,
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - fault)
+              .count());
     if (i == at && between) {
       fault = std::chrono::steady_clock::now();
       between();
@@ -287,10 +290,12 @@ TEST_CASE("a worker paused past the heartbeat timeout is dropped, then rejoins i
   ChildProcess w1(c.worker("worker-1"));
   ChildProcess w2(c.worker("worker-2"));
   {
-    Harness driver(ChildOptions{app(), c.args(c.config, "driver"), {}, true, c.tmp.path / "driver.log"},
-                   kClockStart);
+    Harness driver(
+        ChildOptions{app(), c.args(c.config, "driver"), {}, true, c.tmp.path / "driver.log"},
+        kClockStart);
     for (int i = 0; i < kBatches + 3; ++i) {
-      if (i < kBatches) rill::test::publish_file(c.tmp.path / "in", "f" + std::to_string(i) + ".txt", file_text(i));
+      if (i < kBatches)
+        rill::test::publish_file(c.tmp.path / "in", "f" + std::to_string(i) + ".txt", file_text(i));
       if (i != 2) {
         auto step = driver.advance(1000);
         INFO(step.describe());
@@ -392,19 +397,28 @@ std::pair<Counts, Counts> totals_and_sums(const fs::path& out) {
       add_lines(lines, sums);
     }
   }
-  for (auto it = totals.begin(); it != totals.end();) it = it->second == 0 ? totals.erase(it) : std::next(it);
+  for (auto it = totals.begin(); it != totals.end();)
+    it = it->second == 0 ? totals.erase(it) : std::next(it);
   return {totals, sums};
 }
 
 }  // namespace
 
-TEST_CASE("rill-launch runs the nodes on the real clock; a worker SIGKILLed is restarted, totals exact") {
+TEST_CASE(
+    "rill-launch runs the nodes on the real clock; a worker SIGKILLed is restarted, totals exact") {
   const char* launcher = std::getenv("RILL_LAUNCH");
   REQUIRE(launcher != nullptr);
   Cluster c("10s", "500ms");  // the window (3 s, sliding 1 s) needs a divisor of 1 s
   // The nodes' own arguments; rill-launch adds --config and --node.
-  std::vector<std::string> argv{launcher, c.config, "--", app(), (c.tmp.path / "in").string(), "--out",
-                                (c.tmp.path / "out" / "counts").string(), "--log-level", "info"};
+  std::vector<std::string> argv{launcher,
+                                c.config,
+                                "--",
+                                app(),
+                                (c.tmp.path / "in").string(),
+                                "--out",
+                                (c.tmp.path / "out" / "counts").string(),
+                                "--log-level",
+                                "info"};
   rill::test::PipedChild launch(argv);
   // Files count only once the driver's sources started (new files only, as in Spark).
   for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);;) {

@@ -116,7 +116,13 @@ TEST_CASE("rill-launch starts every node, prefixes its lines, SIGTERM stops them
   CHECK(*code == 0);
   for (std::string node : {"driver", "worker-1", "worker-2"})
     CHECK_THAT(launch->out(), Catch::Contains("[" + node + "] " + node + " stopping on SIGTERM"));
-  CHECK_THAT(launch->err(), Catch::Contains("rill-launch: stopping every node (got SIGTERM)"));
+  CHECK_THAT(launch->err(), Catch::Contains("rill-launch: stopping every node (got SIGTERM): "
+                                            "SIGTERM to driver first, then the others"));
+  // The driver's graceful stop still needs the workers: they get SIGTERM once it has exited.
+  const std::string& out = launch->out();
+  size_t driver_stop = out.find("[driver] driver stopping on SIGTERM");
+  for (std::string node : {"worker-1", "worker-2"})
+    CHECK(driver_stop < out.find("[" + node + "] " + node + " stopping on SIGTERM"));
   CHECK(all_gone(pids));
 }
 
