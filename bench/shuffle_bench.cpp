@@ -49,8 +49,8 @@ struct WordCountJob {
 // One bucket: a map-side combined partition of 20k distinct words with their counts.
 std::vector<KV> bucket() {
   auto corpus = rill::bench::make_corpus(1 << 20, 7);
-  std::map<std::string, int64_t> counts;
-  rill::bench::count_words(corpus.text, counts);
+  std::map<std::string, int64_t, std::less<>> counts;
+  rill::bench::count_words<decltype(counts), std::string_view>(corpus.text, counts);
   std::vector<KV> out(counts.begin(), counts.end());
   out.resize(std::min<size_t>(out.size(), 20000));
   return out;
