@@ -82,6 +82,12 @@ void fill_record_batch(wire::RecordBatch::Builder batch, const EncodeColumns& co
   }
 }
 
+std::size_t record_batch_words(const EncodeColumns& columns) {
+  using Layout = wire::RecordBatch::_capnpPrivate;
+  return Layout::dataWordSize + Layout::pointerCount + columns.ints.size() + columns.floats.size() +
+         (columns.shape.size() + 1) / 2 + columns.strings.size() + columns.string_words;
+}
+
 std::optional<Status> read_record_batch(wire::RecordBatch::Reader batch, const DecodeLimits& limits,
                                         std::string_view type_signature, const std::string& what,
                                         DecodeColumns& out) {
@@ -122,10 +128,7 @@ Frame write_frame(const EncodeColumns& columns) {
                               " entries, over Cap'n Proto's 2^29 limit: split the batch");
     }
   }
-  using Layout = wire::RecordBatch::_capnpPrivate;
-  const std::size_t words = 1 + Layout::dataWordSize + Layout::pointerCount + columns.ints.size() +
-                            columns.floats.size() + (columns.shape.size() + 1) / 2 +
-                            columns.strings.size() + columns.string_words;
+  const std::size_t words = 1 + record_batch_words(columns);
   if (words > kMaxSegmentWords) {
     throw std::length_error("rill: a batch of " + std::to_string(words * kWordBytes) +
                             " bytes is too large for one frame: split the batch");

@@ -13,6 +13,11 @@
 
 namespace rill::net {
 
+/// The words a RecordBatch of `columns` takes in a message, pointers included: a message
+/// builder whose first segment has room for everything keeps one segment, which readers
+/// follow faster than several.
+std::size_t record_batch_words(const EncodeColumns& columns);
+
 /// Throws std::length_error past Cap'n Proto's list limit (2^29 entries a column).
 void fill_record_batch(wire::RecordBatch::Builder batch, const EncodeColumns& columns);
 

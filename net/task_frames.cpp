@@ -7,6 +7,8 @@
 #include <capnp/serialize.h>
 #include <kj/exception.h>
 
+#include <algorithm>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 
@@ -15,10 +17,26 @@
 namespace rill::net {
 namespace {
 
+// The standard stream framing written straight into the frame's bytes: one copy of the
+// segments (messageToFlatArray and a vector of its bytes would be two).
 Frame to_frame(capnp::MessageBuilder& message) {
-  const kj::Array<capnp::word> flat = capnp::messageToFlatArray(message);
-  const auto bytes = flat.asBytes();
-  return Frame(std::vector<uint8_t>(bytes.begin(), bytes.end()));
+  const auto segments = message.getSegmentsForOutput();
+  const size_t table_words = (segments.size() + 2) / 2;  // count-1 and each size, as u32s
+  size_t words = table_words;
+  for (const auto& segment : segments) words += segment.size();
+  std::vector<uint8_t> bytes(words * sizeof(capnp::word));  // zeroed once; segments overwrite
+  auto put_u32 = [&bytes](size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) bytes[at + i] = static_cast<uint8_t>(v >> (8 * i));
+  };
+  put_u32(0, static_cast<uint32_t>(segments.size() - 1));
+  for (size_t i = 0; i < segments.size(); ++i)
+    put_u32(4 * (i + 1), static_cast<uint32_t>(segments[i].size()));
+  uint8_t* at = bytes.data() + table_words * sizeof(capnp::word);
+  for (const auto& segment : segments) {
+    std::memcpy(at, segment.begin(), segment.size() * sizeof(capnp::word));
+    at += segment.size() * sizeof(capnp::word);
+  }
+  return Frame(std::move(bytes));
 }
 
 kj::ArrayPtr<const capnp::byte> data_of(const std::string& s) {
@@ -38,11 +56,20 @@ int producer(const JobGraph& graph, int node, int edge) {
   return edge < 0 ? node : graph.node(node).inputs[static_cast<size_t>(edge)].from;
 }
 
-void fill_part(wire::RecordBatch::Builder out, const JobGraph& graph, int node,
-               const AnyPart& part) {
+EncodeColumns encode_part(const JobGraph& graph, int node, const AnyPart& part) {
   EncodeColumns columns;
   codec_of(graph, node).encode(part, columns);
-  fill_record_batch(out, columns);
+  return columns;
+}
+
+// Room for an envelope's fixed fields and each list entry's own struct, on top of the parts:
+// generous, as a short first segment costs a second one (slower to read), a long one only
+// zeroed memory.
+constexpr size_t kEnvelopeWords = 64;
+constexpr size_t kEntryWords = 8;
+
+unsigned first_segment(size_t words) {
+  return static_cast<unsigned>(std::min<size_t>(words, size_t{1} << 28));
 }
 
 void fill_hello(wire::Hello::Builder out, const HelloStep& step) {
@@ -280,7 +307,16 @@ Frame encode_refusal(const std::string& reason) {
 }
 
 Frame encode_task(const JobGraph& graph, uint64_t session, uint64_t id, const TaskRequest& task) {
-  capnp::MallocMessageBuilder message;
+  std::vector<EncodeColumns> parts(task.inputs.size());
+  size_t words = kEnvelopeWords;
+  for (size_t i = 0; i < task.inputs.size(); ++i) {
+    const TaskInput& in = task.inputs[i];
+    words += kEntryWords + in.buckets.size() * kEntryWords;
+    if (!in.part) continue;
+    parts[i] = encode_part(graph, producer(graph, in.node, in.edge), in.part);
+    words += record_batch_words(parts[i]);
+  }
+  capnp::MallocMessageBuilder message(first_segment(words));
   auto out = message.initRoot<wire::Envelope>().initTask();
   out.setSession(session);
   out.setId(id);
@@ -296,8 +332,7 @@ Frame encode_task(const JobGraph& graph, uint64_t session, uint64_t id, const Ta
     inputs[i].setNode(in.node);
     inputs[i].setEdge(in.edge);
     inputs[i].setPresent(in.part != nullptr);
-    if (in.part)
-      fill_part(inputs[i].initBatch(), graph, producer(graph, in.node, in.edge), in.part);
+    if (in.part) fill_record_batch(inputs[i].initBatch(), parts[i]);
     auto refs = inputs[i].initBuckets(static_cast<unsigned>(in.buckets.size()));
     for (unsigned q = 0; q < in.buckets.size(); ++q) {
       refs[q].setPresent(in.buckets[q] != nullptr);
@@ -313,7 +348,17 @@ Frame encode_task(const JobGraph& graph, uint64_t session, uint64_t id, const Ta
 
 Frame encode_task_done(const JobGraph& graph, uint64_t session, uint64_t id,
                        const TaskReply& done) {
-  capnp::MallocMessageBuilder message;
+  const auto& exported = done.result.exported;
+  std::vector<EncodeColumns> parts(exported.size());
+  size_t words = kEnvelopeWords + (done.error.node.size() + done.error.cause.size()) / 8;
+  for (size_t i = 0; i < exported.size(); ++i) {
+    words += kEntryWords;
+    if (!exported[i].second) continue;
+    parts[i] = encode_part(graph, exported[i].first, exported[i].second);
+    words += record_batch_words(parts[i]);
+  }
+  for (const TaskBuckets& tb : done.result.buckets) words += kEntryWords + tb.buckets.size() / 64;
+  capnp::MallocMessageBuilder message(first_segment(words));
   auto out = message.initRoot<wire::Envelope>().initTaskDone();
   out.setSession(session);
   out.setId(id);
@@ -328,13 +373,11 @@ Frame encode_task_done(const JobGraph& graph, uint64_t session, uint64_t id,
   out.setSnapshotKeys(done.snapshot_keys);
   out.setSnapshotMs(done.snapshot_ms);
   out.setLostInput(done.lost_input);
-  const auto& exported = done.result.exported;
   auto ex = out.initExported(static_cast<unsigned>(exported.size()));
   for (unsigned i = 0; i < exported.size(); ++i) {
     ex[i].setNode(exported[i].first);
     ex[i].setPresent(exported[i].second != nullptr);
-    if (exported[i].second)
-      fill_part(ex[i].initBatch(), graph, exported[i].first, exported[i].second);
+    if (exported[i].second) fill_record_batch(ex[i].initBatch(), parts[i]);
   }
   const auto& buckets = done.result.buckets;
   auto bs = out.initBuckets(static_cast<unsigned>(buckets.size()));
@@ -364,7 +407,13 @@ Frame encode_fetch(uint64_t session, uint64_t id, const FetchRequest& f) {
 
 Frame encode_fetched(const JobGraph& graph, uint64_t session, uint64_t id, const FetchRequest& f,
                      const FetchReply& reply) {
-  capnp::MallocMessageBuilder message;
+  EncodeColumns part;
+  size_t words = kEnvelopeWords + reply.error.size() / 8;
+  if (reply.part) {
+    part = encode_part(graph, producer(graph, f.node, f.edge), reply.part);
+    words += record_batch_words(part);
+  }
+  capnp::MallocMessageBuilder message(first_segment(words));
   auto out = message.initRoot<wire::Envelope>().initFetched();
   out.setSession(session);
   out.setId(id);
@@ -373,7 +422,7 @@ Frame encode_fetched(const JobGraph& graph, uint64_t session, uint64_t id, const
   out.setFound(reply.found);
   out.setPresent(reply.part != nullptr);
   out.setError(reply.error);
-  if (reply.part) fill_part(out.initBatch(), graph, producer(graph, f.node, f.edge), reply.part);
+  if (reply.part) fill_record_batch(out.initBatch(), part);
   return to_frame(message);
 }
 
