@@ -59,8 +59,9 @@ class NodeState {
   /// Type signature of the records snapshot() writes (checked on restore).
   virtual std::string snapshot_type() const { return {}; }
   /// Appends to `out` the entries changed since the previous snapshot() call (every live
-  /// entry when full), removed keys as tombstones. Returns the number of entries written
-  /// (0: nothing changed; the runtime then writes nothing). The columns borrow strings from the
+  /// entry when full), removed keys as tombstones. Returns the number of entries written in
+  /// live_entries()'s unit (a window slice weighs its records; out.record_count counts
+  /// records) — 0: nothing changed; the runtime then writes nothing. The columns borrow strings from the
   /// state: they stay valid until the state's next batch step, restore() or snapshot() call, so
   /// encode them to a frame before any of those.
   virtual size_t snapshot(bool full, EncodeColumns& out) {
@@ -68,8 +69,8 @@ class NodeState {
     (void)out;
     return 0;
   }
-  /// Number of live entries (the runtime compacts — asks for a full snapshot — once the
-  /// deltas written since the last full one exceed this).
+  /// Number of live entries, in the unit snapshot() returns (the runtime compacts — asks for
+  /// a full snapshot — once the deltas written since the last full one exceed this).
   virtual size_t live_entries() const { return 0; }
   /// Applies one snapshot written by snapshot(): the last full one first (into a fresh state),
   /// then later deltas in order. Errors (wrong type, malformed) name what was wrong; on error
