@@ -17,6 +17,8 @@ namespace rill {
 struct EncodeColumns;  // dataflow/record_columns.hpp
 struct DecodeColumns;
 struct DeadLetter;  // dataflow/dead_letter.hpp
+class RecordStep;  // dataflow/record_step.hpp
+class BucketBuilder;
 
 /// One partition of one node's output at one batch time: a std::vector<T> behind a
 /// type-erased pointer. Null means the node produced nothing at that time (not on its slide).
@@ -106,6 +108,9 @@ struct Edge {
   /// exchange only: join the buckets for one partition, in parent-partition order so a
   /// re-run gives byte-identical output. Null buckets (inactive parent) are skipped.
   std::function<AnyPart(std::span<const AnyPart> buckets)> merge;
+  /// exchange only, optional: the same split fed one record at a time, so a chain of
+  /// per-record nodes ending at this edge never builds its output part (Plan fuses them).
+  std::function<std::unique_ptr<BucketBuilder>(int buckets)> push_split{};
 };
 
 /// The per-partition function of a node. inputs[i] is the (merged) input from edges[i].
@@ -132,6 +137,9 @@ struct Node {
   /// DStream::checkpoint(interval), recorded for Spark compatibility; 0 = every batch. The
   /// runtime snapshots every batch regardless; not fingerprinted (it does not shape state).
   Millis checkpoint_interval{0};
+  /// Set on map, flat_map and filter: compute's function one record at a time, which lets
+  /// Plan run a chain of them without the parts in between. Not fingerprinted.
+  std::shared_ptr<const RecordStep> per_record{};
 };
 
 class Sink;
