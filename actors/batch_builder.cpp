@@ -19,6 +19,9 @@ caf::behavior builder_actor(caf::event_based_actor*, Job* job, int index) {
         // Asked again for the same time: the asker died before it heard the answer.
         if (auto it = job->last_cuts.find(index); it != job->last_cuts.end() && it->second.time == Millis{t})
           return it->second;
+        // A new time: the asker has moved past the kept cut. Dropping it before the take keeps
+        // one batch of records in memory, not two (the kept cut is replaced below anyway).
+        job->last_cuts.erase(index);
         SourceBatch out{node, Millis{t}, static_cast<uint64_t>(t), 0, {}, {}, {}};
         Taken taken = source->take(Millis{t}, job->graph->node(node).partitions);
         out.parts = std::move(taken.parts);
