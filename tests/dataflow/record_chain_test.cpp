@@ -38,10 +38,13 @@ std::vector<Pair> bucket(const rill::TaskResult& r, size_t b) {
 
 TEST_CASE("a flat_map → map → filter chain combines into buckets without exporting its parts") {
   rill::StreamingContext ssc(1000ms, {.partitions = 1});
-  auto lines = ssc.generator_stream<std::string>([](Millis, int) { return std::vector<std::string>{}; });
+  auto lines =
+      ssc.generator_stream<std::string>([](Millis, int) { return std::vector<std::string>{}; });
   auto counts = lines.flat_map([](const std::string& l) { return rill::split(l, ' '); })
                     .filter([](const std::string& w) { return w != "skip"; })
-                    .map([](const std::string& w) { return Pair{w, 1}; })
+                    .map([](const std::string& w) {
+                      return Pair{w, 1};
+                    })
                     .reduce_by_key(std::plus<>{}, 2);
   counts.foreach_batch([](const std::vector<Pair>&, Millis) {});
   ssc.graph().validate();
@@ -64,10 +67,13 @@ TEST_CASE("a flat_map → map → filter chain combines into buckets without exp
 
 TEST_CASE("a part read by an output is still built, and its reader's chain still runs") {
   rill::StreamingContext ssc(1000ms, {.partitions = 1});
-  auto lines = ssc.generator_stream<std::string>([](Millis, int) { return std::vector<std::string>{}; });
+  auto lines =
+      ssc.generator_stream<std::string>([](Millis, int) { return std::vector<std::string>{}; });
   auto words = lines.flat_map([](const std::string& l) { return rill::split(l, ' '); });
   words.foreach_batch([](const std::vector<std::string>&, Millis) {});
-  words.map([](const std::string& w) { return Pair{w, 1}; })
+  words.map([](const std::string& w) {
+         return Pair{w, 1};
+       })
       .reduce_by_key(std::plus<>{}, 1)
       .foreach_batch([](const std::vector<Pair>&, Millis) {});
   ssc.graph().validate();
@@ -77,20 +83,24 @@ TEST_CASE("a part read by an output is still built, and its reader's chain still
   REQUIRE(run_source_stage(plan, lines.id(), {"x y x"}, result, error));
   REQUIRE(result.exported.size() == 1);
   CHECK(result.exported[0].first == words.id());
-  CHECK(rill::part_cast<std::string>(result.exported[0].second) == std::vector<std::string>{"x", "y", "x"});
+  CHECK(rill::part_cast<std::string>(result.exported[0].second) ==
+        std::vector<std::string>{"x", "y", "x"});
   CHECK(bucket(result, 0) == std::vector<Pair>{{"x", 2}, {"y", 1}});
 }
 
 TEST_CASE("a throw inside a chain names the operator whose function threw") {
   rill::StreamingContext ssc(1000ms, {.partitions = 1});
-  auto lines = ssc.generator_stream<std::string>([](Millis, int) { return std::vector<std::string>{}; });
+  auto lines =
+      ssc.generator_stream<std::string>([](Millis, int) { return std::vector<std::string>{}; });
   lines.flat_map([](const std::string& l) { return rill::split(l, ' '); })
       .map([](const std::string& w) {
         if (w == "bad") throw std::invalid_argument("no bad words");
         return w + "!";
       })
       .name("shout")
-      .map([](const std::string& w) { return Pair{w, 1}; })
+      .map([](const std::string& w) {
+        return Pair{w, 1};
+      })
       .reduce_by_key(std::plus<>{}, 1)
       .foreach_batch([](const std::vector<Pair>&, Millis) {});
   ssc.graph().validate();

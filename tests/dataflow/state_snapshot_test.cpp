@@ -307,7 +307,7 @@ TEST_CASE("a window's entries weigh each slice by its records, so a long window 
   constexpr int kLength = 300, kKeys = 500;
   St st;
   size_t since_full = 0, fulls = 0;
-  for (int i = 1; i <= kLength + 50; ++i) {
+  for (int i = 1; i <= kLength + 150; ++i) {
     std::vector<std::pair<int64_t, int64_t>> in;
     for (int64_t k = 0; k < kKeys; ++k) in.emplace_back(k, i);
     rill::ops::inverse_window_step(st, {.time = Millis{1000 * i}, .interval = 1000ms}, rill::make_part(in),
@@ -319,9 +319,10 @@ TEST_CASE("a window's entries weigh each slice by its records, so a long window 
     if (i > kLength) fulls += full;  // the window is full from here
   }
   CHECK(st.live_entries() == size_t{kLength} * kKeys + kKeys);
-  // A delta is one slice and the keys it touched (about 2 × 500 entries), the state 300 slices:
-  // no full snapshot in 50 batches. Counting a slice as one entry made it every other batch.
-  CHECK(fulls == 0);
+  // A delta is one slice and the keys it touched (about 2 × 500 entries), the state 300 slices
+  // of 500: one full snapshot in 150 batches. Counting a slice as one entry made it every
+  // other batch (75 of them).
+  CHECK(fulls <= 1);
 
   rill::ops::WindowSlices<KV> plain;
   for (int i = 1; i <= 10; ++i) plain.step(Millis{1000 * i}, rill::make_part(batch_of(i)), 5000ms);
