@@ -4,6 +4,10 @@
 // the same (a driver may die between asking and hearing).
 #include <caf/all.hpp>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "actors/type_ids.hpp"
 #include "actors/workers.hpp"
 
@@ -22,6 +26,12 @@ caf::behavior builder_actor(caf::event_based_actor*, Job* job, int index) {
         // A new time: the asker has moved past the kept cut. Dropping it before the take keeps
         // one batch of records in memory, not two (the kept cut is replaced below anyway).
         job->last_cuts.erase(index);
+#if defined(__GLIBC__)
+        // This actor may now run on another worker thread, whose malloc arena cannot reuse
+        // the pages the dropped batch freed in the old one: return them to the OS, or the
+        // process holds a batch per arena (word count, 1 s batches: 564 MB peak, not 436).
+        malloc_trim(0);
+#endif
         SourceBatch out{node, Millis{t}, static_cast<uint64_t>(t), 0, {}, {}, {}};
         Taken taken = source->take(Millis{t}, job->graph->node(node).partitions);
         out.parts = std::move(taken.parts);
