@@ -60,7 +60,8 @@ class VectorBuilder final : public PartBuilder {
 // Hands y to out as a U* the receiver may move from; copies only what cannot be moved from.
 template <class U, class Y>
 void push_as(RecordPush& out, Y&& y) {
-  if constexpr (std::is_same_v<std::remove_cvref_t<Y>, U> && !std::is_const_v<std::remove_reference_t<Y>>) {
+  if constexpr (std::is_same_v<std::remove_cvref_t<Y>, U> &&
+                !std::is_const_v<std::remove_reference_t<Y>>) {
     out.push(&y);
   } else {
     U tmp(std::forward<Y>(y));
@@ -73,11 +74,15 @@ template <class T, class U, class Body>
 class RecordStepOf final : public RecordStep {
  public:
   explicit RecordStepOf(Body body) : body_(std::move(body)) {}
-  void apply(const void* record, RecordPush& out) const override { one(*static_cast<const T*>(record), out); }
+  void apply(const void* record, RecordPush& out) const override {
+    one(*static_cast<const T*>(record), out);
+  }
   void apply_all(const AnyPart& part, RecordPush& out) const override {
     for (const T& x : part_cast<T>(part)) one(x, out);
   }
-  std::unique_ptr<PartBuilder> builder() const override { return std::make_unique<VectorBuilder<U>>(); }
+  std::unique_ptr<PartBuilder> builder() const override {
+    return std::make_unique<VectorBuilder<U>>();
+  }
 
  private:
   void one(const T& x, RecordPush& out) const {
