@@ -158,10 +158,13 @@ void complete_batch(Self* self, Job* job) {
   spdlog::info("batch {} ms: {} records, scheduling delay {} ms, processing {} ms, total {} ms",
                t.count(), st.info.input_records, st.info.scheduling_delay().count(),
                st.info.processing_delay().count(), st.info.total_delay().count());
+  // Freed before anyone hears of the completion: a waiter may cut the next batch at once,
+  // and this batch's records (st.run holds its sources) would double the peak memory.
+  st.run.reset();
+  st.batch_sources.clear();
   job->status->batch_completed(st.info);
   st.progressed();
   adapt_rates(job, st.info, st.source_records);
-  st.run.reset();
   maybe_start(self, job);
 }
 

@@ -14,6 +14,9 @@ DStream<T> DStream<T>::reduce_by_key(F f, int partitions) const requires detail:
   Edge e = exchange([f](const AnyPart& p, int n) {
     return ops::combine_and_split<K, V>(part_cast<T>(p), n, f);
   });
+  e.push_split = [f](int n) -> std::unique_ptr<BucketBuilder> {
+    return std::make_unique<ops::CombineBuckets<K, V, F>>(n, f);
+  };
   return derive<T>(Node{.kind = "reduce_by_key", .inputs = {e}, .partitions = keyed_partitions(partitions),
                         .compute = [f](const TaskContext&, std::span<const AnyPart> in, NodeState*) {
                           return make_part(ops::reduce_by_key<K, V>(part_cast<T>(in[0]), f));

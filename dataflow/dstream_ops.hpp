@@ -6,6 +6,7 @@
 #include "dataflow/dead_letter.hpp"
 #include "dataflow/dstream.hpp"
 #include "dataflow/part_codec.hpp"
+#include "dataflow/record_step.hpp"
 #include "dataflow/type_name.hpp"
 
 namespace rill {
@@ -51,14 +52,10 @@ template <class T>
 template <class F>
 auto DStream<T>::map(F f) const -> DStream<std::decay_t<std::invoke_result_t<F&, const T&>>> {
   using U = std::decay_t<std::invoke_result_t<F&, const T&>>;
+  auto body = [f](const T& x, auto&& emit) { emit(f(x)); };
   return derive<U>(Node{.kind = "map", .inputs = {one_to_one()},
-                        .compute = [f](const TaskContext& ctx, std::span<const AnyPart> in, NodeState*) {
-                          const auto& v = part_cast<T>(in[0]);
-                          std::vector<U> out;
-                          out.reserve(v.size());
-                          for_each_record(ctx, v, [&f, &out](const T& x) { out.push_back(f(x)); });
-                          return make_part(std::move(out));
-                        }});
+                        .compute = record_compute<T, U>(body, true),
+                        .per_record = record_step<T, U>(body)});
 }
 
 template <class T>
@@ -66,29 +63,25 @@ template <class F>
 auto DStream<T>::flat_map(F f) const
     -> DStream<typename std::decay_t<std::invoke_result_t<F&, const T&>>::value_type> {
   using U = typename std::decay_t<std::invoke_result_t<F&, const T&>>::value_type;
+  auto body = [f](const T& x, auto&& emit) {
+    // f returns before anything is emitted: a throw leaves no partial output.
+    auto ys = f(x);
+    for (auto&& y : ys) emit(std::move(y));
+  };
   return derive<U>(Node{.kind = "flat_map", .inputs = {one_to_one()},
-                        .compute = [f](const TaskContext& ctx, std::span<const AnyPart> in, NodeState*) {
-                          std::vector<U> out;
-                          for_each_record(ctx, part_cast<T>(in[0]), [&f, &out](const T& x) {
-                            // f returns before anything is pushed: a throw leaves no partial output.
-                            auto ys = f(x);
-                            for (auto&& y : ys) out.push_back(std::move(y));
-                          });
-                          return make_part(std::move(out));
-                        }});
+                        .compute = record_compute<T, U>(body, false),
+                        .per_record = record_step<T, U>(body)});
 }
 
 template <class T>
 template <class F>
 DStream<T> DStream<T>::filter(F f) const {
+  auto body = [f](const T& x, auto&& emit) {
+    if (f(x)) emit(x);
+  };
   return derive<T>(Node{.kind = "filter", .inputs = {one_to_one()},
-                        .compute = [f](const TaskContext& ctx, std::span<const AnyPart> in, NodeState*) {
-                          std::vector<T> out;
-                          for_each_record(ctx, part_cast<T>(in[0]), [&f, &out](const T& x) {
-                            if (f(x)) out.push_back(x);
-                          });
-                          return make_part(std::move(out));
-                        }});
+                        .compute = record_compute<T, T>(body, false),
+                        .per_record = record_step<T, T>(body)});
 }
 
 template <class T>

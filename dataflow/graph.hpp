@@ -17,6 +17,8 @@ namespace rill {
 struct EncodeColumns;  // dataflow/record_columns.hpp
 struct DecodeColumns;
 struct DeadLetter;  // dataflow/dead_letter.hpp
+class RecordStep;  // dataflow/record_step.hpp
+class BucketBuilder;
 
 /// One partition of one node's output at one batch time: a std::vector<T> behind a
 /// type-erased pointer. Null means the node produced nothing at that time (not on its slide).
@@ -59,8 +61,9 @@ class NodeState {
   /// Type signature of the records snapshot() writes (checked on restore).
   virtual std::string snapshot_type() const { return {}; }
   /// Appends to `out` the entries changed since the previous snapshot() call (every live
-  /// entry when full), removed keys as tombstones. Returns the number of entries written
-  /// (0: nothing changed; the runtime then writes nothing). The columns borrow strings from the
+  /// entry when full), removed keys as tombstones. Returns the number of entries written in
+  /// live_entries()'s unit (a window slice weighs its records; out.record_count counts
+  /// records) — 0: nothing changed; the runtime then writes nothing. The columns borrow strings from the
   /// state: they stay valid until the state's next batch step, restore() or snapshot() call, so
   /// encode them to a frame before any of those.
   virtual size_t snapshot(bool full, EncodeColumns& out) {
@@ -68,8 +71,8 @@ class NodeState {
     (void)out;
     return 0;
   }
-  /// Number of live entries (the runtime compacts — asks for a full snapshot — once the
-  /// deltas written since the last full one exceed this).
+  /// Number of live entries, in the unit snapshot() returns (the runtime compacts — asks for
+  /// a full snapshot — once the deltas written since the last full one exceed this).
   virtual size_t live_entries() const { return 0; }
   /// Applies one snapshot written by snapshot(): the last full one first (into a fresh state),
   /// then later deltas in order. Errors (wrong type, malformed) name what was wrong; on error
@@ -105,6 +108,9 @@ struct Edge {
   /// exchange only: join the buckets for one partition, in parent-partition order so a
   /// re-run gives byte-identical output. Null buckets (inactive parent) are skipped.
   std::function<AnyPart(std::span<const AnyPart> buckets)> merge;
+  /// exchange only, optional: the same split fed one record at a time, so a chain of
+  /// per-record nodes ending at this edge never builds its output part (Plan fuses them).
+  std::function<std::unique_ptr<BucketBuilder>(int buckets)> push_split{};
 };
 
 /// The per-partition function of a node. inputs[i] is the (merged) input from edges[i].
@@ -131,6 +137,9 @@ struct Node {
   /// DStream::checkpoint(interval), recorded for Spark compatibility; 0 = every batch. The
   /// runtime snapshots every batch regardless; not fingerprinted (it does not shape state).
   Millis checkpoint_interval{0};
+  /// Set on map, flat_map and filter: compute's function one record at a time, which lets
+  /// Plan run a chain of them without the parts in between. Not fingerprinted.
+  std::shared_ptr<const RecordStep> per_record{};
 };
 
 class Sink;

@@ -39,9 +39,9 @@ class OrderedMap {
     if (entries_.empty()) return -1;
     uint64_t h = stable_hash(key);
     for (size_t i = h & mask_;; i = (i + 1) & mask_) {
-      uint32_t s = slots_[i];
+      const uint64_t s = slots_[i];
       if (s == 0) return -1;
-      if (hashes_[s - 1] == h && entries_[s - 1].first == key) return s - 1;
+      if (same_tag(s, h) && entries_[entry_of(s)].first == key) return static_cast<std::ptrdiff_t>(entry_of(s));
     }
   }
   V* find(const K& key) {
@@ -53,26 +53,23 @@ class OrderedMap {
   /// The value for key, inserting make() when absent. Returns (value, inserted).
   template <class Make>
   std::pair<V*, bool> find_or_insert(const K& key, Make&& make) {
-    if ((entries_.size() + 1) * 2 > slots_.size()) rehash(std::max<size_t>(16, slots_.size() * 2));
-    uint64_t h = stable_hash(key);
-    size_t i = h & mask_;
-    for (;; i = (i + 1) & mask_) {
-      uint32_t s = slots_[i];
-      if (s == 0) break;
-      if (hashes_[s - 1] == h && entries_[s - 1].first == key) return {&entries_[s - 1].second, false};
-    }
-    entries_.emplace_back(key, make());
-    hashes_.push_back(h);
-    slots_[i] = static_cast<uint32_t>(entries_.size());
-    return {&entries_.back().second, true};
+    return insert_impl(key, make);
+  }
+  /// As above, moving key into the map when it is inserted.
+  template <class Make>
+  std::pair<V*, bool> find_or_insert(K&& key, Make&& make) {
+    return insert_impl(std::move(key), make);
   }
 
   /// Inserts (key, value), or sets the existing value to merge(old, value).
-  template <class Merge>
-  void upsert(const K& key, V value, Merge&& merge) {
-    auto [v, inserted] = find_or_insert(key, [&] { return std::move(value); });
+  template <class Key, class Merge>
+  void upsert(Key&& key, V value, Merge&& merge) {
+    auto [v, inserted] = find_or_insert(std::forward<Key>(key), [&] { return std::move(value); });
     if (!inserted) *v = merge(std::move(*v), std::move(value));
   }
+
+  /// stable_hash of entries()[i].first, kept from its insertion.
+  uint64_t hash_at(size_t i) const { return hashes_[i]; }
 
   /// Keeps the entries for which keep(entry) is true, in their order.
   template <class Pred>
@@ -93,6 +90,26 @@ class OrderedMap {
   }
 
  private:
+  template <class Key, class Make>
+  std::pair<V*, bool> insert_impl(Key&& key, Make& make) {
+    if ((entries_.size() + 1) * 2 > slots_.size()) rehash(std::max<size_t>(16, slots_.size() * 2));
+    uint64_t h = stable_hash(key);
+    size_t i = h & mask_;
+    for (;; i = (i + 1) & mask_) {
+      const uint64_t s = slots_[i];
+      if (s == 0) break;
+      if (same_tag(s, h) && entries_[entry_of(s)].first == key) return {&entries_[entry_of(s)].second, false};
+    }
+    entries_.emplace_back(std::forward<Key>(key), make());
+    hashes_.push_back(h);
+    slots_[i] = slot_of(entries_.size() - 1, h);
+    return {&entries_.back().second, true};
+  }
+
+  static uint64_t slot_of(size_t entry, uint64_t h) { return (h >> 32 << 32) | (entry + 1); }
+  static size_t entry_of(uint64_t slot) { return static_cast<uint32_t>(slot) - size_t{1}; }
+  static bool same_tag(uint64_t slot, uint64_t h) { return (slot >> 32) == (h >> 32); }
+
   void rehash(size_t n) {
     size_t cap = 16;
     while (cap < n) cap *= 2;
@@ -101,13 +118,15 @@ class OrderedMap {
     for (size_t e = 0; e < hashes_.size(); ++e) {
       size_t i = hashes_[e] & mask_;
       while (slots_[i] != 0) i = (i + 1) & mask_;
-      slots_[i] = static_cast<uint32_t>(e + 1);
+      slots_[i] = slot_of(e, hashes_[e]);
     }
   }
 
   std::vector<Entry> entries_;
   std::vector<uint64_t> hashes_;  // hashes_[e] is stable_hash(entries_[e].first)
-  std::vector<uint32_t> slots_;   // 0 = empty, else entry index + 1
+  // 0 = empty, else the hash's high 32 bits (a tag) over entry index + 1: a probe compares
+  // tags in the slot array and touches an entry (another cache miss) only on a likely match.
+  std::vector<uint64_t> slots_;
   size_t mask_ = 0;
 };
 

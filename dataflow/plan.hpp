@@ -2,6 +2,7 @@
 // executes one stage partition for one batch. Immutable after build; share freely.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,7 +17,7 @@ struct Stage {
   int partitions = 1;
   std::vector<int> nodes;       ///< in topological (construction) order
   std::vector<int> upstream;    ///< stages this one reads from
-  std::vector<int> exported;    ///< nodes read outside the stage (other stages, outputs)
+  std::vector<int> exported;    ///< nodes read outside the stage as parts (one-to-one, outputs)
   std::vector<int> sources;     ///< source nodes in this stage (fed by batch builders)
 };
 
@@ -79,6 +80,21 @@ class Plan {
   // exchange_out_[n]: the (consumer node, edge index) of every exchange edge reading node n,
   // found once here rather than by scanning the graph in every task.
   std::vector<std::vector<std::pair<int, int>>> exchange_out_;
+  // Push chains (dataflow/record_step.hpp): chain_next_[n] is the per-record node that n's
+  // records go straight into (-1: none), and push_split_[n] says n's records go straight into
+  // its one exchange edge's Edge::push_split. Such outputs are never built as parts.
+  std::vector<int> chain_next_;
+  std::vector<bool> push_split_;
+
+  void find_chains();
+  // Runs the chain of per-record nodes ending at `end`; returns end's part, or null when it
+  // was pushed into its exchange edge's buckets (appended to result) or had no input.
+  AnyPart run_chain(int stage, const Node& end, const std::vector<TaskInput>& inputs,
+                    std::map<int, AnyPart>& local, TaskResult& result, const Node*& failed) const;
+  bool is_chain_end(const Node& n) const;
+  /// What task input (node, edge) reads: its part, or its buckets merged in parent-partition
+  /// order (null when none is present or the task has no such input).
+  AnyPart input_of(const std::vector<TaskInput>& inputs, int node, int edge) const;
 };
 
 }  // namespace rill

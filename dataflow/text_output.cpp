@@ -1,5 +1,6 @@
 #include "dataflow/text_output.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -64,6 +65,8 @@ void write_text_batch(const std::string& dir, const std::vector<std::optional<st
 
 std::vector<std::string> split(const std::string& line, char sep) {
   std::vector<std::string> out;
+  // One allocation instead of one per doubling: counting is a fast pass over a line in cache.
+  out.reserve(static_cast<size_t>(std::count(line.begin(), line.end(), sep)) + 1);
   size_t start = 0;
   while (start <= line.size()) {
     size_t end = line.find(sep, start);

@@ -6,6 +6,7 @@
 
 #include "dataflow/graph.hpp"
 #include "dataflow/ordered_map.hpp"
+#include "dataflow/record_step.hpp"
 #include "dataflow/stable_hash.hpp"
 
 namespace rill::ops {
@@ -46,13 +47,46 @@ std::vector<AnyPart> split_by_key(const std::vector<std::pair<K, V>>& in, int n)
   return parts;
 }
 
+/// Cuts a combined map into buckets by the key hashes it already holds, moving the entries.
+template <class K, class V>
+std::vector<AnyPart> split_combined(OrderedMap<K, V>&& m, int n) {
+  std::vector<AnyPart> parts;
+  if (n == 1) {
+    parts.push_back(make_part(m.take_entries()));
+    return parts;
+  }
+  std::vector<std::vector<std::pair<K, V>>> out(static_cast<size_t>(n));
+  auto& entries = m.entries();
+  for (size_t i = 0; i < entries.size(); ++i)
+    out[m.hash_at(i) % static_cast<uint64_t>(n)].push_back(std::move(entries[i]));
+  for (auto& v : out) parts.push_back(make_part(std::move(v)));
+  return parts;
+}
+
 /// Map-side combine, then split: at most one pair per key leaves each partition.
 template <class K, class V, class F>
 std::vector<AnyPart> combine_and_split(const std::vector<std::pair<K, V>>& in, int n, const F& f) {
   OrderedMap<K, V> m;
   for (const auto& [k, v] : in) m.upsert(k, v, f);
-  return split_by_key(m.entries(), n);
+  return split_combined(std::move(m), n);
 }
+
+/// combine_and_split fed one pair at a time (Edge::push_split): the pairs are never stored.
+template <class K, class V, class F>
+class CombineBuckets final : public BucketBuilder {
+ public:
+  CombineBuckets(int buckets, F f) : buckets_(buckets), f_(std::move(f)) {}
+  void push(void* record) override {
+    auto& kv = *static_cast<std::pair<K, V>*>(record);
+    map_.upsert(std::move(kv.first), std::move(kv.second), f_);
+  }
+  std::vector<AnyPart> finish() override { return split_combined(std::move(map_), buckets_); }
+
+ private:
+  int buckets_;
+  F f_;
+  OrderedMap<K, V> map_;
+};
 
 /// Everything to bucket 0 (count, reduce, transform, print of a whole batch).
 template <class T>

@@ -18,6 +18,11 @@
 
 namespace rill::ops {
 
+/// A slice's weight in snapshot entries (NodeState::snapshot, live_entries): its records, at
+/// least 1. Counting a slice as one entry made a 300-slice window look smaller than one batch's
+/// delta, so the runtime rewrote the whole window (a full snapshot) every few batches.
+inline size_t slice_weight(size_t records) { return records > 0 ? records : 1; }
+
 /// The parent's outputs (parts of T) at the batch times inside (t - length, t]. Snapshots hold
 /// the slices added since the last one and a tombstone for those that left.
 template <class T>
@@ -44,18 +49,25 @@ struct WindowSlices : NodeState {
 
   bool can_snapshot() const override { return kSnapshots; }
   std::string snapshot_type() const override { return snapshot_type_of<Record>(); }
-  size_t live_entries() const override { return slices.size(); }
+  size_t live_entries() const override {
+    size_t n = 0;
+    for (const auto& [t, part] : slices) n += slice_weight(part_cast<T>(part).size());
+    return n;
+  }
   /// The columns borrow the slices' records: valid until the next step, snapshot or restore.
+  /// Returns the entries written, a slice weighing slice_weight() (record_count counts it once).
   size_t snapshot(bool full, EncodeColumns& out) override {
     if constexpr (kSnapshots) {
       begin_records<Record>(out, 0);
-      const size_t n = changes.write(slices, full, [&out](Millis t, const AnyPart* part) {
+      size_t weight = 0;
+      const size_t n = changes.write(slices, full, [&out, &weight](Millis t, const AnyPart* part) {
         out.integer(t.count());
         out.presence(part != nullptr);
         if (part) visit_leaves(part_cast<T>(*part), out);
+        weight += slice_weight(part ? part_cast<T>(*part).size() : 0);
       });
       out.record_count += n;
-      return n;
+      return weight;
     } else {
       return NodeState::snapshot(full, out);
     }
@@ -107,8 +119,13 @@ struct InverseWindowState : NodeState {
 
   bool can_snapshot() const override { return kSnapshots; }
   std::string snapshot_type() const override { return snapshot_type_of<Record>(); }
-  size_t live_entries() const override { return slices.size() + aggregate.size(); }
+  size_t live_entries() const override {
+    size_t n = aggregate.size();
+    for (const auto& [t, slice] : slices) n += slice_weight(slice.size());
+    return n;
+  }
   /// The columns borrow slices and keys: valid until the next step, snapshot or restore.
+  /// Returns the entries written, a slice weighing slice_weight() (record_count counts it once).
   size_t snapshot(bool full, EncodeColumns& out) override;
   Status restore(const DecodeColumns& in) override;
 };
@@ -118,22 +135,24 @@ size_t InverseWindowState<K, V>::snapshot(bool full, EncodeColumns& out) {
   if constexpr (kSnapshots) {
     // Record's leaves, walked without building records: presence of each half, then its own.
     begin_records<Record>(out, 0);
-    size_t n = slice_changes.write(slices, full, [&out](Millis t, const Slice* slice) {
+    size_t weight = 0;
+    size_t n = slice_changes.write(slices, full, [&out, &weight](Millis t, const Slice* slice) {
       out.presence(true);
       out.integer(t.count());
       out.presence(slice != nullptr);
       if (slice) visit_leaves(*slice, out);
       out.presence(false);
+      weight += slice_weight(slice ? slice->size() : 0);
     });
-    n += key_changes.write(aggregate, full, [&out](const K& key, const V* value) {
+    const size_t keys = key_changes.write(aggregate, full, [&out](const K& key, const V* value) {
       out.presence(false);
       out.presence(true);
       visit_leaves(key, out);
       out.presence(value != nullptr);
       if (value) visit_leaves(*value, out);
     });
-    out.record_count += n;
-    return n;
+    out.record_count += n + keys;
+    return weight + keys;
   } else {
     return NodeState::snapshot(full, out);
   }
