@@ -111,3 +111,38 @@ TEST_CASE("a throw inside a chain names the operator whose function threw") {
   CHECK(error.node == "shout");
   CHECK(error.cause == "no bad words");
 }
+
+TEST_CASE("a task merges the shuffle buckets it is given, in parent order, before its chain runs") {
+  rill::StreamingContext ssc(1000ms, {.partitions = 1});
+  auto words =
+      ssc.generator_stream<std::string>([](Millis, int) { return std::vector<std::string>{}; });
+  auto upper = words.repartition(1).map([](const std::string& w) { return w + "!"; });
+  upper.foreach_batch([](const std::vector<std::string>&, Millis) {});
+  ssc.graph().validate();
+  const rill::Plan plan(ssc.graph());
+  const int stage = plan.stage_of(upper.id());
+  REQUIRE(stage != plan.stage_of(words.id()));
+  // The task gets each upstream partition's bucket for its partition (one absent), as the
+  // driver (or, across nodes, the worker's fetches) hands them over: unmerged.
+  int reader = -1;
+  for (int id : plan.stages()[static_cast<size_t>(stage)].nodes)
+    if (!ssc.graph().node(id).inputs.empty() &&
+        ssc.graph().node(id).inputs[0].kind == rill::Edge::Kind::exchange)
+      reader = id;
+  REQUIRE(reader >= 0);
+  std::vector<rill::TaskInput> in{{reader,
+                                   0,
+                                   nullptr,
+                                   {rill::make_part(std::vector<std::string>{"b", "a"}), nullptr,
+                                    rill::make_part(std::vector<std::string>{"c"})}}};
+  rill::StageStates states = plan.make_states(stage);
+  const rill::TaskContext ctx{.time = Millis{1000}, .interval = 1000ms, .partitions = 1};
+  rill::TaskResult result;
+  rill::TaskError error;
+  REQUIRE(plan.run_task(stage, ctx, in, states, result, error));
+  AnyPart out;
+  for (const auto& [node, part] : result.exported)
+    if (node == upper.id()) out = part;
+  REQUIRE(out != nullptr);
+  CHECK(rill::part_cast<std::string>(out) == std::vector<std::string>{"b!", "a!", "c!"});
+}
