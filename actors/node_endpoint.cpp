@@ -9,6 +9,7 @@
 #include <caf/all.hpp>
 
 #include "actors/cluster_actors.hpp"
+#include "actors/cluster_runtime.hpp"
 #include "actors/type_ids.hpp"
 #include "dataflow/shuffle_outputs.hpp"
 #include "net/task_frames.hpp"
@@ -167,6 +168,16 @@ void gather_and_run(Self* self, Job* job, uint64_t session, uint64_t id, TaskReq
           g->lost = what + ": this node no longer has it";
         continue;
       }
+      // The holder comes from a frame: a name outside the config's workers is refused here,
+      // not looked up.
+      const net::NodeConfig* holder = job->cluster->find_node(ref.holder);
+      if (holder == nullptr || holder->role != net::NodeRole::worker) {
+        spdlog::error(
+            "node {}: a task names '{}' as the holder of {}: not a worker of this cluster",
+            job->node->name, ref.holder, what);
+        g->lost = what + ": no such worker";
+        continue;
+      }
       ++g->waiting;
       self->request(link_to(self, job, ref.holder), caf::infinite, fetch_atom::value, fetch)
           .then(
@@ -245,9 +256,12 @@ void on_frame(Self* self, Job* job, const net::Frame& frame) {
       }
       const auto& stages = job->plan->stages();
       if (t.stage < 0 || static_cast<size_t>(t.stage) >= stages.size() || t.partition < 0 ||
-          t.partition >= stages[static_cast<size_t>(t.stage)].partitions) {
-        spdlog::error("node {}: refused a task for stage {} partition {}: not in this job",
-                      job->node->name, t.stage, t.partition);
+          t.partition >= stages[static_cast<size_t>(t.stage)].partitions ||
+          !runs_partition(*job, t.partition)) {
+        spdlog::error(
+            "node {}: refused a task for stage {} partition {}: not in this job, or not placed "
+            "here",
+            job->node->name, t.stage, t.partition);
         return;
       }
       note_checkpoint(self, job, env->task.base);
