@@ -33,10 +33,6 @@ void join_cluster(Job& job, const ContextOptions& options) {
         ": [tls] enabled = true: TLS between nodes is not implemented "
         "in this version of rill (the handshake proves the secret, but frames are not "
         "encrypted); set enabled = false and keep the nodes on a private network");
-  if (cluster->replication > 1)
-    throw ConfigError(cluster->path + ": replication = " + std::to_string(cluster->replication) +
-                      ": replicated blocks and snapshots are not implemented in this version of "
-                      "rill; set replication = 1 (each node's store is its only copy)");
   if (std::string s = net::stream_without_codec(*job.graph); !s.empty())
     throw ConfigError("stream " + s +
                       " cannot cross nodes: its records must be rill records "
@@ -53,6 +49,19 @@ void join_cluster(Job& job, const ContextOptions& options) {
   job.cluster = std::move(cluster);
 }
 
+const net::NodeConfig* replica_peer(const net::ClusterConfig& cluster,
+                                    const net::NodeConfig& node) {
+  if (cluster.replication < 2) return nullptr;
+  std::vector<const net::NodeConfig*> workers;
+  for (const auto& n : cluster.nodes)
+    if (n.role == net::NodeRole::worker) workers.push_back(&n);
+  if (workers.size() < 2) return nullptr;  // the config refuses this
+  if (node.role == net::NodeRole::driver) return workers.front();
+  for (size_t i = 0; i < workers.size(); ++i)
+    if (workers[i] == &node) return workers[(i + 1) % workers.size()];
+  return nullptr;
+}
+
 bool runs_partition(const Job& job, int partition) {
   if (!job.cluster) return true;
   return is_worker(job) && &job.cluster->owner_of(partition) == job.node;
@@ -67,6 +76,10 @@ void configure_middleman(caf::actor_system_config& config, const net::ClusterCon
              caf::timespan{std::chrono::milliseconds(cluster.heartbeat_interval)});
   config.set("middleman.connection-timeout",
              caf::timespan{std::chrono::milliseconds(cluster.heartbeat_timeout)});
+  // Incoming messages are deserialized on the I/O thread, not by BASP workers on the
+  // scheduler: a stage blocked on its store's commit waits for the replica's answer, and with
+  // every scheduler thread so blocked no worker would be left to deserialize it.
+  config.set("middleman.workers", size_t{0});
 }
 
 caf::actor publish_endpoint(caf::actor_system& system, Job& job) {

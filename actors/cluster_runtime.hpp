@@ -23,6 +23,11 @@ inline bool is_worker(const Job& job) {
 /// machine, never on the driver of a cluster, and on a worker for the partitions it owns.
 bool runs_partition(const Job& job, int partition);
 
+/// The node that keeps the copy of `node`'s store when the config asks for 2 copies, else
+/// null: the driver's goes to the first worker, each worker's to the next worker in file order
+/// (the last's to the first).
+const net::NodeConfig* replica_peer(const net::ClusterConfig& cluster, const net::NodeConfig& node);
+
 /// Loads the middleman with the cluster's heartbeat settings and registers the frame type.
 void configure_middleman(caf::actor_system_config& config, const net::ClusterConfig& cluster);
 

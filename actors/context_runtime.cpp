@@ -1,5 +1,6 @@
 // The running half of StreamingContext: builds the Job, the actor system and the supervision
 // tree at start(), and tears them down at stop(). CAF lives here, out of the user's headers.
+#include <filesystem>
 #include <functional>
 #include <shared_mutex>
 #include <thread>
@@ -22,6 +23,7 @@
 #include "dataflow/job_metrics.hpp"
 #include "dataflow/streaming_context.hpp"
 #include "net/status_server.hpp"
+#include "persistence/store_mirror.hpp"
 #include "persistence/store_stats.hpp"
 
 namespace rill {
@@ -67,6 +69,11 @@ class ContextRuntime {
   caf::actor root_;
   caf::actor root_watch_;  // turns the root's failure into the job's
   caf::actor endpoint_;    // a worker node's endpoint (not supervised: it holds no state)
+  // Ships this node's store commits to its replica peer (cluster replication = 2), else null.
+  std::shared_ptr<actors::ReplicaShipper> replica_;
+  void start_cluster_system();
+  void start_sources(const ContextOptions& options);
+  void stop_cluster_system();
   bool shut_down_ = false;
   std::mutex stop_mu_;  // serialises stop() and shutdown()
   // Guards system and shut_down_ against shutdown() for readers such as tree(), which must not
@@ -110,12 +117,68 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
   for (const Node& n : g.nodes()) job.stateful = job.stateful || static_cast<bool>(n.make_state);
   Millis interval = g.interval();
   if (options.backpressure && !actors::is_worker(job)) set_up_backpressure(options, interval);
-  if (options.checkpoint_dir.empty()) {
-    check_needs_no_checkpoint(g);
-    job.meta = std::make_shared<persistence::InMemoryMetaLog>();
-  } else {
-    open_checkpoint(options);
+  const bool deterministic = options.scheduler == Scheduler::deterministic;
+  if (deterministic && job.cluster)
+    throw ConfigError("scheduler = deterministic runs one process only: CAF's network layer would "
+                      "send to actors from its own thread; use the threaded scheduler on a cluster");
+  if (!deterministic) {
+    int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+    config_.set("scheduler.policy", caf::atom("sharing"));
+    config_.set("scheduler.max-threads", static_cast<size_t>(threads));
   }
+  // A node of a cluster is on the network before it opens its store: a worker answers its
+  // peers' replication (theirs may wait for it), and a store lost with its disk comes back
+  // from the replica peer.
+  job.store_sync = options.checkpoint_fsync ? persistence::SyncMode::full : persistence::SyncMode::nosync;
+  if (job.cluster) start_cluster_system();
+  try {
+    if (options.checkpoint_dir.empty()) {
+      check_needs_no_checkpoint(g);
+      job.meta = std::make_shared<persistence::InMemoryMetaLog>();
+    } else {
+      open_checkpoint(options);
+    }
+    start_sources(options);
+  } catch (...) {
+    stop_cluster_system();
+    throw;
+  }
+  if (deterministic) actors::DeterministicPump::install(config_);
+  if (!system) {
+    system.emplace(config_);
+    // CAF 0.17 pins its logger to this thread (a thread-local reference) and ~actor_system
+    // waits for the logger's destructor: destroyed from any other thread (stop() called from a
+    // signal thread or a listener), it would wait forever. Drop the reference now.
+    caf::logger::set_current_actor_system(nullptr);
+  }
+  root_ = actors::spawn_supervisor(*system, tree_spec(options));
+  // The root gives up only when its restart intensity is exceeded: the job stops with that
+  // error. Everything acknowledged was durable, so a later get_or_create resumes exactly.
+  // Held in root_watch_: CAF destroys an actor nobody references. root and status go as spawn
+  // arguments, not captures: CAF 0.17 dereferences a null argument tuple when there are none.
+  auto watch_root = [](caf::event_based_actor* self, caf::actor root, std::shared_ptr<actors::JobStatus> status) {
+    self->monitor(root);
+    self->set_down_handler([self, status](caf::down_msg& m) {
+      if (m.reason && m.reason != caf::exit_reason::user_shutdown)
+        status->terminate("the supervision tree gave up: " + actors::exit_reason_text(self->system(), m.reason));
+      self->quit();
+    });
+    return caf::behavior{[](int) {}};
+  };
+  root_watch_ = system->spawn(watch_root, root_, job.status);
+  if (actors::is_worker(job)) {
+    caf::anon_send(endpoint_, actors::ready_atom::value);  // its held tasks may run now
+    job.status->ready();  // a worker schedules no batches: it is ready once it listens
+  }
+  // Spawned on this thread before the pump starts: queued, they run first on the pump thread.
+  if (deterministic) job.pump = std::make_shared<actors::DeterministicPump>(*system);
+  start_status_endpoint(options);  // last: its requests read the supervision tree
+}
+
+// Restores the zero time and the recovery plan from the store, then starts the sources.
+void ContextRuntime::start_sources(const ContextOptions& options) {
+  const JobGraph& g = *job.graph;
+  Millis interval = g.interval();
   // Spark's grid: the first batch is the first interval boundary after now. A recovered job
   // keeps the zero time it was first started with.
   Millis now = job.clock->now();
@@ -147,50 +210,32 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
     if (!started.empty())
       if (Status s = job.meta->record_allocation(job.zero, started); !s) throw JobError("checkpoint: " + s.to_string());
   }
-  const bool deterministic = options.scheduler == Scheduler::deterministic;
-  if (deterministic && job.cluster)
-    throw ConfigError("scheduler = deterministic runs one process only: CAF's network layer would "
-                      "send to actors from its own thread; use the threaded scheduler on a cluster");
-  if (deterministic) {
-    actors::DeterministicPump::install(config_);
-  } else {
-    int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
-    config_.set("scheduler.policy", caf::atom("sharing"));
-    config_.set("scheduler.max-threads", static_cast<size_t>(threads));
-  }
-  if (job.cluster) actors::configure_middleman(config_, *job.cluster);
+}
+
+void ContextRuntime::start_cluster_system() {
+  actors::configure_middleman(config_, *job.cluster);
   system.emplace(config_);
-  // CAF 0.17 pins its logger to this thread (a thread-local reference) and ~actor_system waits
-  // for the logger's destructor: destroyed from any other thread (stop() called from a signal
-  // thread or a listener), it would wait forever. Drop the reference now.
-  caf::logger::set_current_actor_system(nullptr);
-  root_ = actors::spawn_supervisor(*system, tree_spec(options));
-  // The root gives up only when its restart intensity is exceeded: the job stops with that
-  // error. Everything acknowledged was durable, so a later get_or_create resumes exactly.
-  // Held in root_watch_: CAF destroys an actor nobody references. root and status go as spawn
-  // arguments, not captures: CAF 0.17 dereferences a null argument tuple when there are none.
-  auto watch_root = [](caf::event_based_actor* self, caf::actor root, std::shared_ptr<actors::JobStatus> status) {
-    self->monitor(root);
-    self->set_down_handler([self, status](caf::down_msg& m) {
-      if (m.reason && m.reason != caf::exit_reason::user_shutdown)
-        status->terminate("the supervision tree gave up: " + actors::exit_reason_text(self->system(), m.reason));
-      self->quit();
-    });
-    return caf::behavior{[](int) {}};
-  };
-  root_watch_ = system->spawn(watch_root, root_, job.status);
-  if (actors::is_worker(job)) {
-    try {
-      endpoint_ = actors::publish_endpoint(*system, job);
-    } catch (const ConfigError&) {
-      shutdown();  // the actors are up: stop them before the constructor throws
-      throw;
-    }
-    job.status->ready();  // a worker schedules no batches: it is ready once it listens
+  caf::logger::set_current_actor_system(nullptr);  // as in the constructor
+  try {
+    if (actors::is_worker(job)) endpoint_ = actors::publish_endpoint(*system, job);
+  } catch (const ConfigError&) {
+    stop_cluster_system();
+    throw;
   }
-  // Spawned on this thread before the pump starts: queued, they run first on the pump thread.
-  if (deterministic) job.pump = std::make_shared<actors::DeterministicPump>(*system);
-  start_status_endpoint(options);  // last: its requests read the supervision tree
+  if (const net::NodeConfig* peer = actors::replica_peer(*job.cluster, *job.node)) {
+    actors::Job* j = &job;
+    replica_ = std::make_shared<actors::ReplicaShipper>(*system, job, *peer, [j] {
+      if (j->store) j->store->writer().resync_replica();
+    });
+  }
+}
+
+// Before anything else of the job runs: only the endpoint and the replica shipper are up.
+void ContextRuntime::stop_cluster_system() {
+  if (replica_) replica_->close();
+  if (endpoint_) caf::anon_send_exit(endpoint_, caf::exit_reason::user_shutdown);
+  endpoint_ = nullptr;
+  system.reset();
 }
 
 // As Spark: operators whose state is the only copy of their input refuse to run without a
@@ -226,9 +271,27 @@ void ContextRuntime::open_checkpoint(const ContextOptions& options) {
   const std::string& dir = options.checkpoint_dir;
   persistence::StoreOptions store_options;
   store_options.sync = options.checkpoint_fsync ? persistence::SyncMode::full : persistence::SyncMode::nosync;
+  const bool fresh = !std::filesystem::exists(std::filesystem::path(dir) / "data.mdb");
   auto store = persistence::CheckpointStore::open(dir, store_options);
   if (!store) throw ConfigError("checkpoint directory '" + dir + "': " + store.status().to_string());
   job.store = *store;
+  if (replica_) {
+    // An empty store on a node whose peer keeps a copy: the disk was lost (or replaced).
+    // Rebuild it from the copy before anything reads it; then every commit goes to the peer.
+    if (fresh) {
+      spdlog::info("node {}: store {} is empty; asking node {} for its copy", job.node->name, dir,
+                   actors::replica_peer(*job.cluster, *job.node)->name);
+      auto copy = replica_->restore();
+      if (!copy) throw JobError("checkpoint directory '" + dir + "': " + copy.status().to_string());
+      if (*copy) {
+        if (Status s = persistence::restore_from(job.store->writer(), **copy); !s)
+          throw JobError("checkpoint directory '" + dir + "': cannot write the replica's copy: " + s.to_string());
+        spdlog::info("node {}: store {} rebuilt from its replica ({} entries, commit {})", job.node->name, dir,
+                     (*copy)->ops.size(), (*copy)->seq);
+      }
+    }
+    job.store->writer().replicate_to(replica_);
+  }
   job.meta = job.store->meta_log();
   for (const Node& n : job.graph->nodes())
     if (n.make_state && !n.make_state()->can_snapshot())
@@ -407,6 +470,8 @@ void ContextRuntime::shutdown() {
   root_watch_ = nullptr;
   if (endpoint_) caf::anon_send_exit(endpoint_, caf::exit_reason::user_shutdown);
   endpoint_ = nullptr;
+  // Commits still waiting for the replica end with `stopped`: nobody is left to hear of them.
+  if (replica_) replica_->close();
   root_ = nullptr;
   // ~actor_system runs what is left on the coordinator on this thread, once the pump is gone.
   if (job.pump) job.pump->stop();

@@ -88,6 +88,8 @@ struct Job {
   ActorDirectory directory;
   /// The checkpoint directory's store; null when the job keeps no checkpoints.
   std::shared_ptr<persistence::CheckpointStore> store;
+  /// How hard its commits (and those of the store copies this node keeps) push to disk.
+  persistence::SyncMode store_sync = persistence::SyncMode::full;
   Recovery recovery;
   int max_attempts = 4;  ///< attempts of a failed task before the job stops
   Millis slow_wait_warning{10000};  ///< log what a wait this long waits for; 0: never

@@ -1,7 +1,8 @@
-// A worker's endpoint. Every peer opens a session by the handshake; only the driver's current
-// session may run tasks, and any open session may fetch shuffle buckets. Tasks and results of
-// any other session are refused, so a driver declared dead (or a link that timed out while
-// this node was paused) cannot have stale work run or counted.
+// A worker's endpoint. Every peer opens sessions by the handshake, one per channel; only the
+// driver's current task session may run tasks, any open session may fetch shuffle buckets, and
+// the replica session of a node whose replica peer this is may ship and restore its store.
+// Tasks and results of any other session are refused, so a driver declared dead (or a link
+// that timed out while this node was paused) cannot have stale work run or counted.
 #include <map>
 #include <memory>
 
@@ -14,6 +15,7 @@
 #include "dataflow/shuffle_outputs.hpp"
 #include "net/task_frames.hpp"
 #include "persistence/retention.hpp"
+#include "persistence/store_mirror.hpp"
 
 namespace rill::actors {
 namespace {
@@ -28,17 +30,30 @@ struct Session {
   uint64_t number = 0;
 };
 
+struct HeldTask {
+  uint64_t session = 0;
+  uint64_t id = 0;
+  TaskRequest task;
+};
+
 struct EndpointState {
   std::map<caf::actor_addr, Greeting> greetings;
-  std::map<std::string, Session> sessions;  // by peer node name
+  std::map<std::string, Session> sessions;  // by session_key()
+  bool ready = false;                       // the node's store is open: tasks may run
+  std::vector<HeldTask> held;               // tasks that came before
+  std::map<std::string, std::unique_ptr<persistence::StoreMirror>> mirrors;  // by origin node
   ShuffleOutputs outputs;                   // the buckets of the tasks run here
   std::map<std::string, caf::actor> links;  // to the other workers, for fetches
   std::optional<Millis> checkpoint;         // the latest base a task named
-  int since_retention = 0;
+  caf::actor recorder;                      // records it (checkpoint_recorder)
   static inline const char* name = "node-endpoint";
 };
 
 using Self = caf::stateful_actor<EndpointState>;
+
+std::string session_key(const std::string& node, const std::string& channel) {
+  return node + "/" + channel;
+}
 
 void answer(Self* self, net::Frame frame) {
   if (auto to = caf::actor_cast<caf::actor>(self->current_sender()))
@@ -50,7 +65,7 @@ void refuse(Self* self, Job* job, const std::string& from, const std::string& re
   answer(self, net::encode_refusal(reason));
 }
 
-// The open session `sender` belongs to, as (peer name, session), or null.
+// The open session `sender` belongs to, as (session key, session), or null.
 const std::pair<const std::string, Session>* session_of(Self* self,
                                                         const caf::strong_actor_ptr& sender) {
   if (!sender) return nullptr;
@@ -59,8 +74,10 @@ const std::pair<const std::string, Session>* session_of(Self* self,
   return nullptr;
 }
 
+std::string driver_key(Job* job) { return session_key(job->cluster->driver().name, "tasks"); }
+
 bool driver_session_is(Self* self, Job* job, uint64_t session) {
-  auto it = self->state.sessions.find(job->cluster->driver().name);
+  auto it = self->state.sessions.find(driver_key(job));
   return it != self->state.sessions.end() && it->second.number == session;
 }
 
@@ -70,7 +87,7 @@ void send_to_driver(Self* self, Job* job, uint64_t session, uint64_t id, const T
                  job->node->name, reply.stage, reply.partition, to_string(reply.time), session);
     return;
   }
-  self->send(self->state.sessions[job->cluster->driver().name].link, frame_atom::value,
+  self->send(self->state.sessions[driver_key(job)].link, frame_atom::value,
              net::encode_task_done(*job->graph, session, id, reply));
 }
 
@@ -100,7 +117,7 @@ void run_task(Self* self, Job* job, uint64_t session, uint64_t id, TaskRequest t
 caf::actor link_to(Self* self, Job* job, const std::string& node) {
   auto& link = self->state.links[node];
   if (!link) {
-    link = spawn_node_link(*self, *job, *job->cluster->find_node(node));
+    link = spawn_node_link(*self, *job, *job->cluster->find_node(node), "fetch");
     self->link_to(link);  // it stops with the endpoint (and the node)
   }
   return link;
@@ -108,22 +125,44 @@ caf::actor link_to(Self* self, Job* job, const std::string& node) {
 
 // A task's base is a checkpoint every node holds its state at: recovery never goes back
 // further, so the worker records it and deletes, every few checkpoints, the state snapshots
-// before it (the driver's retention covers only the driver's store).
+// before it (the driver's retention covers only the driver's store). A recorder actor of its
+// own does it: with replication its commits wait for the replica peer, whose endpoint may at
+// that moment wait for this one's.
+struct RecorderState {
+  std::optional<Millis> checkpoint;  // the latest recorded
+  int since_retention = 0;
+  static inline const char* name = "checkpoint-recorder";
+};
+
+caf::behavior checkpoint_recorder(caf::stateful_actor<RecorderState>* self, Job* job) {
+  return {[self, job](tick_atom, int64_t base_ms) {
+    auto& st = self->state;
+    Millis base{base_ms};
+    if (st.checkpoint && base <= *st.checkpoint) return;
+    st.checkpoint = base;
+    if (Status s = job->meta->record_completion(base, /*checkpoint=*/true); !s) {
+      spdlog::warn("node {}: cannot record checkpoint {}: {}", job->node->name, to_string(base),
+                   s.to_string());
+      return;
+    }
+    if (++st.since_retention < 10) return;
+    st.since_retention = 0;
+    auto stats = persistence::retain(*job->store, base);
+    if (!stats)
+      spdlog::warn("node {}: retention at {}: {}", job->node->name, to_string(base),
+                   stats.status().to_string());
+  }};
+}
+
 void note_checkpoint(Self* self, Job* job, std::optional<Millis> base) {
   auto& st = self->state;
   if (!base || !job->store || (st.checkpoint && *base <= *st.checkpoint)) return;
   st.checkpoint = base;
-  if (Status s = job->meta->record_completion(*base, /*checkpoint=*/true); !s) {
-    spdlog::warn("node {}: cannot record checkpoint {}: {}", job->node->name, to_string(*base),
-                 s.to_string());
-    return;
+  if (!st.recorder) {
+    st.recorder = self->spawn<caf::detached>(checkpoint_recorder, job);
+    self->link_to(st.recorder);
   }
-  if (++st.since_retention < 10) return;
-  st.since_retention = 0;
-  auto stats = persistence::retain(*job->store, *base);
-  if (!stats)
-    spdlog::warn("node {}: retention at {}: {}", job->node->name, to_string(*base),
-                 stats.status().to_string());
+  self->send(st.recorder, tick_atom::value, base->count());
 }
 
 // A task's exchange inputs arrive as references: fetch every bucket (from this node's own
@@ -205,7 +244,7 @@ void on_hello(Self* self, Job* job, const net::Envelope& env) {
   g = Greeting{net::make_nonce(), env.hello};
   answer(self, net::encode_hello(net::EnvelopeKind::welcome,
                                  net::make_step(job->identity, env.hello.from, env.hello.session,
-                                                g.nonce, env.hello.nonce)));
+                                                g.nonce, env.hello.nonce, env.hello.channel)));
 }
 
 void on_proof(Self* self, Job* job, const net::Envelope& env) {
@@ -216,15 +255,81 @@ void on_proof(Self* self, Job* job, const net::Envelope& env) {
   Greeting g = std::move(it->second);
   st.greetings.erase(it);
   std::string reason = net::refusal_reason(job->identity, env.hello, g.nonce);
-  if (reason.empty() && (env.hello.session != g.hello.session || env.hello.from != g.hello.from))
+  if (reason.empty() && (env.hello.session != g.hello.session || env.hello.from != g.hello.from ||
+                         env.hello.channel != g.hello.channel))
     reason = "the proof does not match its hello";
   if (!reason.empty()) return refuse(self, job, env.hello.from, reason);
-  Session& s = st.sessions[env.hello.from];
+  Session& s = st.sessions[session_key(env.hello.from, env.hello.channel)];
   if (s.link) self->demonitor(s.link);
   s.link = caf::actor_cast<caf::actor>(self->current_sender());
   s.number = env.hello.session;
   self->monitor(s.link);
-  spdlog::info("node {}: session {} with node {} open", job->node->name, s.number, env.hello.from);
+  spdlog::info("node {}: {} session {} with node {} open", job->node->name, env.hello.channel,
+               s.number, env.hello.from);
+}
+
+// The copy of `origin`'s store kept here, opened on first use beside this node's store.
+persistence::StoreMirror* mirror_of(Self* self, Job* job, const std::string& origin,
+                                    std::string& error) {
+  auto& m = self->state.mirrors[origin];
+  if (m) return m.get();
+  std::string dir = persistence::mirror_dir(job->node->store_dir, origin);
+  persistence::StoreOptions options;
+  options.sync = job->store_sync;
+  auto opened = persistence::StoreMirror::open(dir, options);
+  if (!opened) {
+    error = "node " + job->node->name + " cannot open the copy of node " + origin + "'s store in " +
+            dir + ": " + opened.status().to_string();
+    return nullptr;
+  }
+  m = std::move(*opened);
+  return m.get();
+}
+
+// A commit to apply or a copy to hand back, from a node whose replica peer this is, over its
+// replica session. The mirror writes synchronously: this actor is detached.
+void on_replica(Self* self, Job* job, net::Envelope& env) {
+  const auto* from = session_of(self, self->current_sender());
+  const std::string origin = from ? from->first.substr(0, from->first.rfind('/')) : "";
+  const net::NodeConfig* origin_node = job->cluster->find_node(origin);
+  if (!from || from->first != session_key(origin, "replica") ||
+      from->second.number != env.session || origin_node == nullptr ||
+      replica_peer(*job->cluster, *origin_node) != job->node) {
+    spdlog::warn(
+        "node {}: refused a {} frame: not from the open replica session of a node whose copy "
+        "this node keeps",
+        job->node->name, net::envelope_kind_name(env.kind));
+    return;
+  }
+  net::ReplicaReply reply;
+  std::string error;
+  persistence::StoreMirror* mirror = mirror_of(self, job, origin, error);
+  if (env.kind == net::EnvelopeKind::restore) {
+    if (mirror == nullptr) {
+      reply.error = error;
+    } else if (auto contents = mirror->contents(); !contents) {
+      reply.error = contents.status().to_string();
+    } else if (*contents) {
+      reply.found = true;
+      reply.contents = to_wire(std::move(**contents));
+      spdlog::info("node {}: handing node {} its store back from {} ({} entries)", job->node->name,
+                   origin, mirror->dir(), reply.contents.ops.size());
+    }
+    if (!reply.error.empty())
+      spdlog::error("node {}: restore of node {}: {}", job->node->name, origin, reply.error);
+    return answer(self, net::encode_restored(env.session, env.id, reply));
+  }
+  const net::StoreCopy& commit = *env.replica.commit;
+  reply.seq = commit.seq;
+  if (mirror == nullptr) {
+    reply.outcome = net::ReplicaReply::Outcome::failed;
+    reply.error = error;
+  } else {
+    persistence::ReplicaAck ack = mirror->apply(from_wire(commit));
+    reply.outcome = static_cast<net::ReplicaReply::Outcome>(ack.outcome);
+    reply.error = ack.error;
+  }
+  answer(self, net::encode_replicated(env.session, env.id, reply));
 }
 
 void on_frame(Self* self, Job* job, const net::Frame& frame) {
@@ -247,8 +352,7 @@ void on_frame(Self* self, Job* job, const net::Frame& frame) {
     case net::EnvelopeKind::task: {
       const auto& t = env->task;
       const auto* from = session_of(self, self->current_sender());
-      if (!from || from->first != job->cluster->driver().name ||
-          from->second.number != env->session) {
+      if (!from || from->first != driver_key(job) || from->second.number != env->session) {
         spdlog::warn(
             "node {}: refused stage {} partition {} at {}: session {} is not the driver's open one",
             job->node->name, t.stage, t.partition, to_string(t.time), env->session);
@@ -264,9 +368,16 @@ void on_frame(Self* self, Job* job, const net::Frame& frame) {
             job->node->name, t.stage, t.partition);
         return;
       }
+      if (!st.ready) {
+        st.held.push_back({env->session, env->id, std::move(env->task)});
+        return;
+      }
       note_checkpoint(self, job, env->task.base);
       return gather_and_run(self, job, env->session, env->id, std::move(env->task));
     }
+    case net::EnvelopeKind::replicate:
+    case net::EnvelopeKind::restore:
+      return on_replica(self, job, *env);
     case net::EnvelopeKind::fetch: {
       const auto* from = session_of(self, self->current_sender());
       if (!from || from->second.number != env->session) {
@@ -309,13 +420,25 @@ caf::behavior node_endpoint(Self* self, Job* job) {
         if (driver_session_is(self, job, session))
           run_task(self, job, session, id, std::move(task));
       },
+      [self, job](ready_atom) {
+        auto& st = self->state;
+        st.ready = true;
+        auto held = std::move(st.held);
+        for (auto& h : held) {
+          if (!driver_session_is(self, job, h.session)) continue;  // its session is over
+          note_checkpoint(self, job, h.task.base);
+          gather_and_run(self, job, h.session, h.id, std::move(h.task));
+        }
+      },
   };
 }
 
 }  // namespace
 
+// Detached: it applies replica commits synchronously (an fsync each), and the stage actors
+// blocked on their own store's replication must not hold the thread it needs.
 caf::actor spawn_node_endpoint(caf::actor_system& system, Job& job) {
-  return system.spawn(node_endpoint, &job);
+  return system.spawn<caf::detached>(node_endpoint, &job);
 }
 
 }  // namespace rill::actors

@@ -21,6 +21,7 @@ enum class Phase { idle, connecting, greeting, open };
 
 struct LinkState {
   const net::NodeConfig* peer = nullptr;
+  std::string channel;  // what this link's sessions carry (HelloStep::channel)
   Phase phase = Phase::idle;
   caf::actor remote;  // the worker's endpoint, while connected
   std::string nonce;  // this handshake's
@@ -29,7 +30,7 @@ struct LinkState {
   // A task (from the driver) or a fetch (from a worker's endpoint), sent again in each new
   // session until answered.
   struct Pending {
-    std::variant<TaskRequest, net::FetchRequest> request;
+    std::variant<TaskRequest, net::FetchRequest, net::ReplicaRequest> request;
     caf::response_promise promise;
   };
   std::map<uint64_t, Pending> pending;
@@ -56,9 +57,12 @@ void send_request(Self* self, Job* job, uint64_t id, const LinkState::Pending& p
   auto& st = self->state;
   if (auto* task = std::get_if<TaskRequest>(&p.request))
     self->send(st.remote, frame_atom::value, net::encode_task(*job->graph, st.session, id, *task));
+  else if (auto* fetch = std::get_if<net::FetchRequest>(&p.request))
+    self->send(st.remote, frame_atom::value, net::encode_fetch(st.session, id, *fetch));
+  else if (auto* r = std::get_if<net::ReplicaRequest>(&p.request); r->restore)
+    self->send(st.remote, frame_atom::value, net::encode_restore(st.session, id));
   else
-    self->send(st.remote, frame_atom::value,
-               net::encode_fetch(st.session, id, std::get<net::FetchRequest>(p.request)));
+    self->send(st.remote, frame_atom::value, net::encode_replicate(st.session, id, *r->commit));
 }
 
 uint64_t add_pending(Self* self, Job* job, LinkState::Pending p) {
@@ -103,9 +107,9 @@ void connect(Self* self, Job* job) {
                            s.failed_connects + 1);
             s.failed_connects = 0;
             self->send(s.remote, frame_atom::value,
-                       net::encode_hello(
-                           net::EnvelopeKind::hello,
-                           net::make_step(job->identity, s.peer->name, s.session, s.nonce, "")));
+                       net::encode_hello(net::EnvelopeKind::hello,
+                                         net::make_step(job->identity, s.peer->name, s.session,
+                                                        s.nonce, "", s.channel)));
           },
           [self](caf::error& e) {
             auto& s = self->state;
@@ -143,7 +147,7 @@ void on_frame(Self* self, Job* job, const net::Frame& frame) {
       self->send(st.remote, frame_atom::value,
                  net::encode_hello(net::EnvelopeKind::proof,
                                    net::make_step(job->identity, st.peer->name, st.session,
-                                                  st.nonce, env->hello.nonce)));
+                                                  st.nonce, env->hello.nonce, st.channel)));
       st.phase = Phase::open;
       spdlog::info("node {}: session {} open; sending {} waiting task(s)", peer_name(self),
                    st.session, st.pending.size());
@@ -168,11 +172,16 @@ void on_frame(Self* self, Job* job, const net::Frame& frame) {
       st.pending.erase(it);
       return;
     }
-    case net::EnvelopeKind::fetched: {
+    case net::EnvelopeKind::fetched:
+    case net::EnvelopeKind::replicated:
+    case net::EnvelopeKind::restored: {
       if (st.phase != Phase::open || env->session != st.session) return;  // asked again since
       auto it = st.pending.find(env->id);
       if (it == st.pending.end()) return;
-      it->second.promise.deliver(std::move(env->fetched));
+      if (env->kind == net::EnvelopeKind::fetched)
+        it->second.promise.deliver(std::move(env->fetched));
+      else
+        it->second.promise.deliver(std::move(env->replica_reply));
       st.pending.erase(it);
       return;
     }
@@ -183,8 +192,9 @@ void on_frame(Self* self, Job* job, const net::Frame& frame) {
                net::envelope_kind_name(env->kind));
 }
 
-caf::behavior node_link(Self* self, Job* job, const net::NodeConfig* peer) {
+caf::behavior node_link(Self* self, Job* job, const net::NodeConfig* peer, std::string channel) {
   self->state.peer = peer;
+  self->state.channel = std::move(channel);
   self->set_down_handler([self](caf::down_msg& m) {
     auto& st = self->state;
     if (m.source != st.remote.address()) return;
@@ -219,13 +229,26 @@ caf::behavior node_link(Self* self, Job* job, const net::NodeConfig* peer) {
         add_pending(self, job, LinkState::Pending{std::move(fetch), promise});
         return promise;
       },
+      [self, job](replicate_atom, net::ReplicaRequest& r) -> caf::result<net::ReplicaReply> {
+        auto promise = self->make_response_promise<net::ReplicaReply>();
+        add_pending(self, job, LinkState::Pending{std::move(r), promise});
+        return promise;
+      },
   };
 }
 
 }  // namespace
 
-caf::actor spawn_node_link(caf::local_actor& parent, Job& job, const net::NodeConfig& peer) {
-  return parent.spawn(node_link, &job, &peer);
+// Detached: a node's store commits wait for its replica's answer, which comes through a link;
+// stage actors blocked on those commits must not hold the thread the link would need.
+caf::actor spawn_node_link(caf::local_actor& parent, Job& job, const net::NodeConfig& peer,
+                           const std::string& channel) {
+  return parent.spawn<caf::detached>(node_link, &job, &peer, channel);
+}
+
+caf::actor spawn_node_link(caf::actor_system& system, Job& job, const net::NodeConfig& peer,
+                           const std::string& channel) {
+  return system.spawn<caf::detached>(node_link, &job, &peer, channel);
 }
 
 }  // namespace rill::actors

@@ -27,6 +27,8 @@ using slow_atom = caf::atom_constant<caf::atom("rill_slow")>;      // (): check 
 using frame_atom = caf::atom_constant<caf::atom("rill_frame")>;    // (Frame): from a peer node
 using link_atom = caf::atom_constant<caf::atom("rill_link")>;      // (): connect to the peer
 using fetch_atom = caf::atom_constant<caf::atom("rill_fetch")>;    // FetchRequest -> FetchReply
+using replicate_atom = caf::atom_constant<caf::atom("rill_repl")>;  // ReplicaRequest -> ReplicaReply
+using ready_atom = caf::atom_constant<caf::atom("rill_ready")>;    // (): the node's store is open
 
 }  // namespace rill::actors
 
@@ -40,6 +42,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::actors::OutputReply)
 // Hold AnyPart too: between a worker's link and its endpoint, inside one process.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::net::FetchRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::net::FetchReply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::net::ReplicaRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::net::ReplicaReply)
 
 namespace rill::net {
 // The one type that crosses nodes: CAF's serializer carries the bytes, Cap'n Proto the rest.

@@ -49,9 +49,10 @@ std::string prove(const std::string& secret, const std::string& prover, const st
 }
 
 HelloStep make_step(const NodeIdentity& me, const std::string& to, uint64_t session,
-                    const std::string& nonce, const std::string& peer_nonce) {
-  HelloStep step{me.cluster, me.node, to,     me.dag_fingerprint, me.config_fingerprint,
-                 nonce,      {},      session};
+                    const std::string& nonce, const std::string& peer_nonce,
+                    const std::string& channel) {
+  HelloStep step{me.cluster, me.node, to,     me.dag_fingerprint, me.config_fingerprint, nonce,
+                 {},         session, channel};
   if (!peer_nonce.empty()) step.proof = prove(me.secret, me.node, peer_nonce);
   return step;
 }
@@ -76,6 +77,8 @@ std::string refusal_reason(const NodeIdentity& me, const HelloStep& step,
            hex(step.dag_fingerprint) + ", here " + hex(me.dag_fingerprint) +
            "): deploy the same application build to every node";
   if (step.nonce.size() != 32) return "node '" + step.from + "' sent no valid nonce";
+  if (step.channel != "tasks" && step.channel != "fetch" && step.channel != "replica")
+    return "node '" + step.from + "' asked for an unknown channel '" + step.channel + "'";
   if (!my_nonce.empty()) {
     std::string expected = prove(me.secret, step.from, my_nonce);
     if (step.proof.size() != expected.size() ||

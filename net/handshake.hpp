@@ -27,13 +27,14 @@ std::string make_nonce();
 std::string prove(const std::string& secret, const std::string& prover, const std::string& nonce);
 
 /// A step for `to`, from `me`, carrying `nonce` and the proof over `peer_nonce` (none when
-/// empty, as in the opening hello).
+/// empty, as in the opening hello), for a session on `channel` (HelloStep::channel).
 HelloStep make_step(const NodeIdentity& me, const std::string& to, uint64_t session,
-                    const std::string& nonce, const std::string& peer_nonce);
+                    const std::string& nonce, const std::string& peer_nonce,
+                    const std::string& channel = "tasks");
 
 /// Why `me` refuses `step`, or empty when it passes: a cluster, node, job (DAG) or config
-/// mismatch, a step not meant for this node, or (when `my_nonce` is not empty) a proof that
-/// does not match the secret. Reasons never contain the secret.
+/// mismatch, a step not meant for this node, an unknown channel, or (when `my_nonce` is not empty)
+/// a proof that does not match the secret. Reasons never contain the secret.
 std::string refusal_reason(const NodeIdentity& me, const HelloStep& step,
                            const std::string& my_nonce);
 

@@ -12,32 +12,11 @@
 #include <memory>
 #include <stdexcept>
 
+#include "net/envelope_wire.hpp"
 #include "net/record_batch_wire.hpp"
 
 namespace rill::net {
 namespace {
-
-// The standard stream framing written straight into the frame's bytes: one copy of the
-// segments (messageToFlatArray and a vector of its bytes would be two).
-Frame to_frame(capnp::MessageBuilder& message) {
-  const auto segments = message.getSegmentsForOutput();
-  const size_t table_words = (segments.size() + 2) / 2;  // count-1 and each size, as u32s
-  size_t words = table_words;
-  for (const auto& segment : segments) words += segment.size();
-  std::vector<uint8_t> bytes(words * sizeof(capnp::word));  // zeroed once; segments overwrite
-  auto put_u32 = [&bytes](size_t at, uint32_t v) {
-    for (int i = 0; i < 4; ++i) bytes[at + i] = static_cast<uint8_t>(v >> (8 * i));
-  };
-  put_u32(0, static_cast<uint32_t>(segments.size() - 1));
-  for (size_t i = 0; i < segments.size(); ++i)
-    put_u32(4 * (i + 1), static_cast<uint32_t>(segments[i].size()));
-  uint8_t* at = bytes.data() + table_words * sizeof(capnp::word);
-  for (const auto& segment : segments) {
-    std::memcpy(at, segment.begin(), segment.size() * sizeof(capnp::word));
-    at += segment.size() * sizeof(capnp::word);
-  }
-  return Frame(std::move(bytes));
-}
 
 kj::ArrayPtr<const capnp::byte> data_of(const std::string& s) {
   return kj::arrayPtr(reinterpret_cast<const capnp::byte*>(s.data()), s.size());
@@ -81,6 +60,7 @@ void fill_hello(wire::Hello::Builder out, const HelloStep& step) {
   out.setNonce(data_of(step.nonce));
   out.setProof(data_of(step.proof));
   out.setSession(step.session);
+  out.setChannel(step.channel);
 }
 
 // Decoding state: the graph, the limits and the first refusal, which ends the walk.
@@ -142,6 +122,7 @@ HelloStep read_hello(wire::Hello::Reader in) {
   auto proof = in.getProof();
   out.proof.assign(reinterpret_cast<const char*>(proof.begin()), proof.size());
   out.session = in.getSession();
+  out.channel = in.getChannel();
   return out;
 }
 
@@ -253,6 +234,28 @@ void read_fetched(Decoder& d, wire::Fetched::Reader in, Envelope& out) {
 
 }  // namespace
 
+// The standard stream framing written straight into the frame's bytes: one copy of the
+// segments (messageToFlatArray and a vector of its bytes would be two).
+Frame to_frame(capnp::MessageBuilder& message) {
+  const auto segments = message.getSegmentsForOutput();
+  const size_t table_words = (segments.size() + 2) / 2;  // count-1 and each size, as u32s
+  size_t words = table_words;
+  for (const auto& segment : segments) words += segment.size();
+  std::vector<uint8_t> bytes(words * sizeof(capnp::word));  // zeroed once; segments overwrite
+  auto put_u32 = [&bytes](size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) bytes[at + i] = static_cast<uint8_t>(v >> (8 * i));
+  };
+  put_u32(0, static_cast<uint32_t>(segments.size() - 1));
+  for (size_t i = 0; i < segments.size(); ++i)
+    put_u32(4 * (i + 1), static_cast<uint32_t>(segments[i].size()));
+  uint8_t* at = bytes.data() + table_words * sizeof(capnp::word);
+  for (const auto& segment : segments) {
+    std::memcpy(at, segment.begin(), segment.size() * sizeof(capnp::word));
+    at += segment.size() * sizeof(capnp::word);
+  }
+  return Frame(std::move(bytes));
+}
+
 AnyPart bucket_ref_part(BucketRef ref) { return std::make_shared<const BucketRef>(std::move(ref)); }
 
 const BucketRef& bucket_ref_of(const AnyPart& part) {
@@ -277,6 +280,14 @@ const char* envelope_kind_name(EnvelopeKind kind) noexcept {
       return "fetch";
     case EnvelopeKind::fetched:
       return "fetched";
+    case EnvelopeKind::replicate:
+      return "replicate";
+    case EnvelopeKind::replicated:
+      return "replicated";
+    case EnvelopeKind::restore:
+      return "restore";
+    case EnvelopeKind::restored:
+      return "restored";
   }
   return "?";
 }
@@ -467,6 +478,39 @@ Result<Envelope> decode_envelope(const Frame& frame, const JobGraph& graph,
         out.kind = EnvelopeKind::fetched;
         read_fetched(d, env.getFetched(), out);
         break;
+      case wire::Envelope::REPLICATE: {
+        out.kind = EnvelopeKind::replicate;
+        auto in = env.getReplicate();
+        out.session = in.getSession();
+        out.id = in.getId();
+        if (auto bad = read_replica_frame(in, out.replica_reply)) d.refuse(*bad);
+        out.replica.commit =
+            std::make_shared<const StoreCopy>(std::move(out.replica_reply.contents));
+        out.replica_reply = {};
+        break;
+      }
+      case wire::Envelope::REPLICATED: {
+        out.kind = EnvelopeKind::replicated;
+        auto in = env.getReplicated();
+        out.session = in.getSession();
+        out.id = in.getId();
+        if (auto bad = read_replica_ack(in, out.replica_reply)) d.refuse(*bad);
+        break;
+      }
+      case wire::Envelope::RESTORE:
+        out.kind = EnvelopeKind::restore;
+        out.session = env.getRestore().getSession();
+        out.id = env.getRestore().getId();
+        out.replica.restore = true;
+        break;
+      case wire::Envelope::RESTORED: {
+        out.kind = EnvelopeKind::restored;
+        auto in = env.getRestored();
+        out.session = in.getSession();
+        out.id = in.getId();
+        if (auto bad = read_replica_frame(in, out.replica_reply)) d.refuse(*bad);
+        break;
+      }
       default:
         d.refuse("not a rill envelope (unknown kind " + std::to_string(int(env.which())) + ")");
     }

@@ -9,10 +9,24 @@
 #include "dataflow/result.hpp"
 #include "dataflow/task_request.hpp"
 #include "net/frame.hpp"
+#include "net/replica_frames.hpp"
 
 namespace rill::net {
 
-enum class EnvelopeKind { hello, welcome, proof, refusal, task, task_done, fetch, fetched };
+enum class EnvelopeKind {
+  hello,
+  welcome,
+  proof,
+  refusal,
+  task,
+  task_done,
+  fetch,
+  fetched,
+  replicate,
+  replicated,
+  restore,
+  restored
+};
 
 /// "hello", "welcome", ...: for messages.
 const char* envelope_kind_name(EnvelopeKind kind) noexcept;
@@ -27,6 +41,9 @@ struct HelloStep {
   std::string nonce;  ///< raw bytes
   std::string proof;  ///< raw bytes; empty in a hello
   uint64_t session = 0;
+  /// What the session carries: "tasks" (the driver's), "fetch" or "replica". A node keeps one
+  /// session per peer and channel, so a peer's replication never replaces its task session.
+  std::string channel;
 
   friend bool operator==(const HelloStep&, const HelloStep&) = default;
 };
@@ -65,12 +82,14 @@ struct Envelope {
   EnvelopeKind kind = EnvelopeKind::refusal;
   HelloStep hello;       ///< hello, welcome, proof
   std::string refusal;   ///< refusal: the reason
-  uint64_t session = 0;  ///< task, task_done
-  uint64_t id = 0;       ///< task, task_done: the driver's request number
+  uint64_t session = 0;  ///< every kind but the handshake's and refusal
+  uint64_t id = 0;       ///< the request number, echoed in the answer
   TaskRequest task;      ///< its exchange inputs' buckets are bucket_ref_part()s
   TaskReply done;        ///< its buckets are bucket_ref_part()s held by the sender
   FetchRequest fetch;
   FetchReply fetched;
+  ReplicaRequest replica;      ///< replicate (its commit), restore
+  ReplicaReply replica_reply;  ///< replicated (the ack), restored (found, contents)
 };
 
 Frame encode_hello(EnvelopeKind kind, const HelloStep& step);

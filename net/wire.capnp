@@ -47,6 +47,10 @@ struct Envelope {
     taskDone @5 :TaskDone; # the worker's answer
     fetch @6 :Fetch;       # a worker asks another for one shuffle bucket
     fetched @7 :Fetched;   # the answer
+    replicate @8 :ReplicaFrame;  # one commit of a node's store, to its replica peer
+    replicated @9 :ReplicaAck;   # the peer's answer
+    restore @10 :Restore;        # a node whose store is gone asks its replica peer for the copy
+    restored @11 :ReplicaFrame;  # the answer: the whole copy, or found = false
   }
 }
 
@@ -60,6 +64,7 @@ struct Hello {
   nonce @5 :Data;               # 32 random bytes the other side must prove the secret over
   proof @6 :Data;               # HMAC-SHA256(secret, the other side's nonce + context); empty in hello
   session @7 :UInt64;           # the driver's session number: frames of older sessions are refused
+  channel @8 :Text;             # "tasks", "fetch" or "replica": one session per peer and channel
 }
 
 struct Refusal {
@@ -149,4 +154,37 @@ struct TaskDone {
   snapshotKeys @12 :Int64;
   snapshotMs @13 :Float64;
   lostInput @14 :Bool;          # not ok because a shuffle input was lost: run the batch again
+}
+
+# One put, delete or clear of a store (persistence::WriteBatch), value sealed as stored.
+struct StoreOp {
+  kind @0 :UInt8;               # 0 put, 1 put (write-once at the origin), 2 delete, 3 clear the db
+  db @1 :UInt8;                 # 0 meta, 1 wal, 2 state, 3 markers
+  key @2 :Data;
+  value @3 :Data;
+}
+
+# A store commit (replicate), or the whole copy a replica holds (restored).
+struct ReplicaFrame {
+  session @0 :UInt64;
+  id @1 :UInt64;
+  found @2 :Bool;               # restored: false when the peer holds no copy of the asker
+  incarnation @3 :UInt64;       # the origin writer's, random per process start
+  seq @4 :UInt64;
+  reset @5 :Bool;               # the ops are the whole store (each db cleared first)
+  ops @6 :List(StoreOp);
+  error @7 :Text;               # restored: why the copy could not be read
+}
+
+struct ReplicaAck {
+  session @0 :UInt64;
+  id @1 :UInt64;
+  seq @2 :UInt64;
+  outcome @3 :UInt8;            # 0 applied, 1 gap (send the whole store), 2 failed
+  error @4 :Text;
+}
+
+struct Restore {
+  session @0 :UInt64;
+  id @1 :UInt64;
 }

@@ -31,6 +31,7 @@ enum class MetaType : uint8_t {
   last_checkpoint = 0x08, ///< key: type only; payload: i64 ms
   job = 0x09,             ///< key: type only; payload: the DAG signature text
   downtime = 0x0A,        ///< key: type + i64 first skipped time; payload: i64 last skipped time
+  replica_position = 0x0B,  ///< a replica's only: key: type only; payload: u64 incarnation, u64 seq
 };
 
 /// Size of the XXH3-64 checksum that opens every value (big-endian).

@@ -1,8 +1,11 @@
 #include "persistence/store_writer.hpp"
 
+#include <random>
 #include <utility>
 
 #include "dataflow/failpoint.hpp"
+#include "persistence/replica_channel.hpp"
+#include "persistence/store_mirror.hpp"
 
 namespace rill::persistence {
 
@@ -21,8 +24,16 @@ WriteBatch& WriteBatch::del(Db db, std::string key) {
   return *this;
 }
 
+WriteBatch& WriteBatch::clear(Db db) {
+  ops_.push_back({Kind::clear, db, {}, {}});
+  return *this;
+}
+
 StoreWriter::StoreWriter(LmdbEnv& env, StoreWriterOptions options)
-    : env_(env), options_(options), thread_([this] { run(); }) {}
+    : env_(env),
+      options_(options),
+      incarnation_(std::random_device{}() | (uint64_t{std::random_device{}()} << 32) | 1),
+      thread_([this] { run(); }) {}
 
 StoreWriter::~StoreWriter() {
   {
@@ -48,25 +59,63 @@ std::future<Status> StoreWriter::submit(WriteBatch batch) {
   return future;
 }
 
+void StoreWriter::replicate_to(std::shared_ptr<ReplicaChannel> channel) {
+  {
+    std::lock_guard lock(mu_);
+    replica_ = std::move(channel);
+    resync_ = true;
+  }
+  cv_.notify_one();
+}
+
+void StoreWriter::resync_replica() {
+  {
+    std::lock_guard lock(mu_);
+    if (!replica_) return;
+    resync_ = true;
+  }
+  cv_.notify_one();
+}
+
 void StoreWriter::run() {
   std::vector<Request> group;
   for (;;) {
+    bool resync = false;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return !queue_.empty() || stopping_; });
-      if (queue_.empty()) return;  // stopping, and everything queued is committed
-      // Linger for company: every request that arrives before the deadline shares this fsync.
-      auto deadline = std::chrono::steady_clock::now() + options_.max_delay;
-      cv_.wait_until(lock, deadline,
-                     [this] { return queue_.size() >= options_.max_batch || stopping_; });
+      cv_.wait(lock, [this] { return !queue_.empty() || stopping_ || resync_; });
+      if (queue_.empty() && !resync_) return;  // stopping, and everything queued is committed
+      if (!queue_.empty()) {
+        // Linger for company: every request that arrives before the deadline shares this fsync.
+        auto deadline = std::chrono::steady_clock::now() + options_.max_delay;
+        cv_.wait_until(lock, deadline,
+                       [this] { return queue_.size() >= options_.max_batch || stopping_; });
+      }
       while (!queue_.empty() && group.size() < options_.max_batch) {
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      resync = std::exchange(resync_, false);
+      if (replica_ && !channel_) channel_ = replica_;
     }
-    commit_group(group);
+    if (resync) ship_whole_store();
+    if (!group.empty()) commit_group(group);
     group.clear();
   }
+}
+
+// The writer is the store's only writer: a read txn opened here, between commits, sees
+// exactly the commits numbered so far.
+void StoreWriter::ship_whole_store() {
+  auto ops = whole_store_ops(env_);
+  if (!ops) {
+    // A partial copy would be a wrong replica: every later commit fails with the reason.
+    replica_error_ = Status(ops.status().code(),
+                            "store " + env_.dir() + ": cannot copy it to its replica: " + ops.status().message());
+    return;
+  }
+  replica_error_ = Status::ok();
+  channel_->ship(ReplicaCommit{incarnation_, ++replica_seq_, true, std::move(*ops)}, [](Status) {});
 }
 
 void StoreWriter::commit_group(std::vector<Request>& group) {
@@ -85,8 +134,30 @@ void StoreWriter::commit_group(std::vector<Request>& group) {
     commits_.fetch_add(1);
     failpoint("store.after_commit");  // durable, yet no caller has heard of it
   }
-  for (std::size_t i = 0; i < group.size(); ++i)
-    group[i].done.set_value(fatal.is_ok() ? std::move(results[i]) : fatal);
+  if (!fatal.is_ok() || !channel_) {
+    for (std::size_t i = 0; i < group.size(); ++i)
+      group[i].done.set_value(fatal.is_ok() ? std::move(results[i]) : fatal);
+    return;
+  }
+  // Replicated: the batches that committed are heard of once the replica holds them too.
+  ReplicaCommit commit{incarnation_, 0, false, {}};
+  auto waiting = std::make_shared<std::vector<std::promise<Status>>>();
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    if (!results[i].is_ok() || !replica_error_.is_ok()) {
+      group[i].done.set_value(results[i].is_ok() ? replica_error_ : std::move(results[i]));
+      continue;
+    }
+    for (auto& op : std::move(group[i].batch).release_ops()) {
+      if (op.kind == WriteBatch::Kind::put_new) op.kind = WriteBatch::Kind::put;
+      commit.ops.push_back(std::move(op));
+    }
+    waiting->push_back(std::move(group[i].done));
+  }
+  if (waiting->empty()) return;
+  commit.seq = ++replica_seq_;
+  channel_->ship(std::move(commit), [waiting](Status s) {
+    for (auto& p : *waiting) p.set_value(s);
+  });
 }
 
 int StoreWriter::try_commit(std::vector<Request>& group, std::vector<Status>& results,
@@ -112,6 +183,8 @@ int StoreWriter::try_commit(std::vector<Request>& group, std::vector<Status>& re
       if (op.kind == WriteBatch::Kind::del) {
         rc = mdb_del(child, dbi, &k, nullptr);
         if (rc == MDB_NOTFOUND) rc = 0;
+      } else if (op.kind == WriteBatch::Kind::clear) {
+        rc = mdb_drop(child, dbi, 0);
       } else {
         rc = mdb_put(child, dbi, &k, &v, op.kind == WriteBatch::Kind::put_new ? MDB_NOOVERWRITE : 0);
       }
@@ -119,7 +192,9 @@ int StoreWriter::try_commit(std::vector<Request>& group, std::vector<Status>& re
       mdb_txn_abort(child);
       child = nullptr;
       if (rc == MDB_MAP_FULL) return rc;
-      const char* what = op.kind == WriteBatch::Kind::del ? "mdb_del" : "mdb_put";
+      const char* what = op.kind == WriteBatch::Kind::del     ? "mdb_del"
+                         : op.kind == WriteBatch::Kind::clear ? "mdb_drop"
+                                                              : "mdb_put";
       results[i] = env_.error(rc == MDB_KEYEXIST ? Errc::invalid_argument : Errc::io_error, what,
                               rc, op.db, to_span(op.key));
       break;

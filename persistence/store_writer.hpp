@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -19,11 +20,13 @@
 
 namespace rill::persistence {
 
+class ReplicaChannel;
+
 /// Puts and deletes across the store's databases, applied atomically (all or none).
 /// Values are stored as given: seal them with seal_value() first. A value, share freely.
 class WriteBatch {
  public:
-  enum class Kind : uint8_t { put, put_new, del };
+  enum class Kind : uint8_t { put, put_new, del, clear };
   struct Op {
     Kind kind;
     Db db;
@@ -36,7 +39,10 @@ class WriteBatch {
   WriteBatch& put_new(Db db, std::string key, std::string value);
   /// Delete; a missing key is not an error.
   WriteBatch& del(Db db, std::string key);
+  /// Delete every entry of db (a replica starting over, a store rebuilt from one).
+  WriteBatch& clear(Db db);
   const std::vector<Op>& ops() const noexcept { return ops_; }
+  std::vector<Op> release_ops() && { return std::move(ops_); }
   bool empty() const noexcept { return ops_.empty(); }
 
  private:
@@ -71,6 +77,14 @@ class StoreWriter {
   /// As submit(), and waits.
   Status write(WriteBatch batch) { return submit(std::move(batch)).get(); }
 
+  /// From the next commit on, a caller hears of its batch only once it is durable here and on
+  /// the replica `channel` reaches. The replica first gets the whole store as it is then, so
+  /// commits made before this call are covered too. Call once.
+  void replicate_to(std::shared_ptr<ReplicaChannel> channel);
+  /// The replica lost track (it answered with a gap): send it the whole store again, before the
+  /// next commit. Any thread.
+  void resync_replica();
+
   /// Durable commits (fsyncs, in full sync mode) so far.
   uint64_t commits() const noexcept { return commits_.load(); }
   /// Map growths after MDB_MAP_FULL so far.
@@ -83,6 +97,8 @@ class StoreWriter {
   };
   void run();
   void commit_group(std::vector<Request>& group);
+  // On the writer thread, between commits: the whole store as one reset commit.
+  void ship_whole_store();
   // Applies the group in one txn: MDB_MAP_FULL (per batch or at commit) comes back as such.
   int try_commit(std::vector<Request>& group, std::vector<Status>& results, Status& fatal);
 
@@ -90,8 +106,15 @@ class StoreWriter {
   StoreWriterOptions options_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Request> queue_;  // guarded by mu_
-  bool stopping_ = false;      // guarded by mu_
+  std::deque<Request> queue_;                // guarded by mu_
+  bool stopping_ = false;                    // guarded by mu_
+  bool resync_ = false;                      // guarded by mu_
+  std::shared_ptr<ReplicaChannel> replica_;  // guarded by mu_; set once
+  // Writer thread only, from here on.
+  uint64_t incarnation_ = 0;
+  uint64_t replica_seq_ = 0;
+  std::shared_ptr<ReplicaChannel> channel_;  // replica_, once the writer has seen it
+  Status replica_error_;                     // the whole store could not be copied
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> growths_{0};
   std::thread thread_;  // last: starts after every other member is built

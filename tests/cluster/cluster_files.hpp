@@ -20,7 +20,10 @@ struct TempDir {
     REQUIRE(mkdtemp(tmpl) != nullptr);
     path = tmpl;
   }
-  ~TempDir() { std::filesystem::remove_all(path); }
+  /// RILL_KEEP_TMP=1 keeps it, logs and stores, for a failure's post-mortem.
+  ~TempDir() {
+    if (std::getenv("RILL_KEEP_TMP") == nullptr) std::filesystem::remove_all(path);
+  }
   /// Writes text to name inside the directory; returns the file's path.
   std::string write(const std::string& name, const std::string& text) const {
     std::ofstream(path / name, std::ios::binary) << text;

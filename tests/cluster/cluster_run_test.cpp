@@ -78,9 +78,10 @@ struct Cluster {
 
   std::string heartbeat_timeout;
   std::string interval;
+  int replication;
 
-  explicit Cluster(std::string heartbeat = "10s", std::string batch = "1s")
-      : heartbeat_timeout(std::move(heartbeat)), interval(std::move(batch)) {
+  explicit Cluster(std::string heartbeat = "10s", std::string batch = "1s", int copies = 1)
+      : heartbeat_timeout(std::move(heartbeat)), interval(std::move(batch)), replication(copies) {
     fs::create_directories(tmp.path / "in");
     fs::create_directories(tmp.path / "out");
     config = write_config("cluster.toml", "test-secret");
@@ -88,7 +89,8 @@ struct Cluster {
   std::string write_config(const std::string& name, const std::string& secret) {
     return tmp.write(
         name, "name = \"test\"\nbatch_interval = \"" + interval + "\"\nsecret = \"" + secret +
-                  "\"\nstore_dir = \"store\"\n[heartbeat]\ninterval = \"200ms\"\n"
+                  "\"\nstore_dir = \"store\"\nreplication = " + std::to_string(replication) +
+                  "\n[heartbeat]\ninterval = \"200ms\"\n"
                   "timeout = \"" +
                   heartbeat_timeout + "\"\n" +
                   rill::test::node_table("driver", ports[0], "driver") +
@@ -211,6 +213,38 @@ TEST_CASE("a worker SIGKILLed mid-run and restarted leaves every output exact") 
   }
   expect_equal_trees(rill::test::read_output_tree(c.tmp.path / "out"), one);
   CHECK(c.log("driver").find("node worker-1 lost") != std::string::npos);
+  stop_worker(*w1);
+  stop_worker(w2);
+}
+
+TEST_CASE("replication = 2: a worker back without its store is rebuilt from its replica, exactly") {
+  const OutputTree one = single_process_run();
+  Cluster c("10s", "1s", 2);
+  auto w1 = std::make_unique<ChildProcess>(c.worker("worker-1"));
+  ChildProcess w2(c.worker("worker-2"));
+  const fs::path store = c.tmp.path / "store";
+  {
+    Harness driver(
+        ChildOptions{app(), c.args(c.config, "driver"), {}, true, c.tmp.path / "driver.log"},
+        kClockStart);
+    // After batch 2 worker-1 dies and its disk with it. Its state (running totals, window
+    // slices) lives on only in worker-2's copy, which the restarted worker asks for before it
+    // opens its store.
+    run_batches(driver, c.tmp.path / "in", 2, [&] {
+      w1->kill();
+      w1->wait(std::chrono::seconds(10));
+      REQUIRE(fs::remove_all(store / "worker-1") > 0);
+      w1 = std::make_unique<ChildProcess>(c.worker("worker-1"));
+    });
+  }
+  expect_equal_trees(rill::test::read_output_tree(c.tmp.path / "out"), one);
+  CHECK(c.log("worker-2").find("handing node worker-1 its store back") != std::string::npos);
+  CHECK(c.log("worker-1").find("rebuilt from its replica") != std::string::npos);
+  // Each node's copy is on its peer: the driver's and worker-2's on worker-1, worker-1's on
+  // worker-2.
+  CHECK(fs::exists(store / "worker-1.replica-of-driver" / "data.mdb"));
+  CHECK(fs::exists(store / "worker-2.replica-of-worker-1" / "data.mdb"));
+  CHECK(fs::exists(store / "worker-1.replica-of-worker-2" / "data.mdb"));
   stop_worker(*w1);
   stop_worker(w2);
 }

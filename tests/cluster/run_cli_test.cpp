@@ -119,12 +119,6 @@ TEST_CASE("a multi-node config needs --node, and receivers on a worker are refus
   CHECK(r.err == "network_wordcount: rill: " + placed +
                      ":15: node 'worker-2': receivers = [...]: receivers run on the driver node in "
                      "this version of rill; remove the key\n");
-  std::string replicated = dir.write("replicated.toml", "replication = 2\n" + three_nodes());
-  auto twice = run_to_end({sample(), "--demo", "--config", replicated, "--node", "worker-1"}, 30s);
-  CHECK(twice.code == 2);
-  CHECK_THAT(twice.err, Catch::StartsWith("network_wordcount: rill: " + replicated +
-                                          ": replication = 2: replicated blocks and snapshots are "
-                                          "not implemented"));
 }
 
 TEST_CASE("a one-node config runs as one machine: its interval, its store", "[run_cli]") {

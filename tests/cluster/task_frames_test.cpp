@@ -151,7 +151,9 @@ TEST_CASE("a frame naming a stream or input the job does not have is refused, sa
 
 TEST_CASE("random and mutated frames are refused or decoded, never a crash") {
   WordCountGraph g;
-  const rill::net::Frame valid = rill::net::encode_task(g.graph(), 1, 1, sample_task());
+  const rill::net::Frame task = rill::net::encode_task(g.graph(), 1, 1, sample_task());
+  rill::net::StoreCopy commit{3, 4, true, {{0, 0, "key", "value"}, {3, 2, "", ""}}};
+  const rill::net::Frame replicate = rill::net::encode_replicate(1, 2, commit);
   std::mt19937 rng(20261127);
   int refused = 0, decoded = 0;
   for (int i = 0; i < 6000; ++i) {
@@ -160,6 +162,7 @@ TEST_CASE("random and mutated frames are refused or decoded, never a crash") {
       bytes.resize(rng() % 600);
       for (auto& b : bytes) b = static_cast<uint8_t>(rng());
     } else {
+      const rill::net::Frame& valid = i % 4 == 1 ? task : replicate;
       bytes.assign(valid.data(), valid.data() + valid.size());
       int flips = 1 + static_cast<int>(rng() % 8);
       for (int f = 0; f < flips; ++f) bytes[rng() % bytes.size()] = static_cast<uint8_t>(rng());
@@ -211,6 +214,9 @@ TEST_CASE("the handshake refuses every mismatch with its reason and accepts the 
   changed.config_fingerprint = 23;
   CHECK(reason(changed).find("another cluster config") != std::string::npos);
   changed = hello;
+  changed.channel = "gossip";
+  CHECK(reason(changed) == "node 'driver' asked for an unknown channel 'gossip'");
+  changed = hello;
   changed.dag_fingerprint = 12;
   CHECK(reason(changed).find(
             "runs another job (DAG fingerprint 000000000000000c, here 000000000000000b)") !=
@@ -236,4 +242,76 @@ TEST_CASE("the handshake refuses every mismatch with its reason and accepts the 
   REQUIRE(env.is_ok());
   CHECK(env->kind == rill::net::EnvelopeKind::welcome);
   CHECK(env->hello == welcome);
+}
+
+TEST_CASE("store commits and copies cross to the replica peer unchanged; bad ops are refused") {
+  WordCountGraph g;
+  rill::net::StoreCopy commit{0xfeedULL, 7, false, {}};
+  commit.ops.push_back({0, 2, "state key", std::string("sealed\0value", 12)});
+  commit.ops.push_back({2, 0, "meta key", ""});
+  commit.ops.push_back({3, 1, "", ""});
+  auto env = rill::net::decode_envelope(rill::net::encode_replicate(4, 9, commit), g.graph(), {});
+  REQUIRE(env.is_ok());
+  CHECK(env->kind == rill::net::EnvelopeKind::replicate);
+  CHECK(env->session == 4);
+  CHECK(env->id == 9);
+  REQUIRE(env->replica.commit);
+  const auto& got = *env->replica.commit;
+  CHECK(got.incarnation == 0xfeedULL);
+  CHECK(got.seq == 7);
+  CHECK_FALSE(got.reset);
+  REQUIRE(got.ops.size() == 3);
+  for (size_t i = 0; i < 3; ++i) {
+    CHECK(got.ops[i].kind == commit.ops[i].kind);
+    CHECK(got.ops[i].db == commit.ops[i].db);
+    CHECK(got.ops[i].key == commit.ops[i].key);
+    CHECK(got.ops[i].value == commit.ops[i].value);
+  }
+
+  rill::net::ReplicaReply ack;
+  ack.seq = 7;
+  ack.outcome = rill::net::ReplicaReply::Outcome::failed;
+  ack.error = "replica store: MDB_MAP_FULL";
+  env = rill::net::decode_envelope(rill::net::encode_replicated(4, 9, ack), g.graph(), {});
+  REQUIRE(env.is_ok());
+  CHECK(env->kind == rill::net::EnvelopeKind::replicated);
+  CHECK(env->replica_reply.seq == 7);
+  CHECK(env->replica_reply.outcome == rill::net::ReplicaReply::Outcome::failed);
+  CHECK(env->replica_reply.error == ack.error);
+
+  env = rill::net::decode_envelope(rill::net::encode_restore(5, 1), g.graph(), {});
+  REQUIRE(env.is_ok());
+  CHECK(env->kind == rill::net::EnvelopeKind::restore);
+  CHECK(env->replica.restore);
+
+  rill::net::ReplicaReply copy;
+  copy.found = true;
+  copy.contents = commit;
+  copy.contents.reset = true;
+  env = rill::net::decode_envelope(rill::net::encode_restored(5, 1, copy), g.graph(), {});
+  REQUIRE(env.is_ok());
+  CHECK(env->kind == rill::net::EnvelopeKind::restored);
+  CHECK(env->replica_reply.found);
+  CHECK(env->replica_reply.contents.reset);
+  CHECK(env->replica_reply.contents.ops.size() == 3);
+  rill::net::ReplicaReply none;
+  env = rill::net::decode_envelope(rill::net::encode_restored(5, 2, none), g.graph(), {});
+  REQUIRE(env.is_ok());
+  CHECK_FALSE(env->replica_reply.found);
+
+  // An op of a kind or on a database the store does not have is refused, saying which.
+  rill::net::StoreCopy bad = commit;
+  bad.ops[1].kind = 9;
+  auto refused = rill::net::decode_envelope(rill::net::encode_replicate(4, 10, bad), g.graph(), {});
+  REQUIRE_FALSE(refused.is_ok());
+  CHECK_THAT(refused.status().message(), Catch::Contains("store op of unknown kind 9"));
+  bad = commit;
+  bad.ops[0].db = 4;
+  refused = rill::net::decode_envelope(rill::net::encode_replicate(4, 11, bad), g.graph(), {});
+  REQUIRE_FALSE(refused.is_ok());
+  CHECK_THAT(refused.status().message(), Catch::Contains("store op on unknown database 4"));
+  ack.outcome = static_cast<rill::net::ReplicaReply::Outcome>(7);
+  refused = rill::net::decode_envelope(rill::net::encode_replicated(4, 12, ack), g.graph(), {});
+  REQUIRE_FALSE(refused.is_ok());
+  CHECK_THAT(refused.status().message(), Catch::Contains("unknown outcome 7"));
 }
