@@ -249,11 +249,9 @@ TEST_CASE("replication = 2: a worker back without its store is rebuilt from its 
   stop_worker(w2);
 }
 
-TEST_CASE("the driver SIGKILLed mid-run and restarted leaves every output exact") {
-  const OutputTree one = single_process_run();
-  Cluster c;
-  ChildProcess w1(c.worker("worker-1"));
-  ChildProcess w2(c.worker("worker-2"));
+// The driver killed after batch 3's file is published, and restarted; with `lose_store` its
+// store is deleted first and comes back from worker-1's copy (replication = 2).
+static void driver_restart_run(Cluster& c, bool lose_store) {
   ChildOptions driver_options{
       app(), c.args(c.config, "driver"), {}, true, c.tmp.path / "driver.log"};
   auto driver = std::make_unique<Harness>(driver_options, kClockStart);
@@ -265,6 +263,7 @@ TEST_CASE("the driver SIGKILLed mid-run and restarted leaves every output exact"
       // and the workers, which kept running, join its new sessions and reload their state.
       long long now = driver->now_ms();
       driver->kill();
+      if (lose_store) REQUIRE(fs::remove_all(c.tmp.path / "store" / "driver") > 0);
       driver = std::make_unique<Harness>(driver_options, now);
     }
     auto step = driver->advance(1000);
@@ -272,9 +271,32 @@ TEST_CASE("the driver SIGKILLed mid-run and restarted leaves every output exact"
     REQUIRE(step.ok());
   }
   REQUIRE(driver->stop().ok());
-  driver.reset();
+}
+
+TEST_CASE("the driver SIGKILLed mid-run and restarted leaves every output exact") {
+  const OutputTree one = single_process_run();
+  Cluster c;
+  ChildProcess w1(c.worker("worker-1"));
+  ChildProcess w2(c.worker("worker-2"));
+  driver_restart_run(c, false);
   expect_equal_trees(rill::test::read_output_tree(c.tmp.path / "out"), one);
   CHECK(c.log("driver").find("recovering from") != std::string::npos);
+  stop_worker(w1);
+  stop_worker(w2);
+}
+
+TEST_CASE(
+    "replication = 2: the driver back without its store is rebuilt from its replica, exactly") {
+  const OutputTree one = single_process_run();
+  Cluster c("10s", "1s", 2);
+  ChildProcess w1(c.worker("worker-1"));
+  ChildProcess w2(c.worker("worker-2"));
+  driver_restart_run(c, true);
+  expect_equal_trees(rill::test::read_output_tree(c.tmp.path / "out"), one);
+  std::string log = c.log("driver");
+  CHECK(log.find("rebuilt from its replica") != std::string::npos);
+  CHECK(log.find("recovering from") != std::string::npos);
+  CHECK(c.log("worker-1").find("handing node driver its store back") != std::string::npos);
   stop_worker(w1);
   stop_worker(w2);
 }
