@@ -3,12 +3,15 @@
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 
+#include "actors/caller_actor.hpp"
 #include "actors/cluster_actors.hpp"
 #include "actors/type_ids.hpp"
 #include "dataflow/config_error.hpp"
 #include "dataflow/fingerprint.hpp"
 #include "net/task_frames.hpp"
+#include "net/tls_files.hpp"
 
 namespace rill::actors {
 
@@ -26,13 +29,9 @@ void join_cluster(Job& job, const ContextOptions& options) {
       throw ConfigError(cluster->path + ":" + std::to_string(n.line) + ": node '" + n.name +
                         "': receivers = [...]: receivers run on the driver node in this version of "
                         "rill; remove the key");
-  // Settings this version cannot honour are refused rather than ignored.
   if (cluster->tls.enabled)
-    throw ConfigError(
-        cluster->path +
-        ": [tls] enabled = true: TLS between nodes is not implemented "
-        "in this version of rill (the handshake proves the secret, but frames are not "
-        "encrypted); set enabled = false and keep the nodes on a private network");
+    if (std::string problem = net::tls_files_problem(cluster->tls); !problem.empty())
+      throw ConfigError(cluster->path + ": [tls]: " + problem);
   if (std::string s = net::stream_without_codec(*job.graph); !s.empty())
     throw ConfigError("stream " + s +
                       " cannot cross nodes: its records must be rill records "
@@ -70,6 +69,14 @@ bool runs_partition(const Job& job, int partition) {
 void configure_middleman(caf::actor_system_config& config, const net::ClusterConfig& cluster) {
   config.load<caf::io::middleman>();
   config.add_message_type<net::Frame>("rill::net::Frame");
+  if (cluster.tls.enabled) {
+    // caf-openssl's middleman actor connects and publishes over TLS; with certificate, key and
+    // CA set, both sides present a certificate and verify the other's against the CA.
+    config.load<caf::openssl::manager>();
+    config.openssl_certificate = cluster.tls.cert;
+    config.openssl_key = cluster.tls.key;
+    config.openssl_cafile = cluster.tls.ca;
+  }
   // On every node, or a silent peer is never detected (and one-sided timeouts give false
   // downs): a hung node counts as dead after the timeout.
   config.set("middleman.heartbeat-interval",
@@ -84,17 +91,37 @@ void configure_middleman(caf::actor_system_config& config, const net::ClusterCon
 
 caf::actor publish_endpoint(caf::actor_system& system, Job& job) {
   caf::actor endpoint = spawn_node_endpoint(system, job);
-  auto port = system.middleman().publish(endpoint, static_cast<uint16_t>(job.node->port),
-                                         job.node->host.c_str(), true);
+  const auto port_number = static_cast<uint16_t>(job.node->port);
+  auto port = job.cluster->tls.enabled
+                  ? caf::openssl::publish(endpoint, port_number, job.node->host.c_str(), true)
+                  : system.middleman().publish(endpoint, port_number, job.node->host.c_str(), true);
   if (!port) {
     caf::anon_send_exit(endpoint, caf::exit_reason::user_shutdown);
     throw ConfigError(job.cluster->path + ":" + std::to_string(job.node->line) + ": node '" +
                       job.node->name + "': cannot listen on " + job.node->host + ":" +
                       std::to_string(job.node->port) + ": " + system.render(port.error()));
   }
-  spdlog::info("node {}: worker of cluster {} listening on {}:{}", job.node->name,
-               job.cluster->name, job.node->host, *port);
+  spdlog::info("node {}: worker of cluster {} listening on {}:{}{}", job.node->name,
+               job.cluster->name, job.node->host, *port, job.cluster->tls.enabled ? " (TLS)" : "");
   return endpoint;
+}
+
+}  // namespace rill::actors
+
+namespace rill::actors {
+
+void unpublish_endpoint(caf::actor_system& system, const Job& job, const caf::actor& endpoint) {
+  // caf::openssl::unpublish does not compile in 0.17: ask either middleman actor directly.
+  auto mm = job.cluster->tls.enabled ? system.openssl_manager().actor_handle()
+                                     : system.middleman().actor_handle();
+  CallerActor self{system};
+  self->request(mm, std::chrono::seconds(10), caf::unpublish_atom::value, endpoint.address(),
+                static_cast<uint16_t>(job.node->port))
+      .receive([] {},
+               [&](caf::error& e) {
+                 spdlog::warn("node {}: cannot unpublish the endpoint: {}", job.node->name,
+                              system.render(e));
+               });
 }
 
 }  // namespace rill::actors

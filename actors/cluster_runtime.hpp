@@ -31,6 +31,9 @@ const net::NodeConfig* replica_peer(const net::ClusterConfig& cluster, const net
 /// Loads the middleman with the cluster's heartbeat settings and registers the frame type.
 void configure_middleman(caf::actor_system_config& config, const net::ClusterConfig& cluster);
 
+/// Closes the endpoint's port. Call before the endpoint exits.
+void unpublish_endpoint(caf::actor_system& system, const Job& job, const caf::actor& endpoint);
+
 /// Spawns the worker's endpoint and publishes it on the node's host and port. Throws
 /// ConfigError when the port cannot be opened.
 caf::actor publish_endpoint(caf::actor_system& system, Job& job);

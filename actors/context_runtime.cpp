@@ -74,6 +74,7 @@ class ContextRuntime {
   void start_cluster_system();
   void start_sources(const ContextOptions& options);
   void stop_cluster_system();
+  void drain_actors();
   bool shut_down_ = false;
   std::mutex stop_mu_;  // serialises stop() and shutdown()
   // Guards system and shut_down_ against shutdown() for readers such as tree(), which must not
@@ -123,6 +124,16 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
                       "send to actors from its own thread; use the threaded scheduler on a cluster");
   if (!deterministic) {
     int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+    // With replication = 2 a store commit waits for the replica peer's answer, which actors on
+    // this scheduler deliver (the link, the shipper, the endpoint): one thread more than the
+    // actors that may be waiting so (stages, sinks, builders, the driver, the recorder), so
+    // that those never hold every thread.
+    if (job.cluster && job.cluster->replication > 1) {
+      int waiting = static_cast<int>(g.outputs().size() + job.sources.size()) + 3;
+      for (const Stage& stage : job.plan->stages())
+        for (int p = 0; p < stage.partitions; ++p) waiting += actors::runs_partition(job, p) ? 1 : 0;
+      threads += waiting;
+    }
     config_.set("scheduler.policy", caf::atom("sharing"));
     config_.set("scheduler.max-threads", static_cast<size_t>(threads));
   }
@@ -140,7 +151,7 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
     }
     start_sources(options);
   } catch (...) {
-    stop_cluster_system();
+    if (system) stop_cluster_system();
     throw;
   }
   if (deterministic) actors::DeterministicPump::install(config_);
@@ -233,9 +244,21 @@ void ContextRuntime::start_cluster_system() {
 // Before anything else of the job runs: only the endpoint and the replica shipper are up.
 void ContextRuntime::stop_cluster_system() {
   if (replica_) replica_->close();
-  if (endpoint_) caf::anon_send_exit(endpoint_, caf::exit_reason::user_shutdown);
+  if (endpoint_) {
+    actors::unpublish_endpoint(*system, job, endpoint_);
+    caf::anon_send_exit(endpoint_, caf::exit_reason::user_shutdown);
+  }
   endpoint_ = nullptr;
+  drain_actors();
   system.reset();
+}
+
+// Before the actor system goes: every actor has ended, and no timer (a link's reconnect delay,
+// a connect timeout) still holds one, as CAF 0.17 would keep such a reference past the clock's
+// stop.
+void ContextRuntime::drain_actors() {
+  system->await_all_actors_done();
+  system->clock().cancel_all();
 }
 
 // As Spark: operators whose state is the only copy of their input refuse to run without a
@@ -468,11 +491,15 @@ void ContextRuntime::shutdown() {
   job.directory.clear();
   actors::from_outside(job.pump.get(), [&] { caf::anon_send_exit(root_watch_, caf::exit_reason::user_shutdown); });
   root_watch_ = nullptr;
-  if (endpoint_) caf::anon_send_exit(endpoint_, caf::exit_reason::user_shutdown);
+  if (endpoint_) {
+    actors::unpublish_endpoint(*system, job, endpoint_);
+    caf::anon_send_exit(endpoint_, caf::exit_reason::user_shutdown);
+  }
   endpoint_ = nullptr;
   // Commits still waiting for the replica end with `stopped`: nobody is left to hear of them.
   if (replica_) replica_->close();
   root_ = nullptr;
+  if (job.cluster) drain_actors();
   // ~actor_system runs what is left on the coordinator on this thread, once the pump is gone.
   if (job.pump) job.pump->stop();
   std::unique_lock system_lock(system_mu_);

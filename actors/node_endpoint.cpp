@@ -159,7 +159,7 @@ void note_checkpoint(Self* self, Job* job, std::optional<Millis> base) {
   if (!base || !job->store || (st.checkpoint && *base <= *st.checkpoint)) return;
   st.checkpoint = base;
   if (!st.recorder) {
-    st.recorder = self->spawn<caf::detached>(checkpoint_recorder, job);
+    st.recorder = self->spawn(checkpoint_recorder, job);
     self->link_to(st.recorder);
   }
   self->send(st.recorder, tick_atom::value, base->count());
@@ -287,7 +287,7 @@ persistence::StoreMirror* mirror_of(Self* self, Job* job, const std::string& ori
 }
 
 // A commit to apply or a copy to hand back, from a node whose replica peer this is, over its
-// replica session. The mirror writes synchronously: this actor is detached.
+// replica session. The mirror writes synchronously (the scheduler has a thread to spare).
 void on_replica(Self* self, Job* job, net::Envelope& env) {
   const auto* from = session_of(self, self->current_sender());
   const std::string origin = from ? from->first.substr(0, from->first.rfind('/')) : "";
@@ -435,10 +435,8 @@ caf::behavior node_endpoint(Self* self, Job* job) {
 
 }  // namespace
 
-// Detached: it applies replica commits synchronously (an fsync each), and the stage actors
-// blocked on their own store's replication must not hold the thread it needs.
 caf::actor spawn_node_endpoint(caf::actor_system& system, Job& job) {
-  return system.spawn<caf::detached>(node_endpoint, &job);
+  return system.spawn(node_endpoint, &job);
 }
 
 }  // namespace rill::actors

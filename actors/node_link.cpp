@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/manager.hpp>
 
 #include "actors/cluster_actors.hpp"
 #include "actors/type_ids.hpp"
@@ -86,7 +87,8 @@ void connect(Self* self, Job* job) {
   auto& st = self->state;
   if (st.phase != Phase::idle) return;
   st.phase = Phase::connecting;
-  auto mm = self->system().middleman().actor_handle();
+  auto mm = job->cluster->tls.enabled ? self->system().openssl_manager().actor_handle()
+                                      : self->system().middleman().actor_handle();
   // A peer that is stopped (SIGSTOP) accepts the TCP connection and never answers: time out.
   auto limit =
       std::chrono::milliseconds(std::max<int64_t>(2000, job->cluster->heartbeat_timeout.count()));
@@ -239,16 +241,14 @@ caf::behavior node_link(Self* self, Job* job, const net::NodeConfig* peer, std::
 
 }  // namespace
 
-// Detached: a node's store commits wait for its replica's answer, which comes through a link;
-// stage actors blocked on those commits must not hold the thread the link would need.
 caf::actor spawn_node_link(caf::local_actor& parent, Job& job, const net::NodeConfig& peer,
                            const std::string& channel) {
-  return parent.spawn<caf::detached>(node_link, &job, &peer, channel);
+  return parent.spawn(node_link, &job, &peer, channel);
 }
 
 caf::actor spawn_node_link(caf::actor_system& system, Job& job, const net::NodeConfig& peer,
                            const std::string& channel) {
-  return system.spawn<caf::detached>(node_link, &job, &peer, channel);
+  return system.spawn(node_link, &job, &peer, channel);
 }
 
 }  // namespace rill::actors

@@ -148,8 +148,7 @@ persistence::ReplicaCommit from_wire(net::StoreCopy c) {
 
 ReplicaShipper::ReplicaShipper(caf::actor_system& system, Job& job, const net::NodeConfig& peer,
                                std::function<void()> resync)
-    : system_(system),
-      actor_(system.spawn<caf::detached>(shipper, &job, &peer, std::move(resync))) {}
+    : system_(system), actor_(system.spawn(shipper, &job, &peer, std::move(resync))) {}
 
 ReplicaShipper::~ReplicaShipper() { close(); }
 

@@ -144,9 +144,10 @@ void ConfigReader::read_secret(const toml::table& root, ClusterConfig& c) const 
 void ConfigReader::read_tls(const toml::table& root, ClusterConfig& c) const {
   const toml::table* tls = table(root, "tls");
   if (!tls) return;
-  check_keys(*tls, "tls.", {"enabled", "cert", "key"});
+  check_keys(*tls, "tls.", {"enabled", "cert", "key", "ca"});
   c.tls.enabled = boolean(*tls, "enabled", "tls.enabled").value_or(false);
-  for (auto [key, out] : {std::pair{"cert", &c.tls.cert}, std::pair{"key", &c.tls.key}}) {
+  for (auto [key, out] :
+       {std::pair{"cert", &c.tls.cert}, std::pair{"key", &c.tls.key}, std::pair{"ca", &c.tls.ca}}) {
     std::string full = std::string("tls.") + key;
     auto v = text(*tls, key, full);
     if (v) *out = resolve(*v);

@@ -36,11 +36,13 @@ struct NodeConfig {
   int line = 0;  ///< the line of its `[[node]]` header, for messages
 };
 
-/// The `[tls]` table: TLS on the node-to-node links.
+/// The `[tls]` table: TLS on the node-to-node links (caf-openssl). Each node presents its
+/// certificate and accepts only peers whose certificate `ca` signed.
 struct TlsConfig {
   bool enabled = false;  ///< default false
-  std::string cert;      ///< PEM certificate; required, and must exist, when enabled
+  std::string cert;      ///< PEM certificate (chain); required, and must exist, when enabled
   std::string key;       ///< PEM private key; required, and must exist, when enabled
+  std::string ca;        ///< PEM CA certificate(s) peers must be signed by; required when enabled
 };
 
 /// A cluster as its config file describes it, validated (load_cluster_config).

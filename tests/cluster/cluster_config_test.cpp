@@ -1,6 +1,7 @@
 // The cluster config file: a valid file read back field by field, the fingerprint, and every
 // kind of error with the exact file:line:column and key it names.
 #include "net/cluster_config.hpp"
+#include "net/tls_files.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -149,12 +150,24 @@ TEST_CASE("tls: enabled with existing files", "[cluster_config]") {
   TempDir dir;
   dir.write("node.pem", "cert");
   dir.write("node.key", "key");
+  dir.write("ca.pem", "ca");
   ClusterConfig c = load_cluster_config(dir.write(
-      "c.toml", kConfigHead + "[tls]\nenabled = true\ncert = \"node.pem\"\nkey = \"node.key\"\n" +
-                    node_table("solo", 7000, "driver")));
+      "c.toml",
+      kConfigHead +
+          "[tls]\nenabled = true\ncert = \"node.pem\"\nkey = \"node.key\"\nca = \"ca.pem\"\n" +
+          node_table("solo", 7000, "driver")));
   CHECK(c.tls.enabled);
   CHECK(c.tls.cert == (dir.path / "node.pem").string());
   CHECK(c.tls.key == (dir.path / "node.key").string());
+  CHECK(c.tls.ca == (dir.path / "ca.pem").string());
+  // Without the CA no peer could be verified.
+  CHECK_THROWS_WITH(
+      load_cluster_config(dir.write(
+          "no_ca.toml", kConfigHead +
+                            "[tls]\nenabled = true\ncert = \"node.pem\"\nkey = \"node.key\"\n" +
+                            node_table("solo", 7000, "driver"))),
+      Catch::EndsWith(
+          "no_ca.toml:4:1: tls.ca: missing (a PEM file, required when tls.enabled = true)"));
 }
 
 TEST_CASE("the fingerprint ignores layout, comments, secret and local paths", "[cluster_config]") {
@@ -362,4 +375,27 @@ TEST_CASE("error: TOML syntax, and a file that cannot be read", "[cluster_config
   CHECK_THROWS_WITH(
       load_cluster_config("/nonexistent/cluster.toml"),
       "rill: /nonexistent/cluster.toml: cannot read the cluster config: No such file or directory");
+}
+
+TEST_CASE(
+    "tls files: a key of another certificate, another CA, or no PEM are refused, naming the file",
+    "[cluster_config]") {
+  TempDir dir;
+  rill::test::make_tls_files(dir.path, "");
+  rill::test::make_tls_files(dir.path, "other-");
+  auto path = [&](const char* f) { return (dir.path / f).string(); };
+  rill::net::TlsConfig tls{true, path("node.pem"), path("node.key"), path("ca.pem")};
+  CHECK(rill::net::tls_files_problem(tls).empty());
+  auto wrong = tls;
+  wrong.key = path("other-node.key");
+  CHECK(rill::net::tls_files_problem(wrong) ==
+        "tls.key " + wrong.key + " does not belong to the certificate in " + tls.cert);
+  wrong = tls;
+  wrong.ca = path("other-ca.pem");
+  CHECK_THAT(rill::net::tls_files_problem(wrong),
+             Catch::StartsWith("tls.cert " + tls.cert + " is not signed by the CA in " + wrong.ca));
+  wrong = tls;
+  wrong.cert = dir.write("text.pem", "not a certificate");
+  CHECK_THAT(rill::net::tls_files_problem(wrong),
+             Catch::StartsWith("tls.cert " + wrong.cert + ": not a PEM certificate"));
 }

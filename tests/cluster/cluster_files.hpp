@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -43,6 +44,22 @@ inline std::string node_table(const std::string& name, int port, const std::stri
                               const std::string& extra = "") {
   return "[[node]]\nname = \"" + name + "\"\nhost = \"127.0.0.1\"\nport = " + std::to_string(port) +
          "\nrole = \"" + role + "\"\n" + extra;
+}
+
+// A CA and a node certificate it signed (one for every node: the CA is what peers check), made
+// with the openssl tool; `prefix` names the files. Returns the [tls] table that uses them.
+inline std::string make_tls_files(const std::filesystem::path& dir, const std::string& prefix) {
+  auto p = [&](const std::string& f) { return (dir / (prefix + f)).string(); };
+  const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+  const std::string commands =
+      "openssl req -x509" + ec + " -keyout " + p("ca.key") + " -out " + p("ca.pem") +
+      " -days 2 -subj /CN=" + prefix + "ca && openssl req" + ec + " -keyout " + p("node.key") +
+      " -out " + p("node.csr") + " -subj /CN=" + prefix + "node && openssl x509 -req -in " +
+      p("node.csr") + " -CA " + p("ca.pem") + " -CAkey " + p("ca.key") +
+      " -CAcreateserial -days 2 -out " + p("node.pem") + " 2>/dev/null >/dev/null";
+  REQUIRE(std::system(commands.c_str()) == 0);
+  return "[tls]\nenabled = true\ncert = \"" + prefix + "node.pem\"\nkey = \"" + prefix +
+         "node.key\"\nca = \"" + prefix + "ca.pem\"\n";
 }
 
 }  // namespace rill::test

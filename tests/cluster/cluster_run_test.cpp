@@ -86,13 +86,14 @@ struct Cluster {
     fs::create_directories(tmp.path / "out");
     config = write_config("cluster.toml", "test-secret");
   }
-  std::string write_config(const std::string& name, const std::string& secret) {
+  std::string write_config(const std::string& name, const std::string& secret,
+                           const std::string& tls = "") {
     return tmp.write(
         name, "name = \"test\"\nbatch_interval = \"" + interval + "\"\nsecret = \"" + secret +
                   "\"\nstore_dir = \"store\"\nreplication = " + std::to_string(replication) +
                   "\n[heartbeat]\ninterval = \"200ms\"\n"
                   "timeout = \"" +
-                  heartbeat_timeout + "\"\n" +
+                  heartbeat_timeout + "\"\n" + tls +
                   rill::test::node_table("driver", ports[0], "driver") +
                   rill::test::node_table("worker-1", ports[1], "worker", "partitions = [0, 1]\n") +
                   rill::test::node_table("worker-2", ports[2], "worker", "partitions = [2, 3]\n"));
@@ -165,6 +166,16 @@ void expect_equal_trees(const OutputTree& cluster, const OutputTree& one) {
   }
 }
 
+// Waits (at most 30 s) until `node`'s log has `text`.
+void wait_for_log(const Cluster& c, const std::string& node, const std::string& text) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (c.log(node).find(text) == std::string::npos) {
+    INFO(node << "'s log never said: " << text);
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 void stop_worker(ChildProcess& w) {
   ::kill(w.pid(), SIGTERM);
   auto status = w.wait(std::chrono::seconds(30));
@@ -191,6 +202,42 @@ TEST_CASE("a driver and two workers produce exactly the single-process outputs")
   CHECK(c.log("worker-2").find("with node driver open") != std::string::npos);
   stop_worker(w1);
   stop_worker(w2);
+}
+
+TEST_CASE("[tls] on: the nodes talk over TLS with certificates from the CA, exactly") {
+  const OutputTree one = single_process_run();
+  Cluster c;
+  c.config = c.write_config("tls.toml", "test-secret", rill::test::make_tls_files(c.tmp.path, ""));
+  ChildProcess w1(c.worker("worker-1"));
+  ChildProcess w2(c.worker("worker-2"));
+  {
+    Harness driver(
+        ChildOptions{app(), c.args(c.config, "driver"), {}, true, c.tmp.path / "driver.log"},
+        kClockStart);
+    run_batches(driver, c.tmp.path / "in");
+  }
+  expect_equal_trees(rill::test::read_output_tree(c.tmp.path / "out"), one);
+  CHECK(c.log("worker-1").find("listening on 127.0.0.1:" + std::to_string(c.ports[1]) + " (TLS)") !=
+        std::string::npos);
+  stop_worker(w1);
+  stop_worker(w2);
+}
+
+TEST_CASE("[tls] on: a node whose certificate another CA signed is never reached") {
+  Cluster c;
+  c.config = c.write_config("tls.toml", "test-secret", rill::test::make_tls_files(c.tmp.path, ""));
+  // Same cluster, secret and job; only its certificate comes from elsewhere.
+  std::string rogue =
+      c.write_config("rogue.toml", "test-secret", rill::test::make_tls_files(c.tmp.path, "rogue-"));
+  ChildProcess w1(c.worker("worker-1", rogue));
+  wait_for_log(c, "worker-1", "(TLS)");  // listening: a failure to reach it is TLS's
+  ChildProcess driver(
+      ChildOptions{app(), c.args(c.config, "driver"), {}, false, c.tmp.path / "driver.log"});
+  wait_for_log(c, "driver", "node worker-1: cannot reach 127.0.0.1:" + std::to_string(c.ports[1]));
+  driver.kill();  // a graceful stop would wait for its batches, which need worker-1
+  REQUIRE(driver.wait(std::chrono::seconds(30)));
+  CHECK(c.log("worker-1").find("session") == std::string::npos);  // no handshake ever began
+  stop_worker(w1);
 }
 
 TEST_CASE("a worker SIGKILLed mid-run and restarted leaves every output exact") {
