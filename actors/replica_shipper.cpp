@@ -126,7 +126,7 @@ caf::behavior shipper(Self* self, Job* job, const net::NodeConfig* peer,
 }  // namespace
 
 net::StoreCopy to_wire(persistence::ReplicaCommit&& c) {
-  net::StoreCopy out{c.incarnation, c.seq, c.reset, {}};
+  net::StoreCopy out{c.incarnation, c.seq, c.reset, c.more, {}};
   out.ops.reserve(c.ops.size());
   for (auto& op : c.ops)
     out.ops.push_back({static_cast<uint8_t>(op.kind), static_cast<uint8_t>(op.db),
@@ -137,7 +137,7 @@ net::StoreCopy to_wire(persistence::ReplicaCommit&& c) {
 persistence::ReplicaCommit from_wire(net::StoreCopy c) {
   static_assert(static_cast<int>(persistence::WriteBatch::Kind::clear) + 1 == net::kStoreOpKinds);
   static_assert(persistence::kDbCount == net::kStoreDbs);
-  persistence::ReplicaCommit out{c.incarnation, c.seq, c.reset, {}};
+  persistence::ReplicaCommit out{c.incarnation, c.seq, c.reset, c.more, {}};
   out.ops.reserve(c.ops.size());
   for (auto& op : c.ops)
     out.ops.push_back({static_cast<persistence::WriteBatch::Kind>(op.kind),

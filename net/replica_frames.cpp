@@ -26,6 +26,7 @@ void fill(wire::ReplicaFrame::Builder out, uint64_t session, uint64_t id, const 
   out.setIncarnation(copy.incarnation);
   out.setSeq(copy.seq);
   out.setReset(copy.reset);
+  out.setMore(copy.more);
   auto ops = out.initOps(static_cast<unsigned>(copy.ops.size()));
   for (unsigned i = 0; i < copy.ops.size(); ++i) {
     ops[i].setKind(copy.ops[i].kind);
@@ -82,6 +83,7 @@ std::optional<std::string> read_replica_frame(wire::ReplicaFrame::Reader in, Rep
   copy.incarnation = in.getIncarnation();
   copy.seq = in.getSeq();
   copy.reset = in.getReset();
+  copy.more = in.getMore();
   reply.seq = copy.seq;
   auto ops = in.getOps();
   copy.ops.reserve(ops.size());

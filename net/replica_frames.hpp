@@ -27,6 +27,7 @@ struct StoreCopy {
   uint64_t incarnation = 0;
   uint64_t seq = 0;
   bool reset = false;
+  bool more = false;  ///< the whole store continues in the next commit
   std::vector<StoreOp> ops;
 };
 

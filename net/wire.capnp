@@ -174,6 +174,7 @@ struct ReplicaFrame {
   reset @5 :Bool;               # the ops are the whole store (each db cleared first)
   ops @6 :List(StoreOp);
   error @7 :Text;               # restored: why the copy could not be read
+  more @8 :Bool;                # the whole store continues in the next commit
 }
 
 struct ReplicaAck {

@@ -19,6 +19,9 @@ struct ReplicaCommit {
   uint64_t incarnation = 0;
   uint64_t seq = 0;    ///< 1, 2, ... within the incarnation
   bool reset = false;  ///< ops are the whole store: the replica clears every database first
+  /// The whole store continues in the next commit: a large store travels in pieces (each
+  /// within a frame's limit), and the copy counts as whole only after the last.
+  bool more = false;
   std::vector<WriteBatch::Op> ops;  ///< values sealed, as stored; put_new travels as put
 };
 

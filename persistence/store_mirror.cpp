@@ -50,10 +50,11 @@ Result<std::unique_ptr<StoreMirror>> StoreMirror::open(const std::string& dir,
     auto position = txn->get(Db::meta, position_key());
     if (!position) return position.status();
     if (*position) {
-      if ((*position)->size() != 16)
+      if ((*position)->size() != 17)
         return Status(Errc::corrupt, "replica " + dir + ": its position record is damaged");
       m->incarnation_ = get_u64((*position)->data());
       m->seq_ = get_u64((*position)->data() + 8);
+      m->whole_ = (*position)->data()[16] != 0;
     }
   }
   m->writer_ = std::make_unique<StoreWriter>(*m->env_);
@@ -82,9 +83,13 @@ ReplicaAck StoreMirror::apply(const ReplicaCommit& commit) {
         batch.put(op.db, op.key, op.value);
     }
   }
+  // A piece of a whole-store copy leaves the copy partial until the last piece. Commits apply
+  // only in sequence, so any commit without `more` completes a copy or follows a complete one.
+  const bool whole = !commit.more;
   std::string position;
   put_u64(position, commit.incarnation);
   put_u64(position, commit.seq);
+  position.push_back(whole ? 1 : 0);
   batch.put(Db::meta, position_key(), seal_value(position_key(), position));
   if (Status s = writer_->write(std::move(batch)); !s) {
     ack.outcome = ReplicaAck::Outcome::failed;
@@ -93,14 +98,20 @@ ReplicaAck StoreMirror::apply(const ReplicaCommit& commit) {
   }
   incarnation_ = commit.incarnation;
   seq_ = commit.seq;
+  whole_ = whole;
   return ack;
 }
 
 Result<std::optional<ReplicaCommit>> StoreMirror::contents() const {
   if (incarnation_ == 0) return std::optional<ReplicaCommit>();
+  if (!whole_)
+    return Status(
+        Errc::corrupt,
+        "replica " + dir() + ": holds only part of a copy (its origin stopped while sending it)");
   auto ops = whole_store_ops(*env_);
   if (!ops) return Status(ops.status().code(), "replica " + dir() + ": " + ops.status().message());
-  return std::optional<ReplicaCommit>(ReplicaCommit{incarnation_, seq_, true, std::move(*ops)});
+  return std::optional<ReplicaCommit>(
+      ReplicaCommit{incarnation_, seq_, true, false, std::move(*ops)});
 }
 
 Status restore_from(StoreWriter& writer, const ReplicaCommit& contents) {

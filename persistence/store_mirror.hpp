@@ -34,7 +34,8 @@ class StoreMirror {
   /// not follow the last one applied (another incarnation, or one missing between) is a gap,
   /// and changes nothing; one already applied is applied again as a no-op.
   ReplicaAck apply(const ReplicaCommit& commit);
-  /// The whole copy, as a reset commit; nullopt when it never received the whole store.
+  /// The whole copy, as a reset commit; nullopt when it never received the whole store;
+  /// Errc::corrupt when it holds only part of one (its origin stopped while sending it).
   Result<std::optional<ReplicaCommit>> contents() const;
   const std::string& dir() const { return env_->dir(); }
 
@@ -44,6 +45,7 @@ class StoreMirror {
   std::unique_ptr<StoreWriter> writer_;  // after env_: destroyed first
   uint64_t incarnation_ = 0;             // 0: holds no copy yet
   uint64_t seq_ = 0;
+  bool whole_ = false;  // the last whole-store copy arrived in full
 };
 
 /// Writes `contents` (a reset commit) into the store `writer` writes: its databases become

@@ -115,7 +115,23 @@ void StoreWriter::ship_whole_store() {
     return;
   }
   replica_error_ = Status::ok();
-  channel_->ship(ReplicaCommit{incarnation_, ++replica_seq_, true, std::move(*ops)}, [](Status) {});
+  // In pieces, so that each fits a frame.
+  ReplicaCommit piece{incarnation_, 0, true, false, {}};
+  size_t bytes = 0;
+  for (auto& op : *ops) {
+    size_t size = op.key.size() + op.value.size();
+    if (!piece.ops.empty() && bytes + size > options_.replica_piece_bytes) {
+      piece.seq = ++replica_seq_;
+      piece.more = true;
+      channel_->ship(std::move(piece), [](Status) {});
+      piece = ReplicaCommit{incarnation_, 0, false, false, {}};
+      bytes = 0;
+    }
+    bytes += size;
+    piece.ops.push_back(std::move(op));
+  }
+  piece.seq = ++replica_seq_;
+  channel_->ship(std::move(piece), [](Status) {});
 }
 
 void StoreWriter::commit_group(std::vector<Request>& group) {
@@ -140,7 +156,7 @@ void StoreWriter::commit_group(std::vector<Request>& group) {
     return;
   }
   // Replicated: the batches that committed are heard of once the replica holds them too.
-  ReplicaCommit commit{incarnation_, 0, false, {}};
+  ReplicaCommit commit{incarnation_, 0, false, false, {}};
   auto waiting = std::make_shared<std::vector<std::promise<Status>>>();
   for (std::size_t i = 0; i < group.size(); ++i) {
     if (!results[i].is_ok() || !replica_error_.is_ok()) {

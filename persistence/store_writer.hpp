@@ -59,6 +59,9 @@ struct StoreWriterOptions {
   /// Most requests in one commit; a full batch commits without waiting. Default 1024. Bounds
   /// the txn size and so how much work a map growth retry repeats.
   std::size_t max_batch = 1024;
+  /// The whole store goes to a replica in pieces of at most this many bytes of keys and
+  /// values (each piece one frame). Default 32 MiB.
+  std::size_t replica_piece_bytes = std::size_t{32} << 20;
 };
 
 class StoreWriter {

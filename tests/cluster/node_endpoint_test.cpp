@@ -152,7 +152,7 @@ TEST_CASE("the endpoint refuses stale sessions, misplaced partitions and foreign
                      " partition 2: not in this job, or not placed here"));
 
   // Store commits do not travel over a task session.
-  net::StoreCopy commit{1, 1, true, {}};
+  net::StoreCopy commit{1, 1, true, false, {}};
   new_link->send(w.endpoint, actors::frame_atom::value, net::encode_replicate(6, 3, commit));
   CHECK(log.wait_for("refused a replicate frame: not from the open replica session"));
 

@@ -152,7 +152,7 @@ TEST_CASE("a frame naming a stream or input the job does not have is refused, sa
 TEST_CASE("random and mutated frames are refused or decoded, never a crash") {
   WordCountGraph g;
   const rill::net::Frame task = rill::net::encode_task(g.graph(), 1, 1, sample_task());
-  rill::net::StoreCopy commit{3, 4, true, {{0, 0, "key", "value"}, {3, 2, "", ""}}};
+  rill::net::StoreCopy commit{3, 4, true, true, {{0, 0, "key", "value"}, {3, 2, "", ""}}};
   const rill::net::Frame replicate = rill::net::encode_replicate(1, 2, commit);
   std::mt19937 rng(20261127);
   int refused = 0, decoded = 0;
@@ -246,7 +246,7 @@ TEST_CASE("the handshake refuses every mismatch with its reason and accepts the 
 
 TEST_CASE("store commits and copies cross to the replica peer unchanged; bad ops are refused") {
   WordCountGraph g;
-  rill::net::StoreCopy commit{0xfeedULL, 7, false, {}};
+  rill::net::StoreCopy commit{0xfeedULL, 7, false, true, {}};
   commit.ops.push_back({0, 2, "state key", std::string("sealed\0value", 12)});
   commit.ops.push_back({2, 0, "meta key", ""});
   commit.ops.push_back({3, 1, "", ""});
@@ -260,6 +260,7 @@ TEST_CASE("store commits and copies cross to the replica peer unchanged; bad ops
   CHECK(got.incarnation == 0xfeedULL);
   CHECK(got.seq == 7);
   CHECK_FALSE(got.reset);
+  CHECK(got.more);
   REQUIRE(got.ops.size() == 3);
   for (size_t i = 0; i < 3; ++i) {
     CHECK(got.ops[i].kind == commit.ops[i].kind);

@@ -233,3 +233,40 @@ TEST_CASE("a store rebuilt from its replica's copy reads as the original", "[rep
   REQUIRE(position.is_ok());
   CHECK_FALSE(position->has_value());
 }
+
+TEST_CASE("a large store goes to its replica in pieces; a partial copy rebuilds nothing",
+          "[replica]") {
+  TempDir origin_dir, mirror_dir;
+  auto env = LmdbEnv::open(origin_dir.path, no_sync());
+  REQUIRE(env.is_ok());
+  StoreWriterOptions options;
+  options.replica_piece_bytes = 200;
+  StoreWriter writer(*env, options);
+  for (int i = 0; i < 12; ++i)
+    REQUIRE(writer.write(put_state("key-" + std::to_string(i), std::string(60, 'a' + i))).is_ok());
+  auto mirror = StoreMirror::open(mirror_dir.path, no_sync());
+  REQUIRE(mirror.is_ok());
+  auto channel = std::make_shared<HeldChannel>();
+  writer.replicate_to(channel);
+  int pieces = 0;
+  for (bool more = true; more; ++pieces) {
+    auto [piece, done] = channel->next();
+    CHECK(piece.reset == (pieces == 0));
+    more = piece.more;
+    REQUIRE((*mirror)->apply(piece).outcome == ReplicaAck::Outcome::applied);
+    done(Status::ok());
+    if (more) {
+      // Until the last piece is in, the copy cannot rebuild its origin.
+      auto partial = (*mirror)->contents();
+      REQUIRE_FALSE(partial.is_ok());
+      CHECK_THAT(partial.status().message(), Catch::Contains("holds only part of a copy"));
+    }
+  }
+  CHECK(pieces >= 4);  // 12 values of 60 bytes and their keys, 200 bytes a piece
+  CHECK(entries(**mirror) == entries(*env));
+  // Reopened, the copy still knows it is whole.
+  mirror->reset();
+  auto reopened = StoreMirror::open(mirror_dir.path, no_sync());
+  REQUIRE(reopened.is_ok());
+  CHECK(entries(**reopened) == entries(*env));
+}
