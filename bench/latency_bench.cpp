@@ -121,11 +121,13 @@ struct ProcessingTotals : rill::StreamingListener {
   void on_batch_completed(const rill::BatchInfo& b) override {
     // RILL_BENCH_TRACE=1: one line per batch on stderr, to find where a tail comes from.
     if (trace)
-      std::fprintf(stderr, "batch %lld records %lld submitted %lld start +%lld end +%lld restarts %d retried %d\n",
-                   static_cast<long long>(b.batch_time.count()), static_cast<long long>(b.input_records),
-                   static_cast<long long>(b.submission_time.count()),
-                   static_cast<long long>(b.scheduling_delay().count()),
-                   static_cast<long long>(b.total_delay().count()), b.restarts, b.retried_tasks);
+      std::fprintf(
+          stderr,
+          "batch %lld records %lld submitted %lld start +%lld end +%lld restarts %d retried %d\n",
+          static_cast<long long>(b.batch_time.count()), static_cast<long long>(b.input_records),
+          static_cast<long long>(b.submission_time.count()),
+          static_cast<long long>(b.scheduling_delay().count()),
+          static_cast<long long>(b.total_delay().count()), b.restarts, b.retried_tasks);
     std::lock_guard lock(run->mu);
     if (b.batch_time <= run->warm_up || b.input_records == 0) return;
     run->records += b.input_records;
