@@ -53,6 +53,10 @@ class CombineMap {
         return;
       }
     }
+    // Room in order_ and hashes_ first (growing geometrically): once the entry is built,
+    // nothing below throws.
+    if (order_.size() == order_.capacity()) order_.reserve(order_.size() * 2 + 16);
+    if (hashes_.size() == hashes_.capacity()) hashes_.reserve(hashes_.size() * 2 + 16);
     ::new (static_cast<void*>(slot(i))) Entry(std::forward<Key>(key), std::move(value));
     ctrl_[i] = t;
     order_.push_back(static_cast<uint32_t>(i));
@@ -99,24 +103,36 @@ class CombineMap {
     shift_ = 64;
   }
 
+  // Doubles the table. Strong guarantee: an entry whose move may throw is copied, and a throw
+  // leaves the old table as it was.
   void grow() {
     const size_t cap = std::max<size_t>(16, ctrl_.size() * 2);
     int bits = 0;
     while ((size_t{1} << bits) < cap) ++bits;
     std::vector<uint8_t> ctrl(cap, 0);
     std::unique_ptr<Storage[]> slots(new Storage[cap]);
+    std::vector<uint32_t> moved_to(order_.size());
     const size_t mask = cap - 1;
     const int shift = 64 - bits;
-    for (size_t e = 0; e < order_.size(); ++e) {
-      const uint64_t h = hashes_[e];
-      size_t i = static_cast<size_t>((h * 0x9e3779b97f4a7c15ull) >> shift);
-      while (ctrl[i] != 0) i = (i + 1) & mask;
-      Entry* from = slot(order_[e]);
-      ::new (static_cast<void*>(reinterpret_cast<Entry*>(slots.get()) + i)) Entry(std::move(*from));
-      from->~Entry();
-      ctrl[i] = tag(h);
-      order_[e] = static_cast<uint32_t>(i);
+    auto at = [&slots](size_t i) {
+      return std::launder(reinterpret_cast<Entry*>(slots.get()) + i);
+    };
+    size_t e = 0;
+    try {
+      for (; e < order_.size(); ++e) {
+        const uint64_t h = hashes_[e];
+        size_t i = static_cast<size_t>((h * 0x9e3779b97f4a7c15ull) >> shift);
+        while (ctrl[i] != 0) i = (i + 1) & mask;
+        ::new (static_cast<void*>(at(i))) Entry(std::move_if_noexcept(*slot(order_[e])));
+        ctrl[i] = tag(h);
+        moved_to[e] = static_cast<uint32_t>(i);
+      }
+    } catch (...) {
+      for (size_t k = 0; k < e; ++k) at(moved_to[k])->~Entry();
+      throw;
     }
+    for (size_t k = 0; k < order_.size(); ++k) slot(order_[k])->~Entry();
+    order_ = std::move(moved_to);
     ctrl_ = std::move(ctrl);
     slots_ = std::move(slots);
     mask_ = mask;

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,6 +44,19 @@ struct NoDefault {
   explicit NoDefault(int v) : value(v) {}
   int value;
   bool operator==(const NoDefault&) const = default;
+};
+
+// A value whose move may throw (so growth copies it) and whose copy throws when told to.
+struct Fragile {
+  static inline bool fail = false;
+  explicit Fragile(int v) : value(v) {}
+  Fragile(const Fragile& o) : value(o.value) {
+    if (fail) throw std::runtime_error("copy failed");
+  }
+  Fragile(Fragile&& o) noexcept(false) : value(o.value) {}
+  Fragile& operator=(const Fragile&) = default;
+  Fragile& operator=(Fragile&&) = default;
+  int value;
 };
 
 }  // namespace
@@ -117,5 +131,23 @@ TEST_CASE("the pushed map-side combine cuts the same buckets as the combine of a
     std::sort(all.begin(), all.end());
     std::sort(want.begin(), want.end());
     CHECK(all == want);
+  }
+}
+
+TEST_CASE("CombineMap is left as it was when growing it throws") {
+  rill::CombineMap<int, Fragile> m;
+  auto add = [](Fragile a, const Fragile& b) { return Fragile(a.value + b.value); };
+  int k = 0;
+  for (; k < 14; ++k) m.upsert(k, Fragile(k), add);  // 14 of 16 slots: the next insert grows
+  Fragile::fail = true;
+  CHECK_THROWS_AS(m.upsert(k, Fragile(k), add), std::runtime_error);
+  Fragile::fail = false;
+  CHECK(m.size() == 14);
+  m.upsert(3, Fragile(100), add);
+  const auto entries = m.take_entries();
+  REQUIRE(entries.size() == 14);
+  for (int i = 0; i < 14; ++i) {
+    CHECK(entries[static_cast<size_t>(i)].first == i);
+    CHECK(entries[static_cast<size_t>(i)].second.value == (i == 3 ? 103 : i));
   }
 }
