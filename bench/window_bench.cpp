@@ -161,12 +161,21 @@ void bm_rill(benchmark::State& state, bool inverse) {
 
 // Per-batch cost once the window is full, over `measured` batches of 10 k events: the mean,
 // and the median (rate_p50), which leaves out the batches that also write a full snapshot.
+// A full snapshot rewrites the window's state once the deltas since the last one outgrow it:
+// every ~length / 2 batches here, ~25 ms at 300 batches. The mean is only its amortised cost
+// over whole cycles: measuring 40 batches, one full snapshot fell inside or not by chance, and
+// inverse_window_flatness read 1.2-1.6. At least 200 batches (~0.3 s), and 2 x length.
+// RILL_BENCH_TRACE=1 prints each measured batch's time.
 void bm_length(benchmark::State& state, size_t length, bool inverse) {
-  const size_t measured = quick ? 10 : 40;
+  const size_t measured = quick ? 10 : std::max<size_t>(200, 2 * length);
   auto gen = [](Millis t, int p) { return slice_of(batch_events(static_cast<size_t>(t / kInterval), 10'000), p); };
   for (auto _ : state) {
     auto times = run_rill(length + measured, length, inverse, gen, nullptr);
     std::vector<double> full(times.begin() + static_cast<std::ptrdiff_t>(length), times.end());
+    if (std::getenv("RILL_BENCH_TRACE") != nullptr)
+      for (size_t i = 0; i < full.size(); ++i)
+        std::fprintf(stderr, "%s length %zu batch %zu: %.2f ms\n", inverse ? "inverse" : "no inverse", length, i,
+                     full[i] * 1e3);
     double s = 0;
     for (double t : full) s += t;
     state.SetIterationTime(s);

@@ -202,9 +202,35 @@ std::shared_ptr<RillTotals> define_wordcount(const rill::DStream<std::string>& l
   return totals;
 }
 
+// Wall time for RILL_BENCH_TRACE lines.
+const rill::bench::Stopwatch& trace_clock() {
+  static const rill::bench::Stopwatch sw;
+  return sw;
+}
+
+// RILL_BENCH_TRACE=1: one line per batch on stderr (times on the manual clock are all equal:
+// wall-clock ms since the job started instead).
+struct BatchTrace : rill::StreamingListener {
+  const rill::bench::Stopwatch& since_start = trace_clock();
+  void on_batch_submitted(const rill::BatchInfo& b) override {
+    std::fprintf(stderr, "batch %lld submitted at %.1f ms\n", static_cast<long long>(b.batch_time.count()),
+                 since_start.seconds() * 1e3);
+  }
+  void on_batch_started(const rill::BatchInfo& b) override {
+    std::fprintf(stderr, "batch %lld started at %.1f ms\n", static_cast<long long>(b.batch_time.count()),
+                 since_start.seconds() * 1e3);
+  }
+  void on_batch_completed(const rill::BatchInfo& b) override {
+    std::fprintf(stderr, "batch %lld completed at %.1f ms, %lld records\n", static_cast<long long>(b.batch_time.count()),
+                 since_start.seconds() * 1e3, static_cast<long long>(b.input_records));
+  }
+};
+
 // Advances the clock one interval at a time, each as soon as the batch before completed.
 void run_batches(rill::StreamingContext& ssc, rill::ManualClock& clock, size_t batches) {
+  const bool trace = std::getenv("RILL_BENCH_TRACE") != nullptr;
   for (size_t k = 0; k < batches; ++k) {
+    if (trace) std::fprintf(stderr, "advance at %.1f ms\n", trace_clock().seconds() * 1e3);
     clock.advance(ssc.batch_interval());
     if (!ssc.await_batch(clock.now(), Millis{600'000})) {
       std::fprintf(stderr, "wordcount_bench: rill batch %zu did not complete\n", k);
@@ -219,6 +245,7 @@ void bm_rill(benchmark::State& state, Millis interval, int threads) {
     auto clock = std::make_shared<rill::ManualClock>();
     rill::StreamingContext ssc(interval, rill::ContextOptions{.clock = clock, .partitions = threads, .threads = threads});
     auto totals = define_wordcount(ssc.generator_stream<std::string>(line_generator(interval, threads)));
+    if (std::getenv("RILL_BENCH_TRACE") != nullptr) ssc.add_listener(std::make_shared<BatchTrace>());
     ssc.start();
     rill::bench::Stopwatch sw;
     run_batches(ssc, *clock, batches);
@@ -263,7 +290,10 @@ class CorpusReceiver : public rill::Receiver<std::string> {
         std::vector<std::string> lines;
         lines.reserve(to - from);
         for (size_t i = from; i < to; ++i) lines.emplace_back(corpus().line(i));
-        if (rill::Status s = store(std::move(lines), to); !s) {
+        rill::bench::Stopwatch sw;
+        rill::Status s = store(std::move(lines), to);
+        if (trace_) std::fprintf(stderr, "store %zu lines %.1f ms, done at %.1f ms\n", to - from, sw.seconds() * 1e3, trace_clock().seconds() * 1e3);
+        if (!s) {
           std::fprintf(stderr, "wordcount_bench: store failed: %s\n", s.to_string().c_str());
           std::abort();
         }
@@ -273,6 +303,7 @@ class CorpusReceiver : public rill::Receiver<std::string> {
   }
   std::vector<std::pair<size_t, size_t>> batches_;
   Millis interval_;
+  bool trace_ = std::getenv("RILL_BENCH_TRACE") != nullptr;
 };
 
 // Word count fed by CorpusReceiver, the WAL (fsync on, in a checkpoint directory) on or off.
@@ -286,6 +317,7 @@ void bm_rill_receiver(benchmark::State& state, Millis interval, int threads, boo
                                  .receiver_write_ahead_log = wal, .receiver_max_buffered = 0};
     rill::StreamingContext ssc(interval, options);
     auto totals = define_wordcount(ssc.receiver_stream<std::string>([batches, interval] { return std::make_unique<CorpusReceiver>(batches, interval); }));
+    if (std::getenv("RILL_BENCH_TRACE") != nullptr) ssc.add_listener(std::make_shared<BatchTrace>());
     ssc.start();
     rill::bench::Stopwatch sw;
     run_batches(ssc, *clock, batches.size());

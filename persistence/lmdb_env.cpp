@@ -241,6 +241,16 @@ Result<MDB_stat> ReadTxn::stat(Db db) const {
 
 Status ReadTxn::scan(Db db, std::string_view from, std::string_view prefix,
                      const Visitor& fn) const {
+  return walk(db, from, prefix, true, fn);
+}
+
+Status ReadTxn::scan_unverified(Db db, std::string_view from, std::string_view prefix,
+                                const Visitor& fn) const {
+  return walk(db, from, prefix, false, fn);
+}
+
+Status ReadTxn::walk(Db db, std::string_view from, std::string_view prefix, bool verify,
+                     const Visitor& fn) const {
   MDB_cursor* cur = nullptr;
   int rc = mdb_cursor_open(txn_.get(), env_->dbi(db), &cur);
   if (rc) return env_->error(Errc::io_error, "mdb_cursor_open", rc, db);
@@ -253,6 +263,10 @@ Status ReadTxn::scan(Db db, std::string_view from, std::string_view prefix,
     if (key.size() < prefix.size() ||
         std::string_view(reinterpret_cast<const char*>(key.data()), prefix.size()) != prefix)
       return Status::ok();
+    if (!verify) {
+      if (!fn(key, to_span(v))) return Status::ok();
+      continue;
+    }
     auto payload = open_value(key, to_span(v));
     if (!payload)
       return {Errc::corrupt, "store " + env_->dir() + ", db " + describe_key(db, key) +

@@ -58,12 +58,19 @@ class ReadTxn {
   /// starts with prefix; stops early when fn returns false.
   using Visitor = std::function<bool(std::span<const uint8_t>, std::span<const uint8_t>)>;
   Status scan(Db db, std::string_view from, std::string_view prefix, const Visitor& fn) const;
+  /// As scan(), but hands fn each stored value as it is (checksum header included) without
+  /// verifying it: for passes that act on keys (retention), where hashing every value would
+  /// read the whole db. fn verifies, with open_value(), any value whose content it acts on.
+  Status scan_unverified(Db db, std::string_view from, std::string_view prefix,
+                         const Visitor& fn) const;
   /// LMDB's statistics of db in this snapshot: entries and pages (cheap: no scan).
   Result<MDB_stat> stat(Db db) const;
 
  private:
   friend class LmdbEnv;
   ReadTxn(const LmdbEnv* env, MDB_txn* txn, std::shared_lock<std::shared_mutex> lock) noexcept;
+  Status walk(Db db, std::string_view from, std::string_view prefix, bool verify,
+              const Visitor& fn) const;
   const LmdbEnv* env_;
   std::shared_lock<std::shared_mutex> lock_;  // declared first: released after the txn ends
   std::unique_ptr<MDB_txn, void (*)(MDB_txn*)> txn_;

@@ -23,7 +23,8 @@ std::size_t delete_meta_before(const ReadTxn& txn, MetaType type, std::size_t ti
                                WriteBatch& batch, Status& st) {
   std::size_t n = 0;
   std::string prefix = meta_key(type);
-  st = txn.scan(Db::meta, prefix, prefix, [&](std::span<const uint8_t> key, std::span<const uint8_t>) {
+  // Keys only: no value is read, so none is verified (hashing each would read the whole db).
+  st = txn.scan_unverified(Db::meta, prefix, prefix, [&](std::span<const uint8_t> key, std::span<const uint8_t>) {
     // Commits are keyed by output first, so their times are not in key order: scan them all.
     if (key.size() < time_at + 8) return true;
     if (get_i64(key.data() + time_at) <= cutoff.count()) {
@@ -112,7 +113,8 @@ Result<RetentionStats> retain(CheckpointStore& store, Millis checkpoint, const R
       uint64_t below = std::min(w.needed_from.value_or(*w.allocated_end), *w.allocated_end);
       std::string prefix;
       put_u32(prefix, static_cast<uint32_t>(stream));
-      st = txn->scan(Db::wal, prefix, prefix, [&](std::span<const uint8_t> key, std::span<const uint8_t>) {
+      // Keys only: verifying each block would hash every byte of the WAL on every pass.
+      st = txn->scan_unverified(Db::wal, prefix, prefix, [&](std::span<const uint8_t> key, std::span<const uint8_t>) {
         if (key.size() != kWalKeyBytes || get_u64(key.data() + 4) >= below) return false;
         batch.del(Db::wal, std::string(key.begin(), key.end()));
         ++stats.wal_blocks_deleted;

@@ -96,11 +96,14 @@ Status StateStore::drop_after(const std::string& stream, int partition, Millis c
 
 Result<std::size_t> StateStore::add_retention(const ReadTxn& txn, Millis c, WriteBatch& batch) const {
   // One pass over the db in key order: (stream, partition) ranges are contiguous and in time
-  // order, so each range's entries are held until its last full snapshot at or before c.
+  // order, so each range's entries are held until its last full snapshot at or before c. The
+  // values are not verified as they pass (that would hash every snapshot on every pass): only a
+  // full snapshot that would make older entries go, before they go.
   std::size_t deleted = 0;
   std::string range;                 // the (stream, partition) prefix being scanned
   std::vector<std::string> pending;  // its keys before the latest full snapshot seen
-  Status st = txn.scan(Db::state, {}, {}, [&](std::span<const uint8_t> key, std::span<const uint8_t> payload) {
+  Status bad;
+  Status st = txn.scan_unverified(Db::state, {}, {}, [&](std::span<const uint8_t> key, std::span<const uint8_t> value) {
     if (key.size() < 8) return true;
     std::string_view prefix(reinterpret_cast<const char*>(key.data()), key.size() - 8);
     if (prefix != range) {
@@ -108,7 +111,12 @@ Result<std::size_t> StateStore::add_retention(const ReadTxn& txn, Millis c, Writ
       pending.clear();
     }
     if (get_i64(key.data() + key.size() - 8) > c.count()) return true;
-    if (!payload.empty() && payload[0] == kFull) {
+    if (value.size() > kChecksumBytes && value[kChecksumBytes] == kFull && !pending.empty()) {
+      if (!open_value(key, value)) {
+        bad = Status(Errc::corrupt, "store " + env_.dir() + ", db " + describe_key(Db::state, key) +
+                                        ": checksum mismatch (stored value damaged)");
+        return false;
+      }
       for (auto& k : pending) batch.del(Db::state, std::move(k));
       deleted += pending.size();
       pending.clear();
@@ -117,6 +125,7 @@ Result<std::size_t> StateStore::add_retention(const ReadTxn& txn, Millis c, Writ
     return true;
   });
   if (!st) return st;
+  if (!bad) return bad;
   return deleted;
 }
 

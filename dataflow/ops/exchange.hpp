@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "dataflow/combine_map.hpp"
 #include "dataflow/graph.hpp"
 #include "dataflow/ordered_map.hpp"
 #include "dataflow/record_step.hpp"
@@ -47,18 +48,19 @@ std::vector<AnyPart> split_by_key(const std::vector<std::pair<K, V>>& in, int n)
   return parts;
 }
 
-/// Cuts a combined map into buckets by the key hashes it already holds, moving the entries.
+/// Cuts a combine map into buckets by the key hashes it holds, moving the entries in their order.
 template <class K, class V>
-std::vector<AnyPart> split_combined(OrderedMap<K, V>&& m, int n) {
+std::vector<AnyPart> split_combined(CombineMap<K, V>&& m, int n) {
   std::vector<AnyPart> parts;
   if (n == 1) {
     parts.push_back(make_part(m.take_entries()));
     return parts;
   }
   std::vector<std::vector<std::pair<K, V>>> out(static_cast<size_t>(n));
-  auto& entries = m.entries();
-  for (size_t i = 0; i < entries.size(); ++i)
-    out[m.hash_at(i) % static_cast<uint64_t>(n)].push_back(std::move(entries[i]));
+  for (auto& v : out) v.reserve(m.size() / static_cast<size_t>(n) + m.size() / 16 + 1);
+  m.drain([&out, n](std::pair<K, V>& kv, uint64_t h) {
+    out[h % static_cast<uint64_t>(n)].push_back(std::move(kv));
+  });
   for (auto& v : out) parts.push_back(make_part(std::move(v)));
   return parts;
 }
@@ -66,7 +68,7 @@ std::vector<AnyPart> split_combined(OrderedMap<K, V>&& m, int n) {
 /// Map-side combine, then split: at most one pair per key leaves each partition.
 template <class K, class V, class F>
 std::vector<AnyPart> combine_and_split(const std::vector<std::pair<K, V>>& in, int n, const F& f) {
-  OrderedMap<K, V> m;
+  CombineMap<K, V> m;
   for (const auto& [k, v] : in) m.upsert(k, v, f);
   return split_combined(std::move(m), n);
 }
@@ -85,7 +87,7 @@ class CombineBuckets final : public BucketBuilder {
  private:
   int buckets_;
   F f_;
-  OrderedMap<K, V> map_;
+  CombineMap<K, V> map_;
 };
 
 /// Everything to bucket 0 (count, reduce, transform, print of a whole batch).
