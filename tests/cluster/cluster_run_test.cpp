@@ -235,60 +235,47 @@ TEST_CASE("[tls] on: a node whose certificate another CA signed is never reached
   stop_worker(w1);
 }
 
-TEST_CASE("a worker SIGKILLed mid-run and restarted leaves every output exact") {
+// Worker-1 SIGKILLed after batch 2 and restarted at once (as rill-launch or systemd would);
+// batch 3's tasks wait on the driver until it is back. With `lose_store` its store is deleted
+// first: its state (running totals, window slices) then lives on only in worker-2's copy,
+// which it asks for before it opens its store. Every output must be the single-process run's.
+static void worker_restart_run(Cluster& c, bool lose_store) {
   const OutputTree one = single_process_run();
-  Cluster c;
   auto w1 = std::make_unique<ChildProcess>(c.worker("worker-1"));
   ChildProcess w2(c.worker("worker-2"));
   {
     Harness driver(
         ChildOptions{app(), c.args(c.config, "driver"), {}, true, c.tmp.path / "driver.log"},
         kClockStart);
-    // After batch 2 the worker dies; batch 3's tasks wait on the driver until it is back (here
-    // the test restarts it at once, as rill-launch or systemd would) and recovers its state
-    // (running totals, window slices) from its own store.
     run_batches(driver, c.tmp.path / "in", 2, [&] {
       w1->kill();
       w1->wait(std::chrono::seconds(10));
+      if (lose_store) REQUIRE(fs::remove_all(c.tmp.path / "store" / "worker-1") > 0);
       w1 = std::make_unique<ChildProcess>(c.worker("worker-1"));
     });
   }
   expect_equal_trees(rill::test::read_output_tree(c.tmp.path / "out"), one);
-  CHECK(c.log("driver").find("node worker-1 lost") != std::string::npos);
   stop_worker(*w1);
   stop_worker(w2);
 }
 
+TEST_CASE("a worker SIGKILLed mid-run and restarted leaves every output exact") {
+  Cluster c;
+  worker_restart_run(c, false);
+  CHECK(c.log("driver").find("node worker-1 lost") != std::string::npos);
+}
+
 TEST_CASE("replication = 2: a worker back without its store is rebuilt from its replica, exactly") {
-  const OutputTree one = single_process_run();
   Cluster c("10s", "1s", 2);
-  auto w1 = std::make_unique<ChildProcess>(c.worker("worker-1"));
-  ChildProcess w2(c.worker("worker-2"));
-  const fs::path store = c.tmp.path / "store";
-  {
-    Harness driver(
-        ChildOptions{app(), c.args(c.config, "driver"), {}, true, c.tmp.path / "driver.log"},
-        kClockStart);
-    // After batch 2 worker-1 dies and its disk with it. Its state (running totals, window
-    // slices) lives on only in worker-2's copy, which the restarted worker asks for before it
-    // opens its store.
-    run_batches(driver, c.tmp.path / "in", 2, [&] {
-      w1->kill();
-      w1->wait(std::chrono::seconds(10));
-      REQUIRE(fs::remove_all(store / "worker-1") > 0);
-      w1 = std::make_unique<ChildProcess>(c.worker("worker-1"));
-    });
-  }
-  expect_equal_trees(rill::test::read_output_tree(c.tmp.path / "out"), one);
+  worker_restart_run(c, true);
   CHECK(c.log("worker-2").find("handing node worker-1 its store back") != std::string::npos);
   CHECK(c.log("worker-1").find("rebuilt from its replica") != std::string::npos);
   // Each node's copy is on its peer: the driver's and worker-2's on worker-1, worker-1's on
   // worker-2.
+  const fs::path store = c.tmp.path / "store";
   CHECK(fs::exists(store / "worker-1.replica-of-driver" / "data.mdb"));
   CHECK(fs::exists(store / "worker-2.replica-of-worker-1" / "data.mdb"));
   CHECK(fs::exists(store / "worker-1.replica-of-worker-2" / "data.mdb"));
-  stop_worker(*w1);
-  stop_worker(w2);
 }
 
 // The driver killed after batch 3's file is published, and restarted; with `lose_store` its
