@@ -74,6 +74,7 @@ class ContextRuntime {
   void start_cluster_system();
   void start_sources(const ContextOptions& options);
   void stop_cluster_system();
+  void stop_cluster_actors();
   void drain_actors();
   bool shut_down_ = false;
   std::mutex stop_mu_;  // serialises stop() and shutdown()
@@ -243,14 +244,20 @@ void ContextRuntime::start_cluster_system() {
 
 // Before anything else of the job runs: only the endpoint and the replica shipper are up.
 void ContextRuntime::stop_cluster_system() {
-  if (replica_) replica_->close();
+  stop_cluster_actors();
+  system.reset();
+}
+
+// The endpoint's port closes; commits still waiting for the replica end with `stopped` (nobody
+// is left to hear of them); then every actor ends.
+void ContextRuntime::stop_cluster_actors() {
   if (endpoint_) {
     actors::unpublish_endpoint(*system, job, endpoint_);
     caf::anon_send_exit(endpoint_, caf::exit_reason::user_shutdown);
   }
   endpoint_ = nullptr;
+  if (replica_) replica_->close();
   drain_actors();
-  system.reset();
 }
 
 // Before the actor system goes: every actor has ended, and no timer (a link's reconnect delay,
@@ -491,15 +498,8 @@ void ContextRuntime::shutdown() {
   job.directory.clear();
   actors::from_outside(job.pump.get(), [&] { caf::anon_send_exit(root_watch_, caf::exit_reason::user_shutdown); });
   root_watch_ = nullptr;
-  if (endpoint_) {
-    actors::unpublish_endpoint(*system, job, endpoint_);
-    caf::anon_send_exit(endpoint_, caf::exit_reason::user_shutdown);
-  }
-  endpoint_ = nullptr;
-  // Commits still waiting for the replica end with `stopped`: nobody is left to hear of them.
-  if (replica_) replica_->close();
   root_ = nullptr;
-  if (job.cluster) drain_actors();
+  if (job.cluster) stop_cluster_actors();
   // ~actor_system runs what is left on the coordinator on this thread, once the pump is gone.
   if (job.pump) job.pump->stop();
   std::unique_lock system_lock(system_mu_);

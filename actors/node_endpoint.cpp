@@ -235,6 +235,12 @@ void gather_and_run(Self* self, Job* job, uint64_t session, uint64_t id, TaskReq
   if (g->waiting == 0) finish();
 }
 
+// A task of the driver's open session, once this node's store is open.
+void start_task(Self* self, Job* job, uint64_t session, uint64_t id, TaskRequest task) {
+  note_checkpoint(self, job, task.base);
+  gather_and_run(self, job, session, id, std::move(task));
+}
+
 void on_hello(Self* self, Job* job, const net::Envelope& env) {
   auto& st = self->state;
   if (auto reason = net::refusal_reason(job->identity, env.hello, ""); !reason.empty())
@@ -326,6 +332,8 @@ void on_replica(Self* self, Job* job, net::Envelope& env) {
     reply.error = error;
   } else {
     persistence::ReplicaAck ack = mirror->apply(from_wire(commit));
+    static_assert(static_cast<int>(persistence::ReplicaAck::Outcome::failed) ==
+                  static_cast<int>(net::ReplicaReply::Outcome::failed));
     reply.outcome = static_cast<net::ReplicaReply::Outcome>(ack.outcome);
     reply.error = ack.error;
   }
@@ -372,8 +380,7 @@ void on_frame(Self* self, Job* job, const net::Frame& frame) {
         st.held.push_back({env->session, env->id, std::move(env->task)});
         return;
       }
-      note_checkpoint(self, job, env->task.base);
-      return gather_and_run(self, job, env->session, env->id, std::move(env->task));
+      return start_task(self, job, env->session, env->id, std::move(env->task));
     }
     case net::EnvelopeKind::replicate:
     case net::EnvelopeKind::restore:
@@ -425,9 +432,8 @@ caf::behavior node_endpoint(Self* self, Job* job) {
         st.ready = true;
         auto held = std::move(st.held);
         for (auto& h : held) {
-          if (!driver_session_is(self, job, h.session)) continue;  // its session is over
-          note_checkpoint(self, job, h.task.base);
-          gather_and_run(self, job, h.session, h.id, std::move(h.task));
+          if (driver_session_is(self, job, h.session))  // else its session is over
+            start_task(self, job, h.session, h.id, std::move(h.task));
         }
       },
   };

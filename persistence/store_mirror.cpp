@@ -8,6 +8,20 @@ namespace {
 
 std::string position_key() { return meta_key(MetaType::replica_position); }
 
+// A commit's ops as one batch (put_new already travels as put).
+WriteBatch batch_of(const std::vector<WriteBatch::Op>& ops) {
+  WriteBatch batch;
+  for (const auto& op : ops) {
+    if (op.kind == WriteBatch::Kind::clear)
+      batch.clear(op.db);
+    else if (op.kind == WriteBatch::Kind::del)
+      batch.del(op.db, op.key);
+    else
+      batch.put(op.db, op.key, op.value);
+  }
+  return batch;
+}
+
 }  // namespace
 
 Result<std::vector<WriteBatch::Op>> whole_store_ops(const LmdbEnv& env) {
@@ -70,19 +84,7 @@ ReplicaAck StoreMirror::apply(const ReplicaCommit& commit) {
       return ack;
     }
   }
-  WriteBatch batch;
-  for (const auto& op : commit.ops) {
-    switch (op.kind) {
-      case WriteBatch::Kind::clear:
-        batch.clear(op.db);
-        break;
-      case WriteBatch::Kind::del:
-        batch.del(op.db, op.key);
-        break;
-      default:
-        batch.put(op.db, op.key, op.value);
-    }
-  }
+  WriteBatch batch = batch_of(commit.ops);
   // A piece of a whole-store copy leaves the copy partial until the last piece. Commits apply
   // only in sequence, so any commit without `more` completes a copy or follows a complete one.
   const bool whole = !commit.more;
@@ -115,16 +117,7 @@ Result<std::optional<ReplicaCommit>> StoreMirror::contents() const {
 }
 
 Status restore_from(StoreWriter& writer, const ReplicaCommit& contents) {
-  WriteBatch batch;
-  for (const auto& op : contents.ops) {
-    if (op.kind == WriteBatch::Kind::clear)
-      batch.clear(op.db);
-    else if (op.kind == WriteBatch::Kind::del)
-      batch.del(op.db, op.key);
-    else
-      batch.put(op.db, op.key, op.value);
-  }
-  return writer.write(std::move(batch));
+  return writer.write(batch_of(contents.ops));
 }
 
 }  // namespace rill::persistence
