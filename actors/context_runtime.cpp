@@ -118,6 +118,7 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
                       "0 <= restart_backoff_min <= restart_backoff_max");
   for (const Node& n : g.nodes()) job.stateful = job.stateful || static_cast<bool>(n.make_state);
   Millis interval = g.interval();
+  job.checkpoint_interval = g.checkpoint_interval(options.checkpoint_interval);
   if (options.backpressure && !actors::is_worker(job)) set_up_backpressure(options, interval);
   const bool deterministic = options.scheduler == Scheduler::deterministic;
   if (deterministic && job.cluster)

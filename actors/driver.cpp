@@ -22,6 +22,9 @@ struct DriverState {
   Millis next_tick{0};
   std::deque<Millis> due;
   std::optional<BatchRun> run;
+  /// Numbers each BatchRun: answers and retries of a run a rollback replaced (the same batch
+  /// time, run again) must not reach the new one, whose upstream stages may not be done.
+  int64_t run_seq = 0;
   BatchInfo info;
   std::map<int, std::vector<AnyPart>> source_parts;
   std::map<int, std::vector<AnyPart>> batch_sources;  // the current batch's, to run it again
@@ -36,6 +39,21 @@ struct DriverState {
   size_t replays = 0;  // re-runs planned at this driver's start, for progress logs
   size_t replayed = 0;
   std::optional<Millis> base;  // the last checkpoint when the current batch started
+  /// The batch the stages' state is as of once the running one is done with: the last batch
+  /// run, or the checkpoint after a rollback. The current batch's tasks name it as `after`.
+  std::optional<Millis> after;
+  std::optional<Millis> task_after;  // `after` when the current batch started
+  bool checkpoint_batch = false;     // the current batch's tasks snapshot their state
+  /// The inputs of the batches since the last checkpoint (and the current one's), to run them
+  /// again after a rollback; a checkpoint frees them.
+  struct HeldBatch {
+    std::map<int, std::vector<AnyPart>> sources;
+    std::vector<persistence::BlockRef> blocks;
+    int64_t records = 0;
+  };
+  std::map<Millis, HeldBatch> held;
+  /// Attempts a task (batch time, stage, partition) used before a rollback ran it again.
+  std::map<std::tuple<int64_t, int, int>, int> attempts;
   int since_retention = 0;
   size_t sources_waiting = 0;
   size_t next_output = 0;
@@ -135,9 +153,8 @@ void complete_batch(Self* self, Job* job) {
   // A re-run of a batch that completed before the crash (its state was not checkpointed)
   // records nothing new.
   auto last = job->meta->last_completed();
-  // Stateful tasks wrote their snapshots before answering, so with a store every completed
-  // batch is also a checkpoint.
-  bool checkpoint = job->store != nullptr;
+  // Stateful tasks of a checkpoint batch wrote their snapshots before answering.
+  bool checkpoint = st.checkpoint_batch;
   if (!last || *last < t) {
     const auto recording = std::chrono::steady_clock::now();
     if (Status s = job->meta->record_completion(t, checkpoint); !s) return fail(self, job, s.to_string());
@@ -162,6 +179,10 @@ void complete_batch(Self* self, Job* job) {
   // and this batch's records (st.run holds its sources) would double the peak memory.
   st.run.reset();
   st.batch_sources.clear();
+  st.after = t;
+  if (checkpoint || !job->store) st.held.clear();  // nothing rolls back before t any more
+  for (auto it = st.attempts.begin(); it != st.attempts.end();)
+    it = std::get<0>(it->first) <= t.count() ? st.attempts.erase(it) : std::next(it);
   job->status->batch_completed(st.info);
   st.progressed();
   adapt_rates(job, st.info, st.source_records);
@@ -186,8 +207,9 @@ void run_outputs(Self* self, Job* job) {
     }
     self->request(sink, caf::infinite, output_atom::value, OutputRequest{op.id, st.run->time(), std::move(parts)})
         .then(
-            [self, job](const OutputReply& r) {
+            [self, job, seq = st.run_seq](const OutputReply& r) {
               auto& s = self->state;
+              if (s.failed || !s.run || s.run_seq != seq) return;
               OutputOperationInfo& out = s.info.outputs.back();
               out.end_time = job->clock->now();
               out.failure = r.error;
@@ -197,15 +219,15 @@ void run_outputs(Self* self, Job* job) {
               ++s.next_output;
               run_outputs(self, job);
             },
-            [self, job, name = op.name, t = st.run->time()](caf::error& e) {
+            [self, job, name = op.name, t = st.run->time(), seq = st.run_seq](caf::error& e) {
               // The sink actor died; its supervisor restarts it and the output runs again:
               // partitions it committed are skipped by their markers.
               auto& s = self->state;
-              if (s.failed || !s.run || s.run->time() != t) return;
+              if (s.failed || !s.run || s.run_seq != seq) return;
               spdlog::warn("batch {}: output '{}' lost its sink ({}), running it again", to_string(t), name,
                            self->system().render(e));
               ++s.info.retried_tasks;
-              self->delayed_send(self, kLostActorRetry, outputs_atom::value, static_cast<int64_t>(t.count()));
+              self->delayed_send(self, kLostActorRetry, outputs_atom::value, seq);
             });
     return;
   }
@@ -214,45 +236,59 @@ void run_outputs(Self* self, Job* job) {
 
 void launch_ready(Self* self, Job* job);
 
+bool stateful(const Job* job, int stage) {
+  for (int id : job->plan->stages()[static_cast<size_t>(stage)].nodes)
+    if (job->graph->node(id).make_state) return true;
+  return false;
+}
+
+void roll_back(Self* self, Job* job, const std::string& why);
+
 void send_task(Self* self, Job* job, int stage, int partition, int attempt) {
   auto& st = self->state;
   Millis t = st.run->time();
   if (job->faults) {
     Millis hold = job->faults->delay_task("stage-" + std::to_string(stage) + "-" + std::to_string(partition), t);
     if (hold.count() > 0) {
-      self->delayed_send(self, hold, retry_atom::value, stage, partition, attempt);
+      self->delayed_send(self, hold, retry_atom::value, stage, partition, attempt, st.run_seq);
       return;
     }
   }
-  TaskRequest req{stage, partition, t, job->zero, st.run->inputs(stage, partition), st.base};
+  TaskRequest req{stage,   partition,      t, job->zero, st.run->inputs(stage, partition),
+                  st.base, st.task_after, st.checkpoint_batch};
   caf::actor worker = job->directory.get("stage", stage_index(stage, partition));
   self->request(worker, caf::infinite, run_atom::value, std::move(req))
       .then(
-          [self, job, stage, partition, attempt, t](const TaskReply& r) {
+          [self, job, stage, partition, attempt, t, seq = st.run_seq](const TaskReply& r) {
             auto& s = self->state;
-            if (s.failed || !s.run || s.run->time() != t) return;
-            if (!r.ok && r.lost_input) {
-              // A worker that held this task's shuffle input restarted: its stages' outputs
-              // are gone, so the whole batch runs again from its inputs (stateful stages reload
-              // the batch's base state first). Outputs have not run yet.
-              spdlog::warn("batch {}: {}; running the batch again", to_string(t), r.error.to_string());
+            if (s.failed || !s.run || s.run_seq != seq) return;
+            if (s.run->completed(r.stage, r.partition)) return;  // a late duplicate answer
+            if (!r.ok && (r.lost_input || r.stale_state)) {
+              // A worker that held this task's shuffle input restarted (its stages' outputs
+              // are gone), or the stage lost the state the batches since the checkpoint built:
+              // the batches since the checkpoint run again. Outputs of this one have not run.
               ++s.info.retried_tasks;
-              s.checkpoint = {};
-              s.run.emplace(*job->plan, t, s.batch_sources);
-              return launch_ready(self, job);
+              return roll_back(self, job, r.error.to_string());
             }
             if (!r.ok) {
               // A user function threw (or state could not be written): retry from the same
               // durable input (a stateful stage has reloaded its state), then give up.
               if (attempt + 1 >= job->max_attempts)
                 return fail(self, job, r.error.to_string() + " (after " + std::to_string(attempt + 1) + " attempts)");
+              if (s.task_after != s.base && stateful(job, stage)) {
+                // The stage cannot reload the state this task needs: run the batches since
+                // the checkpoint again, this task counting the attempt it used.
+                s.attempts[{t.count(), stage, partition}] = attempt + 1;
+                ++s.info.retried_tasks;
+                return roll_back(self, job, r.error.to_string());
+              }
               spdlog::warn("batch {}: {}; retrying (attempt {} of {})", to_string(t), r.error.to_string(),
                            attempt + 2, job->max_attempts);
               ++s.info.retried_tasks;
-              self->delayed_send(self, std::chrono::milliseconds(20), retry_atom::value, stage, partition, attempt + 1);
+              self->delayed_send(self, std::chrono::milliseconds(20), retry_atom::value, stage, partition, attempt + 1,
+                                 seq);
               return;
             }
-            if (s.run->completed(r.stage, r.partition)) return;  // a late duplicate answer
             s.checkpoint.bytes += r.snapshot_bytes;
             s.checkpoint.keys += r.snapshot_keys;
             s.checkpoint.duration_ms = std::max(s.checkpoint.duration_ms, r.snapshot_ms);
@@ -260,25 +296,23 @@ void send_task(Self* self, Job* job, int stage, int partition, int attempt) {
             s.progressed();
             launch_ready(self, job);
           },
-          [self, job, stage, partition, attempt, t](caf::error& e) {
+          [self, job, stage, partition, attempt, t, seq = st.run_seq](caf::error& e) {
             // The stage actor died mid-task; its supervisor restarts it. A stateless stage
             // simply runs the task again; a stateful one first reloads its state as of the
             // last checkpoint (the batch before this one), which needs a checkpoint directory.
             // A lost actor is not the task's fault: it uses up no attempt (as Spark does not
             // count executor loss); a crash loop ends at its supervisor's restart intensity.
             auto& s = self->state;
-            if (s.failed || !s.run || s.run->time() != t) return;
+            if (s.failed || !s.run || s.run_seq != seq) return;
             if (s.run->completed(stage, partition)) return;  // an earlier send answered
-            bool stateless = true;
-            for (int id : job->plan->stages()[static_cast<size_t>(stage)].nodes)
-              stateless = stateless && !job->graph->node(id).make_state;
+            bool stateless = !stateful(job, stage);
             std::string where = "stage " + std::to_string(stage) + " partition " + std::to_string(partition) +
                                 " at batch time " + to_string(t);
             if (!stateless && job->store == nullptr)
               return fail(self, job, where + " failed: " + self->system().render(e) + " (operator state lost)");
             spdlog::warn("{}: task lost ({}), retrying", where, self->system().render(e));
             ++s.info.retried_tasks;
-            self->delayed_send(self, kLostActorRetry, retry_atom::value, stage, partition, attempt);
+            self->delayed_send(self, kLostActorRetry, retry_atom::value, stage, partition, attempt, seq);
           });
 }
 
@@ -290,7 +324,48 @@ void launch_ready(Self* self, Job* job) {
     return run_outputs(self, job);
   }
   for (int s : st.run->take_ready_stages())
-    for (int p = 0; p < job->plan->stages()[static_cast<size_t>(s)].partitions; ++p) send_task(self, job, s, p, 0);
+    for (int p = 0; p < job->plan->stages()[static_cast<size_t>(s)].partitions; ++p) {
+      auto used = st.attempts.find({st.run->time().count(), s, p});
+      send_task(self, job, s, p, used == st.attempts.end() ? 0 : used->second);
+    }
+}
+
+// Every stateful stage goes back to the checkpoint the current batch started from, and the
+// batches since run again, in order, before the rest: from the inputs this driver holds, or
+// (a driver actor that restarted since) from their recorded allocations. Their outputs skip
+// what they committed (markers); completions are not recorded twice.
+void roll_back(Self* self, Job* job, const std::string& why) {
+  auto& st = self->state;
+  Millis t = st.run->time();
+  std::vector<Millis> times{t};
+  if (job->store) {  // without one there is no checkpoint: no stage reloads, the batch re-runs
+    auto allocated = job->meta->allocations_after(st.base.value_or(Millis::min()));
+    if (!allocated) return fail(self, job, "batch " + to_string(t) + ": rollback: " + allocated.status().to_string());
+    times.clear();
+    for (auto& [at, blocks] : *allocated) {
+      if (at <= job->zero || at > t || (st.base && at <= *st.base)) continue;
+      times.push_back(at);
+      if (st.held.count(at)) continue;
+      st.reruns[at] = std::move(blocks);
+      ++st.replays;
+    }
+  }
+  spdlog::warn("batch {}: {}; rolling back to checkpoint {} and running {} batch(es) again", to_string(t), why,
+               st.base ? to_string(*st.base) : std::string("(none: empty state)"), times.size());
+  for (auto it = times.rbegin(); it != times.rend(); ++it) st.due.push_front(*it);
+  st.after = st.base;
+  st.checkpoint = {};
+  st.run.reset();
+  st.batch_sources.clear();
+  st.progressed();
+  maybe_start(self, job);
+}
+
+// A checkpoint every checkpoint_interval on the grid, and every batch of a graceful stop's
+// drain: a stopped job restarts without re-running anything.
+bool is_checkpoint(Self* self, const Job* job, Millis t) {
+  if (!job->store) return false;
+  return self->state.draining || (t - job->zero).count() % job->checkpoint_interval.count() == 0;
 }
 
 void allocate_and_run(Self* self, Job* job) {
@@ -304,11 +379,17 @@ void allocate_and_run(Self* self, Job* job) {
   // Every stateful task of t starts from the state at the last checkpoint: a stage that
   // restarted, or ran t already for a driver that then died, reloads it first.
   st.base = job->meta->last_checkpoint();
+  st.task_after = st.after;
+  // A re-run of a batch completed before is no checkpoint: its completion is not recorded again.
+  auto done = job->meta->last_completed();
+  st.checkpoint_batch = is_checkpoint(self, job, t) && !(done && *done >= t);
   st.info.processing_start = job->clock->now();
   job->status->batch_submitted(st.info);
   st.batch_sources = std::move(st.source_parts);
   st.source_parts.clear();
+  st.held[t] = {st.batch_sources, st.blocks, st.info.input_records};
   st.run.emplace(*job->plan, t, st.batch_sources);
+  ++st.run_seq;
   job->status->batch_started(st.info);
   launch_ready(self, job);
 }
@@ -363,7 +444,15 @@ void start_batch(Self* self, Job* job, Millis t) {
   st.recorded.clear();
   st.source_parts.clear();
   st.sources_waiting = job->sources.size();
-  if (auto it = st.reruns.find(t); it != st.reruns.end()) {
+  if (auto held = st.held.find(t); held != st.held.end()) {
+    // Rolled back: this driver still holds the inputs it allocated.
+    st.rerun = true;
+    st.source_parts = held->second.sources;
+    st.blocks = held->second.blocks;
+    st.info.input_records = held->second.records;
+    st.sources_waiting = 0;
+    spdlog::info("running batch {} again from the inputs held since the checkpoint", to_string(t));
+  } else if (auto it = st.reruns.find(t); it != st.reruns.end()) {
     st.rerun = true;
     st.recorded = std::move(it->second);
     st.reruns.erase(it);
@@ -380,14 +469,24 @@ void start_batch(Self* self, Job* job, Millis t) {
   for (size_t i = 0; i < job->sources.size(); ++i) cut_source(self, job, t, i);
 }
 
+std::string stream_name(Job* job, size_t source) { return "'" + job->graph->node(job->sources[source].first).name + "'"; }
+
 // Graceful stop: after receivers stopped, run batches at the next grid times without waiting
 // for the clock until no source holds data, then report drained.
 void drain_step(Self* self, Job* job) {
   auto remaining = std::make_shared<size_t>(job->sources.size());
   auto pending = std::make_shared<bool>(false);
-  auto decide = [self, job, pending] {
+  auto lost = std::make_shared<bool>(false);  // a builder was restarting: ask all again
+  auto decide = [self, job, pending, lost] {
     auto& s = self->state;
-    if (*pending) {
+    if (*lost) {
+      self->delayed_send(self, kLostActorRetry, retry_atom::value, -1, -1, 0, int64_t{0});
+      return;
+    }
+    // Batches since the last checkpoint would run again at the next start: one more (a
+    // checkpoint, as every drained batch) saves their state.
+    bool unsaved = job->store && s.after && s.after != job->meta->last_checkpoint();
+    if (*pending || unsaved) {
       s.due.push_back(s.next_tick);
       s.next_tick += job->graph->interval();
       return maybe_start(self, job);
@@ -405,7 +504,12 @@ void drain_step(Self* self, Job* job) {
               *pending = *pending || has;
               if (--*remaining == 0) decide();
             },
-            [self, job](caf::error& e) { fail(self, job, "drain: " + self->system().render(e)); });
+            [self, job, i, remaining, lost, decide](caf::error& e) {
+              spdlog::warn("drain: the batch builder of stream {} was lost ({}), asking again", stream_name(job, i),
+                           self->system().render(e));
+              *lost = true;
+              if (--*remaining == 0) decide();
+            });
   }
 }
 
@@ -426,7 +530,7 @@ void maybe_start(Self* self, Job* job) {
   auto& st = self->state;
   if (st.run || st.failed || st.sources_waiting > 0) return;
   if (!st.due.empty() && !workers_ready(job)) {
-    self->delayed_send(self, std::chrono::milliseconds(5), retry_atom::value, -1, -1, 0);
+    self->delayed_send(self, std::chrono::milliseconds(5), retry_atom::value, -1, -1, 0, int64_t{0});
     return;
   }
   if (st.due.empty()) {
@@ -457,7 +561,6 @@ void stop_receivers(Self* self, Job* job, std::function<void()> then) {
   }
 }
 
-std::string stream_name(Job* job, size_t source) { return "'" + job->graph->node(job->sources[source].first).name + "'"; }
 
 // What the driver waits on right now, for the slow-wait warning; empty when it waits on the clock.
 std::string waiting_for(Self* self, Job* job) {
@@ -552,6 +655,9 @@ caf::behavior driver_actor(Self* self, Job* job) {
     last_allocated = std::max(last_allocated, t);
   }
   st.replays = st.reruns.size();
+  // The stages' state is as of the checkpoint, or (a driver actor restarted in a running
+  // process) as of the last batch completed: the re-runs continue from there.
+  st.after = restarted ? job->meta->last_completed() : job->recovery.checkpoint;
   Millis first = last_allocated + interval;
   const Millis missed_from = first;
   Millis now = job->clock->now();
@@ -569,7 +675,7 @@ caf::behavior driver_actor(Self* self, Job* job) {
   st.next_tick = first;
   schedule_tick(self, job);
   job->status->ready();
-  if (!st.due.empty()) self->send(self, retry_atom::value, -1, -1, 0);  // start the due batches
+  if (!st.due.empty()) self->send(self, retry_atom::value, -1, -1, 0, int64_t{0});  // start the due batches
   if (job->slow_wait_warning.count() > 0) self->delayed_send(self, slow_wait_check_period(job), slow_atom::value);
   return {
       [self, job](slow_atom) { check_slow_wait(self, job); },
@@ -586,14 +692,14 @@ caf::behavior driver_actor(Self* self, Job* job) {
         if (s.failed || s.run || s.info.batch_time != Millis{t} || s.sources_waiting == 0) return;
         cut_source(self, job, Millis{t}, static_cast<size_t>(index));
       },
-      [self, job](outputs_atom, int64_t t) {
+      [self, job](outputs_atom, int64_t seq) {
         auto& s = self->state;
-        if (s.failed || !s.run || s.run->time() != Millis{t}) return;
+        if (s.failed || !s.run || s.run_seq != seq) return;
         run_outputs(self, job);
       },
-      [self, job](retry_atom, int stage, int partition, int attempt) {
+      [self, job](retry_atom, int stage, int partition, int attempt, int64_t seq) {
         if (stage < 0) return maybe_start(self, job);
-        if (self->state.run) send_task(self, job, stage, partition, attempt);
+        if (self->state.run && self->state.run_seq == seq) send_task(self, job, stage, partition, attempt);
       },
       [self, job](stop_atom, bool graceful) -> caf::response_promise {
         auto& s = self->state;

@@ -92,6 +92,9 @@ struct Job {
   persistence::SyncMode store_sync = persistence::SyncMode::full;
   Recovery recovery;
   int max_attempts = 4;  ///< attempts of a failed task before the job stops
+  /// State is snapshotted at batch times zero + k * checkpoint_interval (a multiple of the
+  /// batch interval); a rollback re-runs the batches since the last one.
+  Millis checkpoint_interval{0};
   Millis slow_wait_warning{10000};  ///< log what a wait this long waits for; 0: never
   /// True when some operator keeps state (then completion waits for its snapshots).
   bool stateful = false;

@@ -148,6 +148,7 @@ int run(CommandLine& cli, const RunOptions& options, const BuildJob& build) {
                     std::to_string(config.nodes.size()) + " nodes (" + config.node_names() + ")");
     if (node == nullptr) node = &config.nodes[0];
     interval = config.batch_interval;
+    context.checkpoint_interval = config.checkpoint_interval;
     context.checkpoint_dir = node->store_dir;
     if (config.partitions > 0) context.partitions = config.partitions;
     if (context.app_name == ContextOptions{}.app_name) context.app_name = config.name;

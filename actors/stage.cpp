@@ -1,6 +1,6 @@
 // Stage actor: one partition of one stage. Handlers are thin: the pure Plan::run_task does
 // the work; the actor owns the partition's operator state between batches, loads it from the
-// checkpoint each task names as its base when it holds another, and snapshots it after every batch.
+// checkpoint each task names as its base when it holds another, and snapshots it at checkpoints.
 #include <chrono>
 #include <thread>
 
@@ -28,6 +28,8 @@ struct StageState {
   std::optional<Millis> applied;
   bool loaded = false;
 };
+
+std::string describe(std::optional<Millis> t) { return t ? to_string(*t) : std::string("(none: empty state)"); }
 
 std::string where(const Node& n, int partition) {
   return "state of '" + n.name + "' partition " + std::to_string(partition);
@@ -127,7 +129,17 @@ caf::behavior stage_actor(caf::stateful_actor<StageState>* self, Job* job, int s
         auto& s = self->state;
         TaskReply reply{stage, partition, req.time, true, {}, {}};
         const Stage& sp = job->plan->stages()[static_cast<size_t>(stage)];
-        if (stateful && job->store && (!s.loaded || s.applied != req.base)) {
+        if (stateful && job->store && (!s.loaded || s.applied != req.after)) {
+          if (req.after != req.base) {
+            // The batches since the checkpoint changed the state in memory only: the driver
+            // runs them again from the checkpoint, which this stage loads on the first.
+            reply.ok = false;
+            reply.stale_state = true;
+            reply.error = TaskError{s.name, req.time,
+                                    "operator state is not as of batch " + describe(req.after) +
+                                        "; it can be reloaded only at checkpoint " + describe(req.base)};
+            return reply;
+          }
           reload(s, *job, sp, partition, req.base);
           if (s.restore_error) {
             reply.ok = false;
@@ -148,7 +160,9 @@ caf::behavior stage_actor(caf::stateful_actor<StageState>* self, Job* job, int s
         TaskContext ctx{req.time, req.zero, job->graph->interval(), partition, sp.partitions};
         reply.ok = job->plan->run_task(stage, ctx, req.inputs, s.states, reply.result, reply.error);
         failpoint("stage.mid_batch");
-        if (reply.ok && stateful && job->store) {
+        if (reply.ok && stateful && job->store && !req.checkpoint) {
+          s.applied = req.time;
+        } else if (reply.ok && stateful && job->store) {
           if (auto e = snapshot(s, *job, sp, partition, req.time, reply)) {
             reply.ok = false;
             reply.error = TaskError{s.name, req.time, *e};

@@ -100,11 +100,10 @@ class DStream {
   /// to sink (a TypedSink<DeadLetter>) and lets the batch finish. Returns this stream.
   const DStream& on_record_error(std::shared_ptr<Sink> sink, std::string name = {}) const;
 
-  /// Spark's checkpoint(interval). rill snapshots state every batch, because deltas are cheap
-  /// (about 0.3 ms per 1,000 changed keys, measured); a longer interval is accepted for Spark
-  /// compatibility and recorded on the node (Node::checkpoint_interval), but the runtime does
-  /// not use it yet: snapshots stay per batch. Throws ConfigError naming the stream unless
-  /// interval is a positive multiple of the batch interval.
+  /// Spark's checkpoint(interval): snapshot state every interval instead of every batch.
+  /// Checkpoints cut the whole job at one batch, so the shortest interval any stream names is
+  /// the job's (ContextOptions::checkpoint_interval overrides it). Throws ConfigError naming
+  /// the stream unless interval is a positive multiple of the batch interval.
   DStream& checkpoint(Millis interval);
 
   // --- Windows (length and slide: multiples of the batch interval; slide defaults to it) ---

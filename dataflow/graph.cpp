@@ -54,4 +54,23 @@ void JobGraph::validate() const {
   }
 }
 
+Millis JobGraph::checkpoint_interval(Millis configured) const {
+  Millis every = configured;
+  if (every.count() == 0) {
+    every = interval_;
+    bool named = false;
+    // Checkpoints are whole-job cuts (every stage at the same batch), so the most frequent
+    // one a stream asks for serves all.
+    for (const auto& n : nodes_)
+      if (n.checkpoint_interval.count() > 0 && (!named || n.checkpoint_interval < every)) {
+        every = n.checkpoint_interval;
+        named = true;
+      }
+  }
+  if (every.count() <= 0 || every.count() % interval_.count() != 0)
+    throw ConfigError("checkpoint interval " + to_string(every) +
+                      " must be a positive multiple of the batch interval " + to_string(interval_));
+  return every;
+}
+
 }  // namespace rill

@@ -193,6 +193,11 @@ class JobGraph {
   /// Throws ConfigError when the graph cannot run (no outputs, ...).
   void validate() const;
 
+  /// How often the job snapshots its state: `configured` when set (ContextOptions's, a cluster
+  /// config's), else the shortest interval a stream's checkpoint(interval) names, else every
+  /// batch. Throws ConfigError unless it is a positive multiple of the batch interval.
+  Millis checkpoint_interval(Millis configured) const;
+
  private:
   Millis interval_;
   int default_partitions_ = 2;

@@ -60,6 +60,12 @@ struct ContextOptions {
   /// fsync every checkpoint commit. Default true. False survives a killed process but not
   /// a power cut (the OS still holds the writes): for tests.
   bool checkpoint_fsync = true;
+  /// How often operator state is snapshotted: a multiple of the batch interval (Spark's
+  /// DStream.checkpoint(interval); a cluster config's checkpoint_interval). Batches between
+  /// checkpoints change state in memory only; a failure rolls back to the last checkpoint and
+  /// runs the batches since again (their outputs skip what they committed). Default 0: the
+  /// shortest interval a stream's checkpoint(interval) names, else every batch.
+  Millis checkpoint_interval{0};
 
   // --- Receivers (Spark's spark.streaming.receiver.*) ------------------------------------
   /// Write every received block to the write-ahead log in the checkpoint directory before a

@@ -17,9 +17,15 @@ struct TaskRequest {
   Millis time{0};
   Millis zero{0};
   std::vector<TaskInput> inputs;
-  /// The last checkpoint when the batch started: a stateful stage runs the task on its state
-  /// as of this batch (nullopt: the empty state), reloading it first if it holds another.
+  /// The last checkpoint when the batch started: the one state a stateful stage can reload
+  /// (nullopt: the empty state).
   std::optional<Millis> base;
+  /// The batch this one follows: a stateful stage runs the task on its state as of `after`
+  /// (nullopt: the empty state). It equals base when that batch was a checkpoint; otherwise a
+  /// stage that holds another state answers stale_state, as it cannot reload `after`.
+  std::optional<Millis> after;
+  /// Snapshot the state after this batch (a checkpoint time): every checkpoint interval.
+  bool checkpoint = true;
 };
 
 struct TaskReply {
@@ -36,6 +42,10 @@ struct TaskReply {
   /// When !ok: a shuffle input could not be fetched (its holder restarted); the driver runs
   /// the whole batch again rather than this task.
   bool lost_input = false;
+  /// When !ok: the stage's state is not as of the task's `after` (it restarted, or a function
+  /// threw half-way) and only `base` can be reloaded: the driver rolls back to base and runs
+  /// the batches since again.
+  bool stale_state = false;
 };
 
 }  // namespace rill

@@ -140,6 +140,8 @@ void read_task(Decoder& d, wire::Task::Reader in, Envelope& out) {
   t.time = Millis{in.getTime()};
   t.zero = Millis{in.getZero()};
   if (in.getHasBase()) t.base = Millis{in.getBase()};
+  if (in.getHasAfter()) t.after = Millis{in.getAfter()};
+  t.checkpoint = in.getCheckpoint();
   auto inputs = in.getInputs();
   t.inputs.reserve(inputs.size());
   for (auto input : inputs) {
@@ -178,6 +180,7 @@ void read_task_done(Decoder& d, wire::TaskDone::Reader in, Envelope& out,
   r.snapshot_keys = in.getSnapshotKeys();
   r.snapshot_ms = in.getSnapshotMs();
   r.lost_input = in.getLostInput();
+  r.stale_state = in.getStaleState();
   for (auto e : in.getExported()) {
     int node = e.getNode();
     if (!d.node_ok(node)) return;
@@ -337,6 +340,9 @@ Frame encode_task(const JobGraph& graph, uint64_t session, uint64_t id, const Ta
   out.setZero(task.zero.count());
   out.setHasBase(task.base.has_value());
   out.setBase(task.base.value_or(Millis{0}).count());
+  out.setHasAfter(task.after.has_value());
+  out.setAfter(task.after.value_or(Millis{0}).count());
+  out.setCheckpoint(task.checkpoint);
   auto inputs = out.initInputs(static_cast<unsigned>(task.inputs.size()));
   for (unsigned i = 0; i < task.inputs.size(); ++i) {
     const TaskInput& in = task.inputs[i];
@@ -384,6 +390,7 @@ Frame encode_task_done(const JobGraph& graph, uint64_t session, uint64_t id,
   out.setSnapshotKeys(done.snapshot_keys);
   out.setSnapshotMs(done.snapshot_ms);
   out.setLostInput(done.lost_input);
+  out.setStaleState(done.stale_state);
   auto ex = out.initExported(static_cast<unsigned>(exported.size()));
   for (unsigned i = 0; i < exported.size(); ++i) {
     ex[i].setNode(exported[i].first);

@@ -121,6 +121,9 @@ struct Task {
   hasBase @6 :Bool;             # false: the task runs on the empty state
   base @7 :Int64;               # the last checkpoint when the batch started
   inputs @8 :List(TaskInput);
+  hasAfter @9 :Bool;            # false: the batch follows the empty state
+  after @10 :Int64;             # the batch this one follows (state as of it)
+  checkpoint @11 :Bool;         # snapshot the state after this batch
 }
 
 # A node's whole output for this partition (read by outputs or other stages).
@@ -154,6 +157,7 @@ struct TaskDone {
   snapshotKeys @12 :Int64;
   snapshotMs @13 :Float64;
   lostInput @14 :Bool;          # not ok because a shuffle input was lost: run the batch again
+  staleState @15 :Bool;         # not ok because the state is not as of the task's after: roll back
 }
 
 # One put, delete or clear of a store (persistence::WriteBatch), value sealed as stored.

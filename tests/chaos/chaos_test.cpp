@@ -102,13 +102,15 @@ struct Outcome {
 
 const char* name_of(Scheduler s) { return s == Scheduler::deterministic ? "deterministic" : "threaded"; }
 
-// Runs kBatches batches on a manual clock, under a monkey when given one.
-Outcome run_job(std::shared_ptr<chaos::Monkey> monkey, Scheduler scheduler) {
+// Runs kBatches batches on a manual clock, under a monkey when given one, snapshotting state
+// every `checkpoint_every`.
+Outcome run_job(std::shared_ptr<chaos::Monkey> monkey, Scheduler scheduler, Millis checkpoint_every = kInterval) {
   test::ScratchDir dir;
   auto clock = std::make_shared<ManualClock>();
   auto counts = std::make_shared<Events>();
   StreamingContext ssc(kInterval, ContextOptions{.clock = clock, .partitions = 2, .scheduler = scheduler,
                                                  .checkpoint_dir = dir.path + "/ckpt", .checkpoint_fsync = false,
+                                                 .checkpoint_interval = checkpoint_every,
                                                  .supervisor_max_restarts = 10000,
                                                  .restart_backoff_min = Millis{1}, .restart_backoff_max = Millis{20},
                                                  .fault_injector = monkey});
@@ -206,21 +208,22 @@ std::string first_difference(const Committed& a, const Committed& b) {
   return "";
 }
 
-}  // namespace
-
-TEST_CASE("under seeded chaos every output equals the fault-free run's") {
-  Outcome reference = run_job(nullptr, Scheduler::threaded);
+// Runs the seeds (RILL_CHAOS_SEEDS=N: 1..N, default `seeds`; RILL_CHAOS_SEED=S: S alone) with a
+// checkpoint every `checkpoint_every`, each against one fault-free reference run.
+void check_seeds(int seeds, Millis checkpoint_every) {
+  Outcome reference = run_job(nullptr, Scheduler::threaded, checkpoint_every);
   REQUIRE(reference.outputs.size() > 4 * kBatches);  // every output, most partitions, every batch
-  const int seeds = std::getenv("RILL_CHAOS_SEEDS") ? std::atoi(std::getenv("RILL_CHAOS_SEEDS")) : 20;
-  // RILL_CHAOS_SEED=S replays seed S alone.
+  if (const char* n = std::getenv("RILL_CHAOS_SEEDS")) seeds = std::atoi(n);
   const int only = std::getenv("RILL_CHAOS_SEED") ? std::atoi(std::getenv("RILL_CHAOS_SEED")) : 0;
   for (int seed = only ? only : 1; seed <= (only ? only : seeds); ++seed) {
     auto monkey = monkey_for(seed);
     const Scheduler scheduler = scheduler_for(seed);
-    Outcome o = run_job(monkey, scheduler);
+    Outcome o = run_job(monkey, scheduler, checkpoint_every);
     std::string diff = first_difference(reference.outputs, o.outputs);
-    std::printf("seed=%d sched=%s %s restarts=%d retried_batches=%d slowest_batch_ms=%.0f output=%s\n", seed,
-                name_of(scheduler), o.stats.c_str(), o.restarts, o.retried_batches, o.slowest_batch_ms,
+    std::printf("seed=%d sched=%s checkpoint_every=%lldms %s restarts=%d retried_batches=%d slowest_batch_ms=%.0f "
+                "output=%s\n",
+                seed, name_of(scheduler), static_cast<long long>(checkpoint_every.count()), o.stats.c_str(),
+                o.restarts, o.retried_batches, o.slowest_batch_ms,
                 diff.empty() ? "identical" : ("DIFFERENT (" + diff + ")").c_str());
     std::fflush(stdout);
     INFO("seed " << seed << " sched=" << name_of(scheduler) << ": " << o.stats);
@@ -228,6 +231,16 @@ TEST_CASE("under seeded chaos every output equals the fault-free run's") {
     CHECK(monkey->stats().kills >= 50);  // about 90 a run (Poisson): below 50 is a broken schedule
     CHECK(o.stray_wakeups == 0);  // every outside send went through the deterministic pump
   }
+}
+
+}  // namespace
+
+TEST_CASE("under seeded chaos every output equals the fault-free run's") { check_seeds(20, kInterval); }
+
+// Between checkpoints state changes in memory only: a killed stage, a function that threw or a
+// lost shuffle input rolls every stage back to the checkpoint and re-runs the batches since.
+TEST_CASE("with a checkpoint every 4 batches, under seeded chaos every output equals the fault-free run's") {
+  check_seeds(8, 4 * kInterval);
 }
 
 // What makes a failing seed replay: on the deterministic scheduler two runs of one seed inject

@@ -79,9 +79,14 @@ struct Cluster {
   std::string heartbeat_timeout;
   std::string interval;
   int replication;
+  std::string checkpoint_interval;
 
-  explicit Cluster(std::string heartbeat = "10s", std::string batch = "1s", int copies = 1)
-      : heartbeat_timeout(std::move(heartbeat)), interval(std::move(batch)), replication(copies) {
+  explicit Cluster(std::string heartbeat = "10s", std::string batch = "1s", int copies = 1,
+                   std::string checkpoint_every = "")
+      : heartbeat_timeout(std::move(heartbeat)),
+        interval(std::move(batch)),
+        replication(copies),
+        checkpoint_interval(std::move(checkpoint_every)) {
     fs::create_directories(tmp.path / "in");
     fs::create_directories(tmp.path / "out");
     config = write_config("cluster.toml", "test-secret");
@@ -89,7 +94,11 @@ struct Cluster {
   std::string write_config(const std::string& name, const std::string& secret,
                            const std::string& tls = "") {
     return tmp.write(
-        name, "name = \"test\"\nbatch_interval = \"" + interval + "\"\nsecret = \"" + secret +
+        name, "name = \"test\"\nbatch_interval = \"" + interval + "\"\n" +
+                  (checkpoint_interval.empty()
+                       ? ""
+                       : "checkpoint_interval = \"" + checkpoint_interval + "\"\n") +
+                  "secret = \"" + secret +
                   "\"\nstore_dir = \"store\"\nreplication = " + std::to_string(replication) +
                   "\n[heartbeat]\ninterval = \"200ms\"\n"
                   "timeout = \"" +
@@ -235,11 +244,11 @@ TEST_CASE("[tls] on: a node whose certificate another CA signed is never reached
   stop_worker(w1);
 }
 
-// Worker-1 SIGKILLed after batch 2 and restarted at once (as rill-launch or systemd would);
-// batch 3's tasks wait on the driver until it is back. With `lose_store` its store is deleted
-// first: its state (running totals, window slices) then lives on only in worker-2's copy,
-// which it asks for before it opens its store. Every output must be the single-process run's.
-static void worker_restart_run(Cluster& c, bool lose_store) {
+// Worker-1 SIGKILLed after batch `kill_after` (default 2) and restarted at once (as rill-launch or
+// systemd would); batch 3's tasks wait on the driver until it is back. With `lose_store` its store
+// is deleted first: its state (running totals, window slices) then lives on only in worker-2's
+// copy, which it asks for before it opens its store. Every output must be the single-process run's.
+static void worker_restart_run(Cluster& c, bool lose_store, int kill_after = 2) {
   const OutputTree one = single_process_run();
   auto w1 = std::make_unique<ChildProcess>(c.worker("worker-1"));
   ChildProcess w2(c.worker("worker-2"));
@@ -247,7 +256,7 @@ static void worker_restart_run(Cluster& c, bool lose_store) {
     Harness driver(
         ChildOptions{app(), c.args(c.config, "driver"), {}, true, c.tmp.path / "driver.log"},
         kClockStart);
-    run_batches(driver, c.tmp.path / "in", 2, [&] {
+    run_batches(driver, c.tmp.path / "in", kill_after, [&] {
       w1->kill();
       w1->wait(std::chrono::seconds(10));
       if (lose_store) REQUIRE(fs::remove_all(c.tmp.path / "store" / "worker-1") > 0);
@@ -278,17 +287,17 @@ TEST_CASE("replication = 2: a worker back without its store is rebuilt from its 
   CHECK(fs::exists(store / "worker-1.replica-of-worker-2" / "data.mdb"));
 }
 
-// The driver killed after batch 3's file is published, and restarted; with `lose_store` its
-// store is deleted first and comes back from worker-1's copy (replication = 2).
-static void driver_restart_run(Cluster& c, bool lose_store) {
+// The driver killed after batch `kill_at`'s file is published, and restarted; with `lose_store`
+// its store is deleted first and comes back from worker-1's copy (replication = 2).
+static void driver_restart_run(Cluster& c, bool lose_store, int kill_at = 3) {
   ChildOptions driver_options{
       app(), c.args(c.config, "driver"), {}, true, c.tmp.path / "driver.log"};
   auto driver = std::make_unique<Harness>(driver_options, kClockStart);
   for (int i = 0; i < kBatches + 3; ++i) {
     if (i < kBatches)
       rill::test::publish_file(c.tmp.path / "in", "f" + std::to_string(i) + ".txt", file_text(i));
-    if (i == 3) {
-      // Killed with batch 3's file published: the restarted driver recovers from its store
+    if (i == kill_at) {
+      // Killed with the batch's file published: the restarted driver recovers from its store
       // and the workers, which kept running, join its new sessions and reload their state.
       long long now = driver->now_ms();
       driver->kill();
@@ -330,6 +339,28 @@ TEST_CASE(
   stop_worker(w2);
 }
 
+// checkpoint_interval = 3 s: batches between checkpoints change the workers' state in memory
+// only. A restarted worker's stages can load only the last checkpoint, so the whole cluster
+// rolls back to it and re-runs the batches since; a restarted driver re-runs them from its
+// store. Outputs stay exact either way.
+TEST_CASE("checkpoint_interval = 3 s: a worker SIGKILLed between checkpoints rolls back, exactly") {
+  Cluster c("10s", "1s", 1, "3s");
+  worker_restart_run(c, false, 3);  // after batch 4 s: its state is in worker-1's memory only
+  CHECK(c.log("driver").find("rolling back to checkpoint") != std::string::npos);
+}
+
+TEST_CASE("checkpoint_interval = 3 s: the driver SIGKILLed between checkpoints re-runs, exactly") {
+  const OutputTree one = single_process_run();
+  Cluster c("10s", "1s", 1, "3s");
+  ChildProcess w1(c.worker("worker-1"));
+  ChildProcess w2(c.worker("worker-2"));
+  driver_restart_run(c, false, 5);
+  expect_equal_trees(rill::test::read_output_tree(c.tmp.path / "out"), one);
+  CHECK(c.log("driver").find("2 batch(es) to re-run") != std::string::npos);
+  stop_worker(w1);
+  stop_worker(w2);
+}
+
 TEST_CASE("a worker killed between a batch's shuffle stages makes the batch run again, exactly") {
   const OutputTree one = single_process_run();
   Cluster c;
@@ -364,7 +395,7 @@ TEST_CASE("a worker killed between a batch's shuffle stages makes the batch run 
   REQUIRE(restarted);
   expect_equal_trees(rill::test::read_output_tree(c.tmp.path / "out"), one);
   CHECK(c.log("driver").find("shuffle input lost") != std::string::npos);
-  CHECK(c.log("driver").find("running the batch again") != std::string::npos);
+  CHECK(c.log("driver").find("running 1 batch(es) again") != std::string::npos);
   stop_worker(w1);
   stop_worker(*w2);
 }

@@ -120,7 +120,8 @@ struct Worker {
   }
 
   rill::TaskRequest reduce_task(int partition, const std::string& holder) {
-    rill::TaskRequest t{reduce_stage, partition, Millis{5000}, Millis{1000}, {}, std::nullopt};
+    rill::TaskRequest t{reduce_stage, partition,    Millis{5000}, Millis{1000},
+                        {},           std::nullopt, std::nullopt};
     std::vector<rill::AnyPart> buckets(4);
     buckets[0] = net::bucket_ref_part({holder, 0, 0});
     t.inputs.push_back({reduce_node, 0, nullptr, buckets});

@@ -111,7 +111,7 @@ TEST_CASE("the driver's link refuses a result of an older session and resends in
   };
 
   const uint64_t first = welcome();
-  rill::TaskRequest task{0, 1, Millis{3000}, Millis{1000}, {}, std::nullopt};
+  rill::TaskRequest task{0, 1, Millis{3000}, Millis{1000}, {}, std::nullopt, std::nullopt};
   task.inputs.push_back({0, -1, rill::make_part(std::vector<std::string>{"a"})});
   auto answer = driver->request(link, caf::infinite, actors::run_atom::value, task);
   net::Envelope sent = next_frame(net::EnvelopeKind::task);

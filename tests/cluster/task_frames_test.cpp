@@ -44,7 +44,7 @@ const std::vector<T>& records(const AnyPart& part) {
 }
 
 rill::TaskRequest sample_task() {
-  rill::TaskRequest t{1, 1, Millis{7000}, Millis{1000}, {}, Millis{6000}};
+  rill::TaskRequest t{1, 1, Millis{7000}, Millis{1000}, {}, Millis{6000}, Millis{6000}, true};
   t.inputs.push_back(
       {0, -1, rill::make_part(std::vector<std::string>{"a b", "", std::string("c\0d", 3)})});
   t.inputs.push_back({3,
@@ -69,6 +69,8 @@ TEST_CASE("a task and its answer cross nodes unchanged") {
   CHECK(env->task.time == Millis{7000});
   CHECK(env->task.zero == Millis{1000});
   CHECK(env->task.base == std::optional<Millis>(Millis{6000}));
+  CHECK(env->task.after == std::optional<Millis>(Millis{6000}));
+  CHECK(env->task.checkpoint);
   REQUIRE(env->task.inputs.size() == 2);
   CHECK(records<std::string>(env->task.inputs[0].part) == records<std::string>(t.inputs[0].part));
   CHECK(env->task.inputs[1].node == 3);
@@ -81,9 +83,13 @@ TEST_CASE("a task and its answer cross nodes unchanged") {
   CHECK(rill::net::bucket_ref_of(refs[2]).holder == "worker-1");
 
   t.base.reset();
+  t.after = Millis{5000};  // between checkpoints: state as of 5000, none stored yet
+  t.checkpoint = false;
   env = rill::net::decode_envelope(rill::net::encode_task(g.graph(), 42, 10, t), g.graph(), {});
   REQUIRE(env.is_ok());
   CHECK(!env->task.base);
+  CHECK(env->task.after == std::optional<Millis>(Millis{5000}));
+  CHECK(!env->task.checkpoint);
 
   rill::TaskReply r{
       1,   1, Millis{7000}, false, {}, {"reduce_by_key-3", Millis{7000}, "threw: bad key"},
@@ -97,6 +103,14 @@ TEST_CASE("a task and its answer cross nodes unchanged") {
   CHECK(done->kind == rill::net::EnvelopeKind::task_done);
   CHECK(!done->done.ok);
   CHECK(done->done.lost_input);
+  CHECK(!done->done.stale_state);
+  r.lost_input = false;
+  r.stale_state = true;
+  done = rill::net::decode_envelope(rill::net::encode_task_done(g.graph(), 42, 9, r), g.graph(), {},
+                                    "worker-1");
+  REQUIRE(done.is_ok());
+  CHECK(!done->done.lost_input);
+  CHECK(done->done.stale_state);
   CHECK(done->done.error.to_string() == r.error.to_string());
   CHECK(done->done.snapshot_bytes == 100);
   CHECK(done->done.snapshot_ms == 1.5);

@@ -196,3 +196,16 @@ TEST_CASE("checkpoint(interval) records a multiple of the batch interval, reject
   CHECK_THROWS_WITH(s.checkpoint(0ms), Contains("ids"));
   CHECK(rill::context_graph(run.ssc).node(s.id()).checkpoint_interval == 10s);
 }
+
+TEST_CASE("the job checkpoints at the configured interval, else the shortest a stream names, else every batch") {
+  ManualRun run(1000ms, 1);
+  const rill::JobGraph& g = rill::context_graph(run.ssc);
+  auto a = run.ssc.queue_stream(queue_of<int>({})).map([](int x) { return x; }).name("a");
+  CHECK(g.checkpoint_interval(0ms) == 1000ms);  // nothing named: every batch
+  a.checkpoint(10s);
+  auto b = a.map([](int x) { return x + 1; }).name("b");
+  b.checkpoint(4s);
+  CHECK(g.checkpoint_interval(0ms) == 4s);  // one cut serves both: the more frequent
+  CHECK(g.checkpoint_interval(6s) == 6s);   // ContextOptions / a cluster config override
+  CHECK_THROWS_WITH(g.checkpoint_interval(2500ms), Contains("2500 ms") && Contains("1000 ms"));
+}
