@@ -36,10 +36,6 @@ void fill(wire::ReplicaFrame::Builder out, uint64_t session, uint64_t id, const 
   }
 }
 
-unsigned first_segment(size_t words) {
-  return static_cast<unsigned>(std::min<size_t>(words, size_t{1} << 28));
-}
-
 }  // namespace
 
 Frame encode_replicate(uint64_t session, uint64_t id, const StoreCopy& commit) {

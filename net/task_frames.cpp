@@ -18,39 +18,6 @@
 namespace rill::net {
 namespace {
 
-kj::ArrayPtr<const capnp::byte> data_of(const std::string& s) {
-  return kj::arrayPtr(reinterpret_cast<const capnp::byte*>(s.data()), s.size());
-}
-
-const PartCodec& codec_of(const JobGraph& graph, int node) {
-  const PartCodec& codec = graph.node(node).codec;
-  if (!codec.encode)
-    throw std::invalid_argument("stream '" + graph.node(node).name + "' (records " +
-                                graph.node(node).type + ") cannot cross nodes: not a record type");
-  return codec;
-}
-
-// The node whose output type a part on (node, edge) holds: the parent, or the source itself.
-int producer(const JobGraph& graph, int node, int edge) {
-  return edge < 0 ? node : graph.node(node).inputs[static_cast<size_t>(edge)].from;
-}
-
-EncodeColumns encode_part(const JobGraph& graph, int node, const AnyPart& part) {
-  EncodeColumns columns;
-  codec_of(graph, node).encode(part, columns);
-  return columns;
-}
-
-// Room for an envelope's fixed fields and each list entry's own struct, on top of the parts:
-// generous, as a short first segment costs a second one (slower to read), a long one only
-// zeroed memory.
-constexpr size_t kEnvelopeWords = 64;
-constexpr size_t kEntryWords = 8;
-
-unsigned first_segment(size_t words) {
-  return static_cast<unsigned>(std::min<size_t>(words, size_t{1} << 28));
-}
-
 void fill_hello(wire::Hello::Builder out, const HelloStep& step) {
   out.setCluster(step.cluster);
   out.setFrom(step.from);
@@ -62,53 +29,6 @@ void fill_hello(wire::Hello::Builder out, const HelloStep& step) {
   out.setSession(step.session);
   out.setChannel(step.channel);
 }
-
-// Decoding state: the graph, the limits and the first refusal, which ends the walk.
-struct Decoder {
-  const JobGraph& graph;
-  const DecodeLimits& limits;
-  std::string what;
-  std::optional<Status> refused;
-
-  bool refuse(std::string message) {
-    if (!refused) refused = Status(Errc::corrupt, what + ": " + std::move(message));
-    return false;
-  }
-  bool node_ok(int node) {
-    if (node >= 0 && static_cast<size_t>(node) < graph.nodes().size()) return true;
-    return refuse("no stream " + std::to_string(node) + " in this job");
-  }
-  bool edge_ok(int node, int edge) {
-    if (!node_ok(node)) return false;
-    if (edge >= -1 && edge < static_cast<int>(graph.node(node).inputs.size()) &&
-        (edge >= 0 || graph.node(node).is_source))
-      return true;
-    return refuse("stream '" + graph.node(node).name + "' has no input " + std::to_string(edge));
-  }
-  // The part of `producer`'s type in `batch`; null when absent.
-  bool part(wire::RecordBatch::Reader batch, bool present, int producer_node, AnyPart& out,
-            const std::string& where) {
-    if (!present) return true;
-    const PartCodec& codec = graph.node(producer_node).codec;
-    if (!codec.decode)
-      return refuse(where + ": stream '" + graph.node(producer_node).name + "' cannot cross nodes");
-    DecodeColumns columns;
-    if (auto s =
-            read_record_batch(batch, limits, codec.type_signature, what + ", " + where, columns)) {
-      if (!refused) refused = Status(s->code(), what + ", " + where + ": " + s->message());
-      return false;
-    }
-    auto decoded = codec.decode(columns, limits.max_records);
-    if (!decoded) {
-      if (!refused)
-        refused = Status(decoded.status().code(),
-                         what + ", " + where + ": " + decoded.status().message());
-      return false;
-    }
-    out = std::move(*decoded);
-    return true;
-  }
-};
 
 HelloStep read_hello(wire::Hello::Reader in) {
   HelloStep out;
@@ -291,6 +211,10 @@ const char* envelope_kind_name(EnvelopeKind kind) noexcept {
       return "restore";
     case EnvelopeKind::restored:
       return "restored";
+    case EnvelopeKind::source:
+      return "source";
+    case EnvelopeKind::sourced:
+      return "sourced";
   }
   return "?";
 }
@@ -518,6 +442,14 @@ Result<Envelope> decode_envelope(const Frame& frame, const JobGraph& graph,
         if (auto bad = read_replica_frame(in, out.replica_reply)) d.refuse(*bad);
         break;
       }
+      case wire::Envelope::SOURCE:
+        out.kind = EnvelopeKind::source;
+        read_source(d, env.getSource(), out);
+        break;
+      case wire::Envelope::SOURCED:
+        out.kind = EnvelopeKind::sourced;
+        read_sourced(d, env.getSourced(), out);
+        break;
       default:
         d.refuse("not a rill envelope (unknown kind " + std::to_string(int(env.which())) + ")");
     }

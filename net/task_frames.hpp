@@ -10,6 +10,7 @@
 #include "dataflow/task_request.hpp"
 #include "net/frame.hpp"
 #include "net/replica_frames.hpp"
+#include "net/source_frames.hpp"
 
 namespace rill::net {
 
@@ -25,7 +26,9 @@ enum class EnvelopeKind {
   replicate,
   replicated,
   restore,
-  restored
+  restored,
+  source,
+  sourced
 };
 
 /// "hello", "welcome", ...: for messages.
@@ -90,6 +93,8 @@ struct Envelope {
   FetchReply fetched;
   ReplicaRequest replica;      ///< replicate (its commit), restore
   ReplicaReply replica_reply;  ///< replicated (the ack), restored (found, contents)
+  SourceAsk source;
+  SourceAnswer sourced;
 };
 
 Frame encode_hello(EnvelopeKind kind, const HelloStep& step);

@@ -51,6 +51,8 @@ struct Envelope {
     replicated @9 :ReplicaAck;   # the peer's answer
     restore @10 :Restore;        # a node whose store is gone asks its replica peer for the copy
     restored @11 :ReplicaFrame;  # the answer: the whole copy, or found = false
+    source @12 :SourceAsk;       # the driver asks for a stream whose receiver runs on a worker
+    sourced @13 :SourceAnswer;   # the worker's answer
   }
 }
 
@@ -158,6 +160,32 @@ struct TaskDone {
   snapshotMs @13 :Float64;
   lostInput @14 :Bool;          # not ok because a shuffle input was lost: run the batch again
   staleState @15 :Bool;         # not ok because the state is not as of the task's after: roll back
+}
+
+# What the driver asks of a worker's batch builder or receiver of one stream.
+struct SourceAsk {
+  session @0 :UInt64;
+  id @1 :UInt64;
+  stream @2 :Int32;             # the source node
+  kind @3 :UInt8;               # 0 take, 1 replay, 2 pending, 3 stop, 4 set rate
+  time @4 :Int64;               # take, replay: the batch time
+  recorded @5 :Data;            # replay: what the batch read; take: the stream's last recorded read
+  graceful @6 :Bool;            # stop
+  rate @7 :Float64;             # set rate: records per second
+}
+
+struct SourceAnswer {
+  session @0 :UInt64;
+  id @1 :UInt64;
+  stream @2 :Int32;
+  time @3 :Int64;
+  records @4 :Int64;
+  present @5 :List(Bool);       # per partition; false: an empty part
+  parts @6 :List(RecordBatch);  # per partition, typed as the stream's records
+  replay @7 :Data;              # a replayable stream's record of what the take read
+  hasError @8 :Bool;
+  error @9 :Text;               # the take or replay failed: why, naming the stream
+  pending @10 :Bool;            # pending: data waits at the worker
 }
 
 # One put, delete or clear of a store (persistence::WriteBatch), value sealed as stored.

@@ -168,6 +168,11 @@ TEST_CASE("random and mutated frames are refused or decoded, never a crash") {
   const rill::net::Frame task = rill::net::encode_task(g.graph(), 1, 1, sample_task());
   rill::net::StoreCopy commit{3, 4, true, true, {{0, 0, "key", "value"}, {3, 2, "", ""}}};
   const rill::net::Frame replicate = rill::net::encode_replicate(1, 2, commit);
+  rill::net::SourceAnswer cut;
+  cut.stream = 0;
+  cut.records = 2;
+  cut.parts = {rill::make_part(std::vector<std::string>{"x y", "z"}), nullptr};
+  const rill::net::Frame sourced = rill::net::encode_sourced(g.graph(), 1, 3, cut);
   std::mt19937 rng(20261127);
   int refused = 0, decoded = 0;
   for (int i = 0; i < 6000; ++i) {
@@ -176,7 +181,7 @@ TEST_CASE("random and mutated frames are refused or decoded, never a crash") {
       bytes.resize(rng() % 600);
       for (auto& b : bytes) b = static_cast<uint8_t>(rng());
     } else {
-      const rill::net::Frame& valid = i % 4 == 1 ? task : replicate;
+      const rill::net::Frame& valid = i % 4 == 1 ? task : i % 8 == 3 ? replicate : sourced;
       bytes.assign(valid.data(), valid.data() + valid.size());
       int flips = 1 + static_cast<int>(rng() % 8);
       for (int f = 0; f < flips; ++f) bytes[rng() % bytes.size()] = static_cast<uint8_t>(rng());
@@ -195,6 +200,50 @@ TEST_CASE("random and mutated frames are refused or decoded, never a crash") {
   }
   CHECK(refused > 3000);  // nearly all random frames, many mutated ones
   INFO("decoded " << decoded);
+}
+
+TEST_CASE("a stream's cut crosses from the worker that receives it unchanged; bad asks are refused") {
+  WordCountGraph g;
+  rill::net::SourceAsk ask{rill::net::SourceAsk::Kind::replay, 0, Millis{4000}, "blocks 3-5", false, 0};
+  auto env = rill::net::decode_envelope(rill::net::encode_source(7, 8, ask), g.graph(), {});
+  REQUIRE(env.is_ok());
+  CHECK(env->kind == rill::net::EnvelopeKind::source);
+  CHECK(env->session == 7);
+  CHECK(env->id == 8);
+  CHECK(env->source.kind == rill::net::SourceAsk::Kind::replay);
+  CHECK(env->source.stream == 0);
+  CHECK(env->source.time == Millis{4000});
+  CHECK(env->source.recorded == "blocks 3-5");
+
+  rill::net::SourceAnswer cut;
+  cut.stream = 0;
+  cut.time = Millis{4000};
+  cut.records = 3;
+  cut.parts = {nullptr, rill::make_part(std::vector<std::string>{"a b", "c"})};
+  cut.replay = "blocks 6-7";
+  env = rill::net::decode_envelope(rill::net::encode_sourced(g.graph(), 7, 9, cut), g.graph(), {});
+  REQUIRE(env.is_ok());
+  CHECK(env->kind == rill::net::EnvelopeKind::sourced);
+  CHECK(env->sourced.records == 3);
+  REQUIRE(env->sourced.parts.size() == 2);
+  CHECK(env->sourced.parts[0] == nullptr);
+  CHECK(records<std::string>(env->sourced.parts[1]) == std::vector<std::string>{"a b", "c"});
+  CHECK(env->sourced.replay == "blocks 6-7");
+  CHECK(!env->sourced.error);
+  cut.error = "stream 'lines': block 6 is missing";
+  env = rill::net::decode_envelope(rill::net::encode_sourced(g.graph(), 7, 9, cut), g.graph(), {});
+  REQUIRE(env.is_ok());
+  CHECK(env->sourced.error == cut.error);
+
+  // Only input streams have receivers; a stream the job lacks is named.
+  ask.stream = 3;
+  env = rill::net::decode_envelope(rill::net::encode_source(7, 8, ask), g.graph(), {});
+  REQUIRE(!env.is_ok());
+  CHECK_THAT(env.status().message(), Catch::Contains("is not an input stream"));
+  ask.stream = 99;
+  env = rill::net::decode_envelope(rill::net::encode_source(7, 8, ask), g.graph(), {});
+  REQUIRE(!env.is_ok());
+  CHECK_THAT(env.status().message(), Catch::Contains("no stream 99"));
 }
 
 TEST_CASE("the handshake refuses every mismatch with its reason and accepts the right peer") {
