@@ -26,6 +26,11 @@ caf::actor spawn_node_link(caf::local_actor& parent, Job& job, const net::NodeCo
 caf::actor spawn_node_link(caf::actor_system& system, Job& job, const net::NodeConfig& peer,
                            const std::string& channel);
 
+/// On a cluster's driver: stands in for the batch builder and the receiver actor of source
+/// `source_index`, whose receiver runs on a worker (Job::source_hosts). Answers take, replay,
+/// pending and stop by asking that worker over its link; rate_atom sets the stream's rate there.
+caf::actor spawn_remote_source(caf::local_actor& parent, Job& job, int source_index);
+
 /// On a worker node: answers the handshakes of its peers, runs the tasks of the driver's open
 /// session on this node's stage actors (held until the node's store is open: send it
 /// ready_atom), serves shuffle buckets, and keeps the store copies of the nodes whose replica

@@ -1,5 +1,7 @@
 #include "actors/cluster_runtime.hpp"
 
+#include <map>
+
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -15,6 +17,44 @@
 
 namespace rill::actors {
 
+namespace {
+
+// Each stream a node's `receivers` names must be a receiver stream of this job. The driver
+// keeps every source and notes where each runs; a worker keeps only the ones placed on it.
+void place_sources(Job& job, const net::ClusterConfig& cluster, const net::NodeConfig& self) {
+  std::map<std::string, const net::NodeConfig*> placed;
+  for (const auto& n : cluster.nodes)
+    for (const std::string& stream : n.receivers) placed[stream] = &n;
+  std::string receivers;  // this job's receiver streams, for the message
+  for (const auto& [node, src] : job.sources)
+    if (src->receiver_slot())
+      receivers += (receivers.empty() ? "'" : ", '") + job.graph->node(node).name + "'";
+  for (const auto& [stream, at] : placed) {
+    bool found = false;
+    for (const auto& [node, src] : job.sources)
+      found = found || (job.graph->node(node).name == stream && src->receiver_slot() != nullptr);
+    if (!found)
+      throw ConfigError(cluster.path + ":" + std::to_string(at->line) + ": node '" + at->name +
+                        "': receivers: '" + stream +
+                        "' is not a receiver stream of this job (its receiver streams: " +
+                        (receivers.empty() ? std::string("none") : receivers) + ")");
+  }
+  auto host_of = [&](int node) -> const net::NodeConfig* {
+    auto it = placed.find(job.graph->node(node).name);
+    return it == placed.end() ? &cluster.driver() : it->second;
+  };
+  if (self.role == net::NodeRole::worker) {
+    std::erase_if(job.sources, [&](const auto& s) { return host_of(s.first) != &self; });
+    return;
+  }
+  for (const auto& [node, src] : job.sources) {
+    const net::NodeConfig* host = host_of(node);
+    job.source_hosts.push_back(host == &self ? nullptr : host);
+  }
+}
+
+}  // namespace
+
 void join_cluster(Job& job, const ContextOptions& options) {
   auto cluster =
       std::make_shared<net::ClusterConfig>(net::load_cluster_config(options.cluster_config));
@@ -22,13 +62,7 @@ void join_cluster(Job& job, const ContextOptions& options) {
   if (node == nullptr)
     throw ConfigError("cluster_node '" + options.cluster_node + "': " + cluster->path +
                       " has no such node (its nodes: " + cluster->node_names() + ")");
-  // Receivers run on the driver node in this version; a config placing them elsewhere would
-  // silently not do what it says.
-  for (const auto& n : cluster->nodes)
-    if (n.role == net::NodeRole::worker && !n.receivers.empty())
-      throw ConfigError(cluster->path + ":" + std::to_string(n.line) + ": node '" + n.name +
-                        "': receivers = [...]: receivers run on the driver node in this version of "
-                        "rill; remove the key");
+  place_sources(job, *cluster, *node);
   if (cluster->tls.enabled)
     if (std::string problem = net::tls_files_problem(cluster->tls); !problem.empty())
       throw ConfigError(cluster->path + ": [tls]: " + problem);

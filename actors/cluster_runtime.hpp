@@ -14,9 +14,20 @@ namespace rill::actors {
 /// REQUIRES: job.graph is set.
 void join_cluster(Job& job, const ContextOptions& options);
 
-/// True on a worker node: it runs stage partitions only (no sources, driver or outputs).
+/// True on a worker node: it runs stage partitions and the receivers placed on it (no driver
+/// or outputs).
 inline bool is_worker(const Job& job) {
   return job.node != nullptr && job.node->role == net::NodeRole::worker;
+}
+
+/// True on a cluster's driver for a source whose receiver a worker runs (Job::source_hosts).
+inline bool runs_elsewhere(const Job& job, size_t source) {
+  return source < job.source_hosts.size() && job.source_hosts[source] != nullptr;
+}
+
+/// A node's place in its config's node list: the directory's key for the driver's link to it.
+inline int node_index(const net::ClusterConfig& cluster, const net::NodeConfig& node) {
+  return static_cast<int>(&node - cluster.nodes.data());
 }
 
 /// True when this node runs partition `partition` of every stage itself: always on one

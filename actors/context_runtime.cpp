@@ -103,9 +103,7 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
   job.clock = &ctx.clock();
   job.sources = sources;
   if (!options.cluster_config.empty()) {
-    actors::join_cluster(job, options);
-    // A worker runs stage partitions only; the driver node runs every source.
-    if (actors::is_worker(job)) job.sources.clear();
+    actors::join_cluster(job, options);  // a worker keeps only the sources placed on it
   }
   if (options.task_max_attempts < 1) throw ConfigError("task_max_attempts must be at least 1");
   job.max_attempts = options.task_max_attempts;
@@ -210,16 +208,18 @@ void ContextRuntime::start_sources(const ContextOptions& options) {
                         "ssc.checkpoint(dir) before start()");
     block_log_ = std::make_unique<actors::WalBlockLog>(job.store);
   }
-  for (const auto& [node, src] : job.sources) {
+  for (size_t i = 0; i < job.sources.size(); ++i) {
+    const auto& [node, src] = job.sources[i];
     (void)job.meta->record_partitions(g.node(node).name, g.node(node).partitions);
-    src->start(SourceContext{job.clock, job.zero, interval, block_log_.get(), node});
+    if (!actors::runs_elsewhere(job, i)) src->start(SourceContext{job.clock, job.zero, interval, block_log_.get(), node});
   }
   // A first start records what replayable sources saw (a directory's existing names) under
   // the zero time, which is never a batch time: resume() then gets it first.
   if (job.store && !job.recovery.resumed) {
     std::vector<persistence::BlockRef> started;
-    for (const auto& [node, src] : job.sources)
-      if (src->replayable()) started.push_back({node, 0, 0, src->started_record()});
+    for (size_t i = 0; i < job.sources.size(); ++i)
+      if (job.sources[i].second->replayable() && !actors::runs_elsewhere(job, i))
+        started.push_back({job.sources[i].first, 0, 0, job.sources[i].second->started_record()});
     if (!started.empty())
       if (Status s = job.meta->record_allocation(job.zero, started); !s) throw JobError("checkpoint: " + s.to_string());
   }
@@ -356,9 +356,11 @@ void ContextRuntime::plan_recovery() {
   for (auto& a : *all)
     if (a.first > job.zero && (!job.recovery.checkpoint || a.first > *job.recovery.checkpoint))
       job.recovery.reruns.push_back(a);
-  // Replayable sources continue after everything recorded; the rest start afresh.
-  for (const auto& [node, src] : job.sources) {
-    if (!src->replayable()) continue;
+  // Replayable sources continue after everything recorded; the rest start afresh. A stream
+  // whose receiver runs on a worker is that worker's to resume.
+  for (size_t i = 0; i < job.sources.size(); ++i) {
+    const auto& [node, src] = job.sources[i];
+    if (!src->replayable() || actors::runs_elsewhere(job, i)) continue;
     std::vector<std::string> recorded;
     for (const auto& [t, blocks] : *all)
       for (const auto& b : blocks)
@@ -401,6 +403,16 @@ actors::SupervisorSpec ContextRuntime::tree_spec(const ContextOptions& options) 
   for (size_t i = 0; i < job.sources.size(); ++i) {
     int idx = static_cast<int>(i);
     const std::string& name = job.graph->node(job.sources[i].first).name;
+    if (actors::runs_elsewhere(job, i)) {
+      // Its receiver and batch builder run on a worker: one actor here asks them.
+      builders.push_back(ChildSpec{"builder-" + name, "batch_builder", actors::RestartType::permanent,
+                                   [j, idx](caf::local_actor& p) { return actors::spawn_remote_source(p, *j, idx); },
+                                   [j, idx](const caf::actor& a) {
+                                     j->directory.set("builder", idx, a);
+                                     j->directory.set("receiver", idx, a);
+                                   }});
+      continue;
+    }
     if (ReceiverSlot* slot = job.sources[i].second->receiver_slot()) {
       slot->set_clock(job.clock);
       receivers.children.push_back(ChildSpec{"receiver-" + name, "receiver", actors::RestartType::permanent,
@@ -430,8 +442,9 @@ actors::SupervisorSpec ContextRuntime::tree_spec(const ContextOptions& options) 
           if (&job.cluster->owner_of(p) == &n) owned.push_back(actors::stage_index(s.id, p));
       workers.children.push_back(ChildSpec{"link-" + n.name, "node_link", actors::RestartType::permanent,
                                            [j, node = &n](caf::local_actor& p) { return actors::spawn_node_link(p, *j, *node); },
-                                           [j, owned](const caf::actor& a) {
+                                           [j, owned, node = &n](const caf::actor& a) {
                                              for (int index : owned) j->directory.set("stage", index, a);
+                                             j->directory.set("link", actors::node_index(*j->cluster, *node), a);
                                            }});
     }
   if (!actors::is_worker(job))
@@ -451,6 +464,10 @@ actors::SupervisorSpec ContextRuntime::tree_spec(const ContextOptions& options) 
   actors::SupervisorSpec root{"root", actors::Strategy::one_for_one, {}, {}, 0};
   name_all(receivers);
   workers.children.insert(workers.children.begin(), actors::supervisor_child(std::move(receivers)));
+  if (actors::is_worker(job)) {  // no driver: the builders of the receivers placed here answer its link
+    for (ChildSpec& b : driver.children)
+      if (b.kind == "batch_builder") workers.children.push_back(std::move(b));
+  }
   name_all(workers);
   name_all(driver);
   root.children.push_back(actors::supervisor_child(std::move(workers)));
@@ -586,7 +603,9 @@ void StreamingContext::start() {
   state_ = 1;
   // Return only once the first tick is scheduled, so a test's first advance() is never lost.
   int receivers = 0;
-  for (const auto& [node, src] : runtime_->job.sources) receivers += src->receiver_slot() != nullptr;
+  const actors::Job& job = runtime_->job;
+  for (size_t i = 0; i < job.sources.size(); ++i)  // those this node runs
+    receivers += job.sources[i].second->receiver_slot() != nullptr && !actors::runs_elsewhere(job, i);
   // Waits up to 30 s, saying what it waits for every slow_wait_warning.
   auto wait_logged = [&](const std::function<bool(Millis)>& wait, const std::string& what) {
     const Millis limit{30000};

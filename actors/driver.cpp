@@ -139,8 +139,13 @@ void adapt_rates(Job* job, const BatchInfo& info, const std::map<int, int64_t>& 
                                   info.processing_delay(), info.scheduling_delay());
     if (!rate) continue;
     double limit = job->max_rate > 0 ? std::min(*rate, job->max_rate) : *rate;
-    for (auto& [n, src] : job->sources)
-      if (n == node) src->set_rate(limit);
+    for (size_t i = 0; i < job->sources.size(); ++i) {
+      if (job->sources[i].first != node) continue;
+      if (i < job->source_hosts.size() && job->source_hosts[i])  // its receiver runs on a worker
+        caf::anon_send(job->directory.get("builder", static_cast<int>(i)), rate_atom::value, limit);
+      else
+        job->sources[i].second->set_rate(limit);
+    }
     spdlog::debug("backpressure: stream '{}' limited to {:.0f} records/s after batch {}", job->graph->node(node).name,
                   limit, to_string(info.batch_time));
   }

@@ -118,6 +118,10 @@ struct Job {
   std::shared_ptr<const net::ClusterConfig> cluster;
   const net::NodeConfig* node = nullptr;
   net::NodeIdentity identity;
+  /// On a cluster's driver: by source index, the worker whose `receivers` run that stream
+  /// (its batch builder is there too; the driver asks it over the worker's link), or null for
+  /// a stream this node runs. Empty on one machine and on workers (they keep only their own).
+  std::vector<const net::NodeConfig*> source_hosts;
 };
 
 }  // namespace rill::actors

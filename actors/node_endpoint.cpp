@@ -36,11 +36,18 @@ struct HeldTask {
   TaskRequest task;
 };
 
+struct HeldSource {
+  uint64_t session = 0;
+  uint64_t id = 0;
+  net::SourceAsk ask;
+};
+
 struct EndpointState {
   std::map<caf::actor_addr, Greeting> greetings;
   std::map<std::string, Session> sessions;  // by session_key()
   bool ready = false;                       // the node's store is open: tasks may run
   std::vector<HeldTask> held;               // tasks that came before
+  std::vector<HeldSource> held_sources;     // and the driver's questions about sources
   std::map<std::string, std::unique_ptr<persistence::StoreMirror>> mirrors;  // by origin node
   ShuffleOutputs outputs;                   // the buckets of the tasks run here
   std::map<std::string, caf::actor> links;  // to the other workers, for fetches
@@ -89,6 +96,80 @@ void send_to_driver(Self* self, Job* job, uint64_t session, uint64_t id, const T
   }
   self->send(self->state.sessions[driver_key(job)].link, frame_atom::value,
              net::encode_task_done(*job->graph, session, id, reply));
+}
+
+void send_sourced(Self* self, Job* job, uint64_t session, uint64_t id, const net::SourceAnswer& a) {
+  if (!driver_session_is(self, job, session)) {
+    spdlog::warn("node {}: answer about stream {} at {} dropped: its session {} is over",
+                 job->node->name, a.stream, to_string(a.time), session);
+    return;
+  }
+  self->send(self->state.sessions[driver_key(job)].link, frame_atom::value,
+             net::encode_sourced(*job->graph, session, id, a));
+}
+
+// The driver's question about a stream whose receiver runs here, for its batch builder or
+// receiver actor; one that is restarting is asked again shortly.
+void serve_source(Self* self, Job* job, uint64_t session, uint64_t id, net::SourceAsk ask) {
+  net::SourceAnswer out;
+  out.stream = ask.stream;
+  out.time = ask.time;
+  int index = -1;
+  for (size_t i = 0; i < job->sources.size(); ++i)
+    if (job->sources[i].first == ask.stream) index = static_cast<int>(i);
+  if (index < 0) {
+    out.error = "stream '" + job->graph->node(ask.stream).name + "' has no receiver on node " +
+                job->node->name;
+    return send_sourced(self, job, session, id, out);
+  }
+  auto again = [self, session, id, ask](const caf::error&) {
+    self->delayed_send(self, std::chrono::milliseconds(20), source_atom::value, session, id, ask);
+  };
+  auto answer_cut = [self, job, session, id, out](SourceBatch& b) mutable {
+    out.records = b.records;
+    out.parts = std::move(b.parts);
+    out.replay = std::move(b.replay);
+    out.error = std::move(b.error);
+    send_sourced(self, job, session, id, out);
+  };
+  using Kind = net::SourceAsk::Kind;
+  const std::string role = ask.kind == Kind::stop ? "receiver" : "builder";
+  caf::actor actor = job->directory.get(role, index);
+  if (ask.kind == Kind::set_rate) {
+    job->sources[static_cast<size_t>(index)].second->set_rate(ask.rate);
+    return send_sourced(self, job, session, id, out);
+  }
+  if (ask.kind == Kind::stop &&
+      job->sources[static_cast<size_t>(index)].second->receiver_slot() == nullptr)
+    return send_sourced(self, job, session, id, out);
+  if (!actor) return again(caf::error{});
+  switch (ask.kind) {
+    case Kind::take:
+      self->request(actor, caf::infinite, take_atom::value, static_cast<int64_t>(ask.time.count()))
+          .then(answer_cut, again);
+      return;
+    case Kind::replay:
+      self->request(actor, caf::infinite, replay_atom::value,
+                    static_cast<int64_t>(ask.time.count()), ask.recorded)
+          .then(answer_cut, again);
+      return;
+    case Kind::pending:
+      self->request(actor, caf::infinite, pending_atom::value)
+          .then(
+              [self, job, session, id, out](bool pending) mutable {
+                out.pending = pending;
+                send_sourced(self, job, session, id, out);
+              },
+              again);
+      return;
+    case Kind::stop:
+      self->request(actor, caf::infinite, stop_atom::value, ask.graceful)
+          .then([self, job, session, id, out](bool) { send_sourced(self, job, session, id, out); },
+                again);
+      return;
+    case Kind::set_rate:
+      return;
+  }
 }
 
 // Runs the task on this node's stage actor; a stage that died mid-task is restarted by its
@@ -382,6 +463,20 @@ void on_frame(Self* self, Job* job, const net::Frame& frame) {
       }
       return start_task(self, job, env->session, env->id, std::move(env->task));
     }
+    case net::EnvelopeKind::source: {
+      const auto* from = session_of(self, self->current_sender());
+      if (!from || from->first != driver_key(job) || from->second.number != env->session) {
+        spdlog::warn(
+            "node {}: refused a question about stream {}: session {} is not the driver's open one",
+            job->node->name, env->source.stream, env->session);
+        return;
+      }
+      if (!st.ready) {
+        st.held_sources.push_back({env->session, env->id, std::move(env->source)});
+        return;
+      }
+      return serve_source(self, job, env->session, env->id, std::move(env->source));
+    }
     case net::EnvelopeKind::replicate:
     case net::EnvelopeKind::restore:
       return on_replica(self, job, *env);
@@ -427,9 +522,16 @@ caf::behavior node_endpoint(Self* self, Job* job) {
         if (driver_session_is(self, job, session))
           run_task(self, job, session, id, std::move(task));
       },
+      [self, job](source_atom, uint64_t session, uint64_t id, net::SourceAsk& ask) {
+        if (driver_session_is(self, job, session))
+          serve_source(self, job, session, id, std::move(ask));
+      },
       [self, job](ready_atom) {
         auto& st = self->state;
         st.ready = true;
+        for (auto& h : std::exchange(st.held_sources, {}))
+          if (driver_session_is(self, job, h.session))
+            serve_source(self, job, h.session, h.id, std::move(h.ask));
         auto held = std::move(st.held);
         for (auto& h : held) {
           if (driver_session_is(self, job, h.session))  // else its session is over

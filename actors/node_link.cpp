@@ -31,7 +31,7 @@ struct LinkState {
   // A task (from the driver) or a fetch (from a worker's endpoint), sent again in each new
   // session until answered.
   struct Pending {
-    std::variant<TaskRequest, net::FetchRequest, net::ReplicaRequest> request;
+    std::variant<TaskRequest, net::FetchRequest, net::ReplicaRequest, net::SourceAsk> request;
     caf::response_promise promise;
   };
   std::map<uint64_t, Pending> pending;
@@ -60,6 +60,8 @@ void send_request(Self* self, Job* job, uint64_t id, const LinkState::Pending& p
     self->send(st.remote, frame_atom::value, net::encode_task(*job->graph, st.session, id, *task));
   else if (auto* fetch = std::get_if<net::FetchRequest>(&p.request))
     self->send(st.remote, frame_atom::value, net::encode_fetch(st.session, id, *fetch));
+  else if (auto* ask = std::get_if<net::SourceAsk>(&p.request))
+    self->send(st.remote, frame_atom::value, net::encode_source(st.session, id, *ask));
   else if (auto* r = std::get_if<net::ReplicaRequest>(&p.request); r->restore)
     self->send(st.remote, frame_atom::value, net::encode_restore(st.session, id));
   else
@@ -175,6 +177,7 @@ void on_frame(Self* self, Job* job, const net::Frame& frame) {
       return;
     }
     case net::EnvelopeKind::fetched:
+    case net::EnvelopeKind::sourced:
     case net::EnvelopeKind::replicated:
     case net::EnvelopeKind::restored: {
       if (st.phase != Phase::open || env->session != st.session) return;  // asked again since
@@ -182,6 +185,8 @@ void on_frame(Self* self, Job* job, const net::Frame& frame) {
       if (it == st.pending.end()) return;
       if (env->kind == net::EnvelopeKind::fetched)
         it->second.promise.deliver(std::move(env->fetched));
+      else if (env->kind == net::EnvelopeKind::sourced)
+        it->second.promise.deliver(std::move(env->sourced));
       else
         it->second.promise.deliver(std::move(env->replica_reply));
       st.pending.erase(it);
@@ -229,6 +234,11 @@ caf::behavior node_link(Self* self, Job* job, const net::NodeConfig* peer, std::
       [self, job](fetch_atom, net::FetchRequest& fetch) -> caf::result<net::FetchReply> {
         auto promise = self->make_response_promise<net::FetchReply>();
         add_pending(self, job, LinkState::Pending{std::move(fetch), promise});
+        return promise;
+      },
+      [self, job](source_atom, net::SourceAsk& ask) -> caf::result<net::SourceAnswer> {
+        auto promise = self->make_response_promise<net::SourceAnswer>();
+        add_pending(self, job, LinkState::Pending{std::move(ask), promise});
         return promise;
       },
       [self, job](replicate_atom, net::ReplicaRequest& r) -> caf::result<net::ReplicaReply> {

@@ -29,6 +29,8 @@ using link_atom = caf::atom_constant<caf::atom("rill_link")>;      // (): connec
 using fetch_atom = caf::atom_constant<caf::atom("rill_fetch")>;    // FetchRequest -> FetchReply
 using replicate_atom = caf::atom_constant<caf::atom("rill_repl")>;  // ReplicaRequest -> ReplicaReply
 using ready_atom = caf::atom_constant<caf::atom("rill_ready")>;    // (): the node's store is open
+using source_atom = caf::atom_constant<caf::atom("rill_src")>;     // SourceAsk -> SourceAnswer
+using rate_atom = caf::atom_constant<caf::atom("rill_rate")>;      // (records/s): a source's rate
 
 }  // namespace rill::actors
 
@@ -44,6 +46,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::net::FetchRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::net::FetchReply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::net::ReplicaRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::net::ReplicaReply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::net::SourceAsk)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::net::SourceAnswer)
 
 namespace rill::net {
 // The one type that crosses nodes: CAF's serializer carries the bytes, Cap'n Proto the rest.

@@ -100,7 +100,6 @@ struct Decoder {
   }
 };
 
-
 /// The message in the standard stream framing, written straight into the frame's bytes.
 Frame to_frame(capnp::MessageBuilder& message);
 

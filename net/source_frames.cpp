@@ -91,16 +91,16 @@ void read_sourced(Decoder& d, wire::SourceAnswer::Reader in, Envelope& out) {
   auto present = in.getPresent();
   auto batches = in.getParts();
   if (present.size() != batches.size())
-    return (void)d.refuse("source answer: " + std::to_string(present.size()) + " presence flags for " +
-                          std::to_string(batches.size()) + " parts");
+    return (void)d.refuse("source answer: " + std::to_string(present.size()) +
+                          " presence flags for " + std::to_string(batches.size()) + " parts");
   if (batches.size() > static_cast<unsigned>(d.graph.node(a.stream).partitions))
-    return (void)d.refuse("source answer: " + std::to_string(batches.size()) + " parts for stream '" +
-                          d.graph.node(a.stream).name + "' of " +
+    return (void)d.refuse("source answer: " + std::to_string(batches.size()) +
+                          " parts for stream '" + d.graph.node(a.stream).name + "' of " +
                           std::to_string(d.graph.node(a.stream).partitions) + " partitions");
   a.parts.resize(batches.size());
   for (unsigned i = 0; i < batches.size(); ++i)
-    if (!d.part(batches[i], present[i], a.stream, a.parts[i], "part " + std::to_string(i) + " of stream '" +
-                                                                  d.graph.node(a.stream).name + "'"))
+    if (!d.part(batches[i], present[i], a.stream, a.parts[i],
+                "part " + std::to_string(i) + " of stream '" + d.graph.node(a.stream).name + "'"))
       return;
   a.replay = text_of(in.getReplay());
   if (in.getHasError()) a.error = std::string(in.getError());

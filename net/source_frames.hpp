@@ -17,8 +17,8 @@ namespace rill::net {
 struct SourceAsk {
   enum class Kind : uint8_t { take, replay, pending, stop, set_rate };
   Kind kind = Kind::take;
-  int stream = -1;   ///< the source node
-  Millis time{0};    ///< take, replay
+  int stream = -1;  ///< the source node
+  Millis time{0};   ///< take, replay
   /// replay: what the batch read (its recorded string); take: the stream's last recorded read
   /// before `time`, so a worker that restarted continues right after it.
   std::string recorded;
@@ -40,6 +40,7 @@ struct SourceAnswer {
 
 Frame encode_source(uint64_t session, uint64_t id, const SourceAsk& ask);
 /// Parts go by the codec of the stream's records.
-Frame encode_sourced(const JobGraph& graph, uint64_t session, uint64_t id, const SourceAnswer& answer);
+Frame encode_sourced(const JobGraph& graph, uint64_t session, uint64_t id,
+                     const SourceAnswer& answer);
 
 }  // namespace rill::net

@@ -80,6 +80,8 @@ struct Cluster {
   std::string interval;
   int replication;
   std::string checkpoint_interval;
+  std::string worker1_extra;           // more lines of worker-1's [[node]] table
+  std::vector<std::string> app_extra;  // more arguments for every node's process
 
   explicit Cluster(std::string heartbeat = "10s", std::string batch = "1s", int copies = 1,
                    std::string checkpoint_every = "")
@@ -104,19 +106,22 @@ struct Cluster {
                   "timeout = \"" +
                   heartbeat_timeout + "\"\n" + tls +
                   rill::test::node_table("driver", ports[0], "driver") +
-                  rill::test::node_table("worker-1", ports[1], "worker", "partitions = [0, 1]\n") +
+                  rill::test::node_table("worker-1", ports[1], "worker",
+                                         "partitions = [0, 1]\n" + worker1_extra) +
                   rill::test::node_table("worker-2", ports[2], "worker", "partitions = [2, 3]\n"));
   }
   std::vector<std::string> args(const std::string& config_file, const std::string& node) const {
-    return {(tmp.path / "in").string(),
-            "--out",
-            (tmp.path / "out" / "counts").string(),
-            "--config",
-            config_file,
-            "--node",
-            node,
-            "--log-level",
-            "info"};
+    std::vector<std::string> a{(tmp.path / "in").string(),
+                               "--out",
+                               (tmp.path / "out" / "counts").string(),
+                               "--config",
+                               config_file,
+                               "--node",
+                               node,
+                               "--log-level",
+                               "info"};
+    a.insert(a.end(), app_extra.begin(), app_extra.end());
+    return a;
   }
   ChildOptions worker(const std::string& node, const std::string& config_file = "",
                       std::vector<std::string> extra = {}) const {
@@ -335,6 +340,59 @@ TEST_CASE(
   CHECK(log.find("rebuilt from its replica") != std::string::npos);
   CHECK(log.find("recovering from") != std::string::npos);
   CHECK(c.log("worker-1").find("handing node driver its store back") != std::string::npos);
+  stop_worker(w1);
+  stop_worker(w2);
+}
+
+// The last batch's output of `prefix` (its directory with the greatest batch time).
+std::vector<std::string> last_output(const OutputTree& tree, const std::string& prefix) {
+  std::string last;
+  for (const auto& [dir, lines] : tree)
+    if (dir.rfind(prefix, 0) == 0 && dir.size() >= last.size() && dir > last) last = dir;
+  INFO("no output directory starts with " << prefix);
+  REQUIRE(!last.empty());
+  return tree.at(last);
+}
+
+// A stream whose receiver the config places on worker-1: it runs there, its batch builder
+// answers the driver's cuts over worker-1's link, and the totals equal one process's.
+TEST_CASE("receivers = [\"rx\"] on a worker: the stream is received there and counted exactly") {
+  const std::vector<std::string> rx{"--receiver-lines", "700"};
+  OutputTree one;
+  {
+    TempDir tmp;
+    fs::create_directories(tmp.path / "in");
+    std::vector<std::string> args{(tmp.path / "in").string(), "--out",
+                                  (tmp.path / "out" / "counts").string(), "--checkpoint",
+                                  (tmp.path / "ck").string()};
+    args.insert(args.end(), rx.begin(), rx.end());
+    Harness h(ChildOptions{app(), args, {}, true, tmp.path / "one.log"}, kClockStart);
+    for (int i = 0; i < 4; ++i) REQUIRE(h.advance(1000).ok());
+    REQUIRE(h.stop().ok());
+    one = rill::test::read_output_tree(tmp.path / "out");
+  }
+  Cluster c;
+  c.worker1_extra = "receivers = [\"rx\"]\n";
+  c.app_extra = rx;
+  c.config = c.write_config("cluster.toml", "test-secret");
+  ChildProcess w1(c.worker("worker-1"));
+  ChildProcess w2(c.worker("worker-2"));
+  wait_for_log(c, "worker-1", "receiver rx started");
+  {
+    // The receiver stamps its records with worker-1's clock: the driver's starts at the real time.
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    Harness driver(
+        ChildOptions{app(), c.args(c.config, "driver"), {}, true, c.tmp.path / "driver.log"},
+        now.count());
+    for (int i = 0; i < 4; ++i) REQUIRE(driver.advance(1000).ok());
+    REQUIRE(driver.stop().ok());
+  }
+  const auto totals =
+      last_output(rill::test::read_output_tree(c.tmp.path / "out"), "counts-rx-totals");
+  CHECK(totals.size() == 7);
+  CHECK(totals == last_output(one, "counts-rx-totals"));
+  CHECK(c.log("driver").find("receiver rx started") == std::string::npos);
   stop_worker(w1);
   stop_worker(w2);
 }

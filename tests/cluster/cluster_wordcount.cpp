@@ -1,23 +1,50 @@
 // The cluster suite's job: word counts, running totals (update_state_by_key) and an inverse
 // window over files renamed into DIR, saved as text. The same binary runs as one process or as
 // any node of a cluster (rill::run); with --control R,W it runs on a manual clock the test
-// advances (samples/control_channel.hpp), so batch times and outputs are exact.
+// advances (samples/control_channel.hpp), so batch times and outputs are exact. With
+// --receiver-lines N a receiver stream "rx" also stores N fixed lines once, counted into
+// running totals (where its receiver runs is the config's `receivers`).
 #include <rill/rill.hpp>
 
 #include <cstdio>
 #include <memory>
+#include <string>
 
 #include "samples/control_channel.hpp"
 
+namespace {
+
+// Stores `lines` fixed lines of words rx0..rx6 at each start (a restart stores them again).
+class FixedLines final : public rill::Receiver<std::string> {
+ public:
+  explicit FixedLines(long long lines) : lines_(lines) {}
+  void on_start() override {
+    start_thread([this] {
+      std::vector<std::string> out;
+      for (long long i = 0; i < lines_; ++i)
+        out.push_back("rx" + std::to_string(i % 7) + " rx" + std::to_string(i % 3));
+      store(std::move(out));
+    });
+  }
+  void on_stop() override {}
+
+ private:
+  long long lines_;
+};
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  rill::CommandLine cli(argc, argv,
-                        "usage: cluster_wordcount DIR --out PREFIX [--checkpoint CKDIR]\n"
-                        "       [--control R,W --clock-start MS] [--extra-output]\n",
-                        {"extra-output"});
+  rill::CommandLine cli(
+      argc, argv,
+      "usage: cluster_wordcount DIR --out PREFIX [--checkpoint CKDIR]\n"
+      "       [--control R,W --clock-start MS] [--extra-output] [--receiver-lines N]\n",
+      {"extra-output"});
   std::string out = cli.text("out", "");
   std::string control = cli.text("control", "");
   long long clock_start = cli.number("clock-start", 0);
   bool extra_output = cli.flag("extra-output");  // a different DAG, for the handshake test
+  long long receiver_lines = cli.number("receiver-lines", 0);
   rill::RunOptions run{.batch_interval = std::chrono::milliseconds(1000),
                        .context = {.partitions = 4, .checkpoint_dir = cli.text("checkpoint", "")}};
   cli.expect_positionals(1, 1);
@@ -53,5 +80,19 @@ int main(int argc, char** argv) {
                                                  std::chrono::milliseconds(1000));
     window.save_as_text_files(out + "-window");
     if (extra_output) counts.print();
+    if (receiver_lines > 0)
+      ssc.receiver_stream<std::string>(
+             [receiver_lines] { return std::make_unique<FixedLines>(receiver_lines); }, "rx")
+          .flat_map([](const std::string& l) { return rill::split(l, ' '); })
+          .map([](const std::string& w) {
+            return std::pair{w, int64_t{1}};
+          })
+          .update_state_by_key(
+              [](const std::vector<int64_t>& added, const std::optional<int64_t>& total) {
+                int64_t sum = total.value_or(0);
+                for (int64_t n : added) sum += n;
+                return std::optional<int64_t>(sum);
+              })
+          .save_as_text_files(out + "-rx-totals");
   });
 }

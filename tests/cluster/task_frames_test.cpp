@@ -202,9 +202,11 @@ TEST_CASE("random and mutated frames are refused or decoded, never a crash") {
   INFO("decoded " << decoded);
 }
 
-TEST_CASE("a stream's cut crosses from the worker that receives it unchanged; bad asks are refused") {
+TEST_CASE(
+    "a stream's cut crosses from the worker that receives it unchanged; bad asks are refused") {
   WordCountGraph g;
-  rill::net::SourceAsk ask{rill::net::SourceAsk::Kind::replay, 0, Millis{4000}, "blocks 3-5", false, 0};
+  rill::net::SourceAsk ask{
+      rill::net::SourceAsk::Kind::replay, 0, Millis{4000}, "blocks 3-5", false, 0};
   auto env = rill::net::decode_envelope(rill::net::encode_source(7, 8, ask), g.graph(), {});
   REQUIRE(env.is_ok());
   CHECK(env->kind == rill::net::EnvelopeKind::source);
