@@ -9,6 +9,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/cluster_runtime.hpp"
 #include "actors/type_ids.hpp"
 #include "dataflow/batch_run.hpp"
 #include "dataflow/failpoint.hpp"
@@ -30,6 +31,9 @@ struct DriverState {
   std::map<int, std::vector<AnyPart>> batch_sources;  // the current batch's, to run it again
   std::vector<persistence::BlockRef> blocks;
   std::vector<persistence::BlockRef> recorded;  // the current re-run's recorded inputs
+  /// By stream: the last read recorded for a stream whose receiver runs on a worker, sent with
+  /// each new cut so the worker continues right after it (whatever it cut or reloaded since).
+  std::map<int, std::string> last_recorded;
   int restarts_at_start = 0;                      // JobStatus::restarts() when the batch began
   CheckpointInfo checkpoint;                      // what the current batch's tasks snapshotted
   std::map<int, int64_t> source_records;          // the current batch's records by source node
@@ -379,6 +383,8 @@ void allocate_and_run(Self* self, Job* job) {
   if (!st.rerun) {
     if (Status s = job->meta->record_allocation(t, st.blocks); !s) return fail(self, job, s.to_string());
     failpoint("driver.after_allocation");
+    for (const auto& b : st.blocks)
+      if (!b.replay.empty()) st.last_recorded[b.stream] = b.replay;
   }
   inject_kills(job, t, FaultPhase::after_allocation);
   // Every stateful task of t starts from the state at the last checkpoint: a stage that
@@ -407,6 +413,8 @@ void cut_source(Self* self, Job* job, Millis t, size_t i) {
   caf::actor builder = job->directory.get("builder", static_cast<int>(i));
   auto when = static_cast<int64_t>(t.count());
   auto request = [&] {
+    if (!st.rerun && runs_elsewhere(*job, i))
+      return self->request(builder, caf::infinite, take_atom::value, when, st.last_recorded[job->sources[i].first]);
     if (!st.rerun) return self->request(builder, caf::infinite, take_atom::value, when);
     std::string replay;
     for (const auto& b : st.recorded)
@@ -660,6 +668,16 @@ caf::behavior driver_actor(Self* self, Job* job) {
     last_allocated = std::max(last_allocated, t);
   }
   st.replays = st.reruns.size();
+  if (!job->source_hosts.empty()) {  // where workers' receivers continue: the last recorded reads
+    auto all = job->meta->allocations_after(Millis::min());
+    if (!all) {
+      fail(self, job, "driver start: " + all.status().to_string());
+      return {[](tick_atom, int64_t) {}};
+    }
+    for (const auto& [t, blocks] : *all)
+      for (const auto& b : blocks)
+        if (!b.replay.empty()) st.last_recorded[b.stream] = b.replay;
+  }
   // The stages' state is as of the checkpoint, or (a driver actor restarted in a running
   // process) as of the last batch completed: the re-runs continue from there.
   st.after = restarted ? job->meta->last_completed() : job->recovery.checkpoint;

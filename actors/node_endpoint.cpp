@@ -145,7 +145,8 @@ void serve_source(Self* self, Job* job, uint64_t session, uint64_t id, net::Sour
   if (!actor) return again(caf::error{});
   switch (ask.kind) {
     case Kind::take:
-      self->request(actor, caf::infinite, take_atom::value, static_cast<int64_t>(ask.time.count()))
+      self->request(actor, caf::infinite, take_atom::value, static_cast<int64_t>(ask.time.count()),
+                    ask.recorded)
           .then(answer_cut, again);
       return;
     case Kind::replay:

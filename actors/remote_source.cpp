@@ -34,8 +34,8 @@ caf::behavior remote_source(caf::event_based_actor* self, Job* job, int index) {
   };
   using Kind = net::SourceAsk::Kind;
   return {
-      [stream, cut](take_atom, int64_t t) -> caf::result<SourceBatch> {
-        return cut(net::SourceAsk{Kind::take, stream, Millis{t}, {}, false, 0});
+      [stream, cut](take_atom, int64_t t, const std::string& after) -> caf::result<SourceBatch> {
+        return cut(net::SourceAsk{Kind::take, stream, Millis{t}, after, false, 0});
       },
       [stream, cut](replay_atom, int64_t t, const std::string& recorded) -> caf::result<SourceBatch> {
         return cut(net::SourceAsk{Kind::replay, stream, Millis{t}, recorded, false, 0});

@@ -87,6 +87,14 @@ class InputSource {
     (void)recorded;
     return Status::ok();
   }
+  /// For a replayable source on another node than the driver, before each new take():
+  /// `recorded` is the last read the driver recorded for this stream, and the take continues
+  /// right after it, whatever this source cut since (a cut whose answer was lost) or reloaded
+  /// (a restart).
+  virtual Status continue_after(std::string_view recorded) {
+    (void)recorded;
+    return Status::ok();
+  }
 };
 
 /// Splits records into n nearly equal contiguous parts, in order.

@@ -206,6 +206,14 @@ class ReceiverSource final : public InputSource {
     }
     return Status::ok();
   }
+  Status continue_after(std::string_view recorded) override {
+    if (recorded.empty()) return Status::ok();  // nothing recorded yet, or the log was off
+    auto range = detail::parse_block_range(recorded);
+    if (!range)
+      return Status(Errc::corrupt, "receiver stream '" + slot_.name() + "': recorded block range '" +
+                                       std::string(recorded) + "' is malformed");
+    return blocks_->align(range->second);
+  }
   const ReceiverBuffer<T>& buffer() const { return blocks_->buffer(); }
   const ReceiverBlocks<T>& blocks() const { return *blocks_; }
 

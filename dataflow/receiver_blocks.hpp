@@ -97,6 +97,10 @@ class ReceiverBlocks {
   // --- Take side (the batch builder) --------------------------------------------------------
   Taken take(Millis t, int partitions);
   Result<Taken> replay(std::string_view recorded, int partitions) const;
+  /// With the log: the next take() starts at seq `next`, the end of the last range a batch
+  /// was recorded with. Blocks before it are dropped (a restart reloaded them); blocks from it
+  /// that a take cut for a batch never recorded are read back from the log and taken again.
+  Status align(uint64_t next);
   bool has_pending() const {
     std::lock_guard lock(mu_);
     return !sealed_.empty() || !buffer_.empty();

@@ -185,6 +185,39 @@ Taken ReceiverBlocks<T>::take(Millis t, int partitions) {
 }
 
 template <class T>
+Status ReceiverBlocks<T>::align(uint64_t next) {
+  std::lock_guard w(write_mu_);
+  if (log_ == nullptr) return Status::ok();
+  std::lock_guard lock(mu_);
+  if (next > taken_until_) {  // behind the record: what a restart reloaded was allocated
+    while (!sealed_.empty() && sealed_.front().seq < next) {
+      sealed_records_ -= sealed_.front().records.size();
+      sealed_.pop_front();
+    }
+    taken_until_ = next;
+    return Status::ok();
+  }
+  if constexpr (is_record_v<T>) {
+    if (next == taken_until_) return Status::ok();
+    // Ahead of the record: the blocks [next, taken_until_) went to a cut no batch recorded
+    // (its asker died first); they belong to the next take.
+    auto stored = log_->read_from(stream_, next, type_signature<T>());
+    if (!stored) return stored.status();
+    std::deque<Block> back;
+    for (StoredBlock& b : *stored) {
+      if (b.seq >= taken_until_) break;
+      auto decoded = decode(b.columns);
+      if (!decoded) return decoded.status();
+      sealed_records_ += decoded->size();
+      back.push_back(Block{b.seq, Millis::min(), std::move(*decoded)});
+    }
+    sealed_.insert(sealed_.begin(), std::make_move_iterator(back.begin()), std::make_move_iterator(back.end()));
+    taken_until_ = next;
+  }
+  return Status::ok();
+}
+
+template <class T>
 Result<Taken> ReceiverBlocks<T>::replay(std::string_view recorded, int partitions) const {
   std::vector<T> out;
   if (!recorded.empty()) {

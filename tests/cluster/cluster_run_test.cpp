@@ -355,8 +355,11 @@ std::vector<std::string> last_output(const OutputTree& tree, const std::string& 
 }
 
 // A stream whose receiver the config places on worker-1: it runs there, its batch builder
-// answers the driver's cuts over worker-1's link, and the totals equal one process's.
-TEST_CASE("receivers = [\"rx\"] on a worker: the stream is received there and counted exactly") {
+// answers the driver's cuts over worker-1's link, and the totals equal one process's. With
+// `kill_host`, worker-1 is SIGKILLed after the first batch took every line and restarted: its
+// write-ahead log reloads blocks the driver has recorded as taken, which the next cut must
+// skip (the receiver itself resumes after its last durable block).
+static void receiver_run(bool kill_host) {
   const std::vector<std::string> rx{"--receiver-lines", "700"};
   OutputTree one;
   {
@@ -375,7 +378,7 @@ TEST_CASE("receivers = [\"rx\"] on a worker: the stream is received there and co
   c.worker1_extra = "receivers = [\"rx\"]\n";
   c.app_extra = rx;
   c.config = c.write_config("cluster.toml", "test-secret");
-  ChildProcess w1(c.worker("worker-1"));
+  auto w1 = std::make_unique<ChildProcess>(c.worker("worker-1"));
   ChildProcess w2(c.worker("worker-2"));
   wait_for_log(c, "worker-1", "receiver rx started");
   {
@@ -385,7 +388,16 @@ TEST_CASE("receivers = [\"rx\"] on a worker: the stream is received there and co
     Harness driver(
         ChildOptions{app(), c.args(c.config, "driver"), {}, true, c.tmp.path / "driver.log"},
         now.count());
-    for (int i = 0; i < 4; ++i) REQUIRE(driver.advance(1000).ok());
+    for (int i = 0; i < 4; ++i) {
+      auto step = driver.advance(1000);
+      INFO(step.describe());
+      REQUIRE(step.ok());
+      if (i == 0 && kill_host) {
+        w1->kill();
+        w1->wait(std::chrono::seconds(10));
+        w1 = std::make_unique<ChildProcess>(c.worker("worker-1"));
+      }
+    }
     REQUIRE(driver.stop().ok());
   }
   const auto totals =
@@ -393,8 +405,17 @@ TEST_CASE("receivers = [\"rx\"] on a worker: the stream is received there and co
   CHECK(totals.size() == 7);
   CHECK(totals == last_output(one, "counts-rx-totals"));
   CHECK(c.log("driver").find("receiver rx started") == std::string::npos);
-  stop_worker(w1);
+  stop_worker(*w1);
   stop_worker(w2);
+}
+
+TEST_CASE("receivers = [\"rx\"] on a worker: the stream is received there and counted exactly") {
+  receiver_run(false);
+}
+
+TEST_CASE(
+    "a worker running a receiver with the WAL, SIGKILLed and restarted, counts each line once") {
+  receiver_run(true);
 }
 
 // checkpoint_interval = 3 s: batches between checkpoints change the workers' state in memory

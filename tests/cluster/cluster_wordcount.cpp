@@ -6,6 +6,7 @@
 // running totals (where its receiver runs is the config's `receivers`).
 #include <rill/rill.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -14,16 +15,20 @@
 
 namespace {
 
-// Stores `lines` fixed lines of words rx0..rx6 at each start (a restart stores them again).
+// A reliable receiver of `lines` fixed lines of words rx0..rx6, 100 a block: a restarted one
+// continues after the last block the write-ahead log holds.
 class FixedLines final : public rill::Receiver<std::string> {
  public:
   explicit FixedLines(long long lines) : lines_(lines) {}
   void on_start() override {
     start_thread([this] {
-      std::vector<std::string> out;
-      for (long long i = 0; i < lines_; ++i)
-        out.push_back("rx" + std::to_string(i % 7) + " rx" + std::to_string(i % 3));
-      store(std::move(out));
+      for (auto i = static_cast<long long>(last_durable_offset().value_or(0)); i < lines_;
+           i += 100) {
+        std::vector<std::string> out;
+        for (long long k = i; k < std::min(lines_, i + 100); ++k)
+          out.push_back("rx" + std::to_string(k % 7) + " rx" + std::to_string(k % 3));
+        if (!store(std::move(out), static_cast<uint64_t>(std::min(lines_, i + 100)))) return;
+      }
     });
   }
   void on_stop() override {}
@@ -44,9 +49,10 @@ int main(int argc, char** argv) {
   std::string control = cli.text("control", "");
   long long clock_start = cli.number("clock-start", 0);
   bool extra_output = cli.flag("extra-output");  // a different DAG, for the handshake test
-  long long receiver_lines = cli.number("receiver-lines", 0);
+  const long long receiver_lines = cli.number("receiver-lines", 0);
   rill::RunOptions run{.batch_interval = std::chrono::milliseconds(1000),
                        .context = {.partitions = 4, .checkpoint_dir = cli.text("checkpoint", "")}};
+  run.context.receiver_write_ahead_log = receiver_lines > 0;
   cli.expect_positionals(1, 1);
   rill::samples::ControlFlags flags;
   std::shared_ptr<rill::ManualClock> clock;
