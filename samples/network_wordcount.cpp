@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
     int port = demo ? (server.emplace(), server->port()) : std::atoi(cli.positionals()[1].c_str());
     // The socket is an unreliable source: with --wal, received lines are durable once sealed
     // into a block; lines still in the receiver when the process dies are lost (README).
-    auto lines = ssc.socket_text_stream(host, port);
+    // Named, so a cluster config can place its receiver on a worker: receivers = ["lines"].
+    auto lines = ssc.socket_text_stream(host, port).name("lines");
     auto counts = lines.flat_map([](const std::string& l) { return rill::split(l, ' '); })
                       .map([](const std::string& w) {
                         return std::pair{w, int64_t{1}};

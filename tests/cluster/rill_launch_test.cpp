@@ -199,8 +199,8 @@ TEST_CASE("rill-launch: nodes that exit 0 end the launch", "[launch]") {
 
 TEST_CASE("rill-launch over a real application: its refusal (exit 2) is not restarted",
           "[launch]") {
-  // rill::run refuses receivers placed on a worker (they run on the driver node in this
-  // version); rill-launch relays that and stops.
+  // rill::run refuses a receivers name that is not a receiver stream of the job; rill-launch
+  // relays that and stops.
   LaunchSetup setup;
   std::string text;
   {
@@ -219,7 +219,8 @@ TEST_CASE("rill-launch over a real application: its refusal (exit 2) is not rest
   CHECK_THAT(
       launch.err(),
       Catch::Contains("] network_wordcount: rill: " + setup.config +
-                      ":15: node 'worker-2': receivers = [...]: receivers run on the driver"));
+                      ":15: node 'worker-2': receivers: 'x' is not a receiver stream of this job "
+                      "(its receiver streams: 'lines')"));
   CHECK_THAT(launch.err(), Catch::Contains("exited with status 2: it refused its command line or "
                                            "config; a restart cannot help, not restarted"));
   CHECK_THAT(launch.err(), Catch::Contains(" started (pid ") && !Catch::Contains("start 2)"));

@@ -103,7 +103,8 @@ TEST_CASE("command line errors exit 2 naming the argument", "[run_cli]") {
                            Catch::Contains("--config FILE") && Catch::Contains("--http-port N"));
 }
 
-TEST_CASE("a multi-node config needs --node, and receivers on a worker are refused", "[run_cli]") {
+TEST_CASE("a multi-node config needs --node; a receivers name must be a receiver stream",
+          "[run_cli]") {
   TempDir dir;
   std::string config = dir.write("cluster.toml", three_nodes());
   auto no_node = run_to_end({sample(), "--demo", "--config", config}, 30s);
@@ -112,13 +113,13 @@ TEST_CASE("a multi-node config needs --node, and receivers on a worker are refus
                            " has 3 nodes (driver, worker-1, worker-2)\n");
   std::string text = three_nodes();
   text.replace(text.find("partitions = [2, 3]\n"), 20,
-               "partitions = [2, 3]\nreceivers = [\"lines\"]\n");
+               "partitions = [2, 3]\nreceivers = [\"words\"]\n");
   std::string placed = dir.write("placed.toml", text);
   auto r = run_to_end({sample(), "--demo", "--config", placed, "--node", "driver"}, 30s);
   CHECK(r.code == 2);
   CHECK(r.err == "network_wordcount: rill: " + placed +
-                     ":15: node 'worker-2': receivers = [...]: receivers run on the driver node in "
-                     "this version of rill; remove the key\n");
+                     ":15: node 'worker-2': receivers: 'words' is not a receiver stream of this "
+                     "job (its receiver streams: 'lines')\n");
 }
 
 TEST_CASE("a one-node config runs as one machine: its interval, its store", "[run_cli]") {
