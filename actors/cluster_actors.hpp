@@ -28,7 +28,8 @@ caf::actor spawn_node_link(caf::actor_system& system, Job& job, const net::NodeC
 
 /// On a cluster's driver: stands in for the batch builder and the receiver actor of source
 /// `source_index`, whose receiver runs on a worker (Job::source_hosts). Answers take, replay,
-/// pending and stop by asking that worker over its link; rate_atom sets the stream's rate there.
+/// pending and stop by asking that worker over its link; rate_atom sets the stream's rate there,
+/// trim_atom trims its WAL there.
 caf::actor spawn_remote_source(caf::local_actor& parent, Job& job, int source_index);
 
 /// On a worker node: answers the handshakes of its peers, runs the tasks of the driver's open

@@ -96,6 +96,11 @@ void retain_store(Job* job, Millis checkpoint) {
   }
   spdlog::debug("retention at {}: {} records deleted, {} allocations compacted", to_string(checkpoint),
                 stats->total(), stats->allocations_compacted);
+  // A receiver's WAL on a worker goes to the same bound there.
+  for (size_t i = 0; i < job->sources.size(); ++i)
+    if (auto kept = stats->wal_kept_from.find(job->sources[i].first);
+        kept != stats->wal_kept_from.end() && runs_elsewhere(*job, i))
+      caf::anon_send(job->directory.get("builder", static_cast<int>(i)), trim_atom::value, kept->second);
 }
 
 // Kills the actors the fault injector picks for this phase of batch t (chaos tests). The kill

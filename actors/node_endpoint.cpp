@@ -139,6 +139,14 @@ void serve_source(Self* self, Job* job, uint64_t session, uint64_t id, net::Sour
     job->sources[static_cast<size_t>(index)].second->set_rate(ask.rate);
     return send_sourced(self, job, session, id, out);
   }
+  if (ask.kind ==
+      Kind::trim_wal) {  // the driver's retention: no batch after its checkpoint reads these
+    if (job->store)
+      if (auto trimmed = persistence::trim_wal(*job->store, ask.stream, ask.below); !trimmed)
+        spdlog::warn("node {}: cannot trim the WAL of stream '{}': {}", job->node->name,
+                     job->graph->node(ask.stream).name, trimmed.status().to_string());
+    return send_sourced(self, job, session, id, out);
+  }
   if (ask.kind == Kind::stop &&
       job->sources[static_cast<size_t>(index)].second->receiver_slot() == nullptr)
     return send_sourced(self, job, session, id, out);
@@ -169,6 +177,7 @@ void serve_source(Self* self, Job* job, uint64_t session, uint64_t id, net::Sour
                 again);
       return;
     case Kind::set_rate:
+    case Kind::trim_wal:
       return;
   }
 }

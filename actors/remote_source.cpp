@@ -54,6 +54,12 @@ caf::behavior remote_source(caf::event_based_actor* self, Job* job, int index) {
                   [promise](caf::error& e) mutable { promise.deliver(std::move(e)); });
         return promise;
       },
+      [stream, ask](trim_atom, uint64_t below) {
+        net::SourceAsk q{Kind::trim_wal, stream, Millis{0}, {}, false, 0, below};
+        ask(std::move(q)).then([](net::SourceAnswer&) {}, [stream](caf::error& e) {
+          spdlog::warn("retention: the WAL of stream {} was not trimmed: {}", stream, to_string(e));
+        });
+      },
       [stream, ask](rate_atom, double records_per_s) {
         ask(net::SourceAsk{Kind::set_rate, stream, Millis{0}, {}, false, records_per_s})
             .then([](net::SourceAnswer&) {}, [stream](caf::error& e) {

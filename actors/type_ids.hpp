@@ -31,6 +31,7 @@ using replicate_atom = caf::atom_constant<caf::atom("rill_repl")>;  // ReplicaRe
 using ready_atom = caf::atom_constant<caf::atom("rill_ready")>;    // (): the node's store is open
 using source_atom = caf::atom_constant<caf::atom("rill_src")>;     // SourceAsk -> SourceAnswer
 using rate_atom = caf::atom_constant<caf::atom("rill_rate")>;      // (records/s): a source's rate
+using trim_atom = caf::atom_constant<caf::atom("rill_trim")>;      // (seq): trim a source's WAL
 
 }  // namespace rill::actors
 

@@ -20,7 +20,10 @@ Status ReceiverBlocks<T>::attach(BlockLog* log, int stream, Millis zero, Millis 
     if (!stored) return stored.status();
     std::deque<Block> loaded;
     std::size_t records = 0;
-    uint64_t expect = from;
+    // Without a resume point (a worker's receiver: the driver's cuts align it), the log starts
+    // where retention trimmed it.
+    uint64_t expect = !resume_at_ && !stored->empty() ? stored->front().seq : from;
+    const uint64_t first = expect;
     std::optional<uint64_t> offset;
     for (StoredBlock& b : *stored) {
       // Batches take contiguous seq ranges: a hole would silently drop a block.
@@ -36,8 +39,8 @@ Status ReceiverBlocks<T>::attach(BlockLog* log, int stream, Millis zero, Millis 
       offset = b.source_offset;
       ++expect;
     }
-    if (!offset && from > 0) {
-      auto previous = log_->read(stream, from - 1, type_signature<T>());
+    if (!offset && first > 0) {
+      auto previous = log_->read(stream, first - 1, type_signature<T>());
       if (previous) offset = previous->source_offset;
       else if (previous.status().code() != Errc::not_found) return previous.status();
     }
@@ -48,7 +51,7 @@ Status ReceiverBlocks<T>::attach(BlockLog* log, int stream, Millis zero, Millis 
                    "they go to the next batch", name_, loaded.size(), records);
     sealed_ = std::move(loaded);
     sealed_records_ = records;
-    taken_until_ = from;
+    taken_until_ = first;
     last_offset_ = offset;
   }
   return Status::ok();

@@ -19,6 +19,7 @@ Frame encode_source(uint64_t session, uint64_t id, const SourceAsk& ask) {
   out.setRecorded(data_of(ask.recorded));
   out.setGraceful(ask.graceful);
   out.setRate(ask.rate);
+  out.setBelow(ask.below);
   return to_frame(message);
 }
 
@@ -78,6 +79,7 @@ void read_source(Decoder& d, wire::SourceAsk::Reader in, Envelope& out) {
   ask.recorded = text_of(in.getRecorded());
   ask.graceful = in.getGraceful();
   ask.rate = in.getRate();
+  ask.below = in.getBelow();
 }
 
 void read_sourced(Decoder& d, wire::SourceAnswer::Reader in, Envelope& out) {

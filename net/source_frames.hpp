@@ -15,7 +15,7 @@ namespace rill::net {
 
 /// One question about a stream placed on a worker.
 struct SourceAsk {
-  enum class Kind : uint8_t { take, replay, pending, stop, set_rate };
+  enum class Kind : uint8_t { take, replay, pending, stop, set_rate, trim_wal };
   Kind kind = Kind::take;
   int stream = -1;  ///< the source node
   Millis time{0};   ///< take, replay
@@ -24,8 +24,9 @@ struct SourceAsk {
   std::string recorded;
   bool graceful = false;  ///< stop
   double rate = 0;        ///< set_rate: records per second
+  uint64_t below = 0;     ///< trim_wal: the stream's WAL blocks before it go (driver retention)
 };
-inline constexpr uint8_t kSourceAskKinds = 5;
+inline constexpr uint8_t kSourceAskKinds = 6;
 
 /// The worker's answer: a cut (take, replay), pending, or only that it was done (stop, rate).
 struct SourceAnswer {

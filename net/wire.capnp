@@ -167,11 +167,12 @@ struct SourceAsk {
   session @0 :UInt64;
   id @1 :UInt64;
   stream @2 :Int32;             # the source node
-  kind @3 :UInt8;               # 0 take, 1 replay, 2 pending, 3 stop, 4 set rate
+  kind @3 :UInt8;               # 0 take, 1 replay, 2 pending, 3 stop, 4 set rate, 5 trim WAL
   time @4 :Int64;               # take, replay: the batch time
   recorded @5 :Data;            # replay: what the batch read; take: the stream's last recorded read
   graceful @6 :Bool;            # stop
   rate @7 :Float64;             # set rate: records per second
+  below @8 :UInt64;             # trim WAL: delete the stream's blocks before this seq
 }
 
 struct SourceAnswer {

@@ -66,7 +66,37 @@ void compact_allocations(const std::vector<Allocation>& old, const RetentionPoli
   }
 }
 
+// Queues the deletion of `stream`'s WAL blocks before `below` into `batch`.
+std::size_t delete_wal_before(const ReadTxn& txn, int stream, uint64_t below, WriteBatch& batch, Status& st) {
+  std::size_t n = 0;
+  std::string prefix;
+  put_u32(prefix, static_cast<uint32_t>(stream));
+  // Keys only: verifying each block would hash every byte of the WAL on every pass.
+  st = txn.scan_unverified(Db::wal, prefix, prefix, [&](std::span<const uint8_t> key, std::span<const uint8_t>) {
+    if (key.size() != kWalKeyBytes || get_u64(key.data() + 4) >= below) return false;
+    batch.del(Db::wal, std::string(key.begin(), key.end()));
+    ++n;
+    return true;
+  });
+  return n;
+}
+
 }  // namespace
+
+Result<std::size_t> trim_wal(CheckpointStore& store, int stream, uint64_t below) {
+  WriteBatch batch;
+  std::size_t n = 0;
+  {  // the read txn ends before waiting for the writer
+    auto txn = store.env().begin_read();
+    if (!txn) return txn.status();
+    Status st;
+    n = delete_wal_before(*txn, stream, below, batch, st);
+    if (!st) return st;
+  }
+  if (batch.empty()) return n;
+  if (Status st = store.writer().write(std::move(batch)); !st) return st;
+  return n;
+}
 
 Result<RetentionStats> retain(CheckpointStore& store, Millis checkpoint, const RetentionPolicy& policy) {
   RetentionStats stats;
@@ -110,16 +140,12 @@ Result<RetentionStats> retain(CheckpointStore& store, Millis checkpoint, const R
     if (!st) return st;
     for (const auto& [stream, w] : wal) {
       // Never past the allocated end: blocks after it were durable but no batch took them.
-      uint64_t below = std::min(w.needed_from.value_or(*w.allocated_end), *w.allocated_end);
-      std::string prefix;
-      put_u32(prefix, static_cast<uint32_t>(stream));
-      // Keys only: verifying each block would hash every byte of the WAL on every pass.
-      st = txn->scan_unverified(Db::wal, prefix, prefix, [&](std::span<const uint8_t> key, std::span<const uint8_t>) {
-        if (key.size() != kWalKeyBytes || get_u64(key.data() + 4) >= below) return false;
-        batch.del(Db::wal, std::string(key.begin(), key.end()));
-        ++stats.wal_blocks_deleted;
-        return true;
-      });
+      // The last allocated block stays too: its source offset is where a reliable receiver
+      // resumes after a restart (last_durable_offset()).
+      uint64_t last_kept = *w.allocated_end > 0 ? *w.allocated_end - 1 : 0;
+      uint64_t below = std::min(w.needed_from.value_or(last_kept), last_kept);
+      stats.wal_kept_from[stream] = below;
+      stats.wal_blocks_deleted += delete_wal_before(*txn, stream, below, batch, st);
       if (!st) return st;
     }
     auto state = store.state().add_retention(*txn, cutoff, batch);

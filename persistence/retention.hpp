@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <map>
 #include <vector>
 
 #include "dataflow/result.hpp"
@@ -35,6 +37,9 @@ struct RetentionStats {
   std::size_t completions_deleted = 0;
   std::size_t state_entries_deleted = 0;
   std::size_t wal_blocks_deleted = 0;
+  /// By stream: the first WAL block kept. A stream whose WAL lives on another node (a
+  /// worker's receiver) trims it there to the same bound (trim_wal).
+  std::map<int, uint64_t> wal_kept_from;
   std::size_t total() const {
     return allocations_deleted + commits_deleted + completions_deleted + state_entries_deleted +
            wal_blocks_deleted;
@@ -59,5 +64,9 @@ struct RetentionStats {
 /// are complete (nothing writes their records any more).
 Result<RetentionStats> retain(CheckpointStore& store, Millis checkpoint,
                               const RetentionPolicy& policy = {});
+
+/// Deletes stream `stream`'s WAL blocks before seq `below` (a bound retain() computed on the
+/// node that records the allocations). Returns how many it deleted.
+Result<std::size_t> trim_wal(CheckpointStore& store, int stream, uint64_t below);
 
 }  // namespace rill::persistence

@@ -196,6 +196,31 @@ TEST_CASE("retain without a checkpoint deletes nothing", "[retention]") {
   CHECK(allocated(*store).size() == 5);
 }
 
+TEST_CASE("retain reports each stream's WAL bound; trim_wal applies it to another node's WAL") {
+  TempDir dir;
+  auto store = open_store(dir.path);
+  REQUIRE(store->meta().record_zero_time(0ms).is_ok());
+  for (int k = 1; k <= 6; ++k) {
+    write_batch(*store, k, 10, 100);
+    REQUIRE(store->meta().record_completion(Millis{k * 100}, true).is_ok());
+  }
+  auto stats = retain(*store, Millis{600}, {0, {kWal}});
+  REQUIRE(stats);
+  REQUIRE(stats->wal_kept_from.count(kWal) == 1);
+  const uint64_t below = stats->wal_kept_from.at(kWal);
+  CHECK(entries(*store, Db::wal) == 1);  // the last allocated block: its offset stays known
+  // A worker keeps that stream's WAL: the same bound trims its copy of the blocks.
+  TempDir other;
+  auto worker = open_store(other.path);
+  for (int k = 1; k <= 6; ++k) write_batch(*worker, k, 10, 100);
+  const std::size_t before = entries(*worker, Db::wal);
+  auto trimmed = trim_wal(*worker, kWal, below);
+  REQUIRE(trimmed);
+  CHECK(*trimmed == before - 1);
+  CHECK(entries(*worker, Db::wal) == 1);
+  CHECK(*trim_wal(*worker, kWal, below) == 0);  // nothing left below it
+}
+
 TEST_CASE("retain every 10 batches keeps a 2,000-batch store bounded", "[retention][soak]") {
   TempDir dir;
   auto store = open_store(dir.path);
@@ -212,10 +237,11 @@ TEST_CASE("retain every 10 batches keeps a 2,000-batch store bounded", "[retenti
   }
   // Meta: a few fixed records, the latest allocation and the files stream's names (it must
   // remember each file it read: 20 here); nothing per batch. WAL: every block was allocated
-  // and done. State: each partition's last full snapshot.
+  // and done, and only the last one stays (its source offset is where a reliable receiver
+  // resumes). State: each partition's last full snapshot.
   std::size_t names = 2000 / 100;
   CHECK(most[Db::meta] <= names + 10);
-  CHECK(most[Db::wal] == 0);
+  CHECK(most[Db::wal] == 1);
   CHECK(most[Db::state] == 2);
   auto files = recorded(*store, kFiles);
   CHECK(files.size() - static_cast<std::size_t>(std::count(files.begin(), files.end(), "")) == names);
