@@ -76,6 +76,23 @@ TEST_CASE("CombineMap keeps first-insertion order and merges repeats, through gr
   CHECK(m.take_entries() == std::vector<Pair>{{"a", 3}});
 }
 
+TEST_CASE("CombineMap tells apart keys of one length that differ in a single byte") {
+  // Keys are compared with overlapping loads of their first and last bytes: each length from
+  // 0 to 20, a byte changed at every position, so a wrong overlap would merge two of them.
+  std::vector<Pair> in;
+  for (size_t len = 0; len <= 20; ++len)
+    for (size_t at = 0; at <= len; ++at)
+      for (char c : {'a', 'b', 'z'}) {
+        std::string k(len, 'm');
+        if (at < len) k[at] = c;
+        in.emplace_back(k, 1);
+        in.emplace_back(std::move(k), 2);
+      }
+  rill::CombineMap<std::string, int64_t> m;
+  for (const auto& [k, v] : in) m.upsert(k, v, std::plus<>{});
+  CHECK(m.take_entries() == reference(in));
+}
+
 TEST_CASE("CombineMap hands each entry's stable hash to drain, and moves between owners") {
   rill::CombineMap<std::string, int64_t> m;
   for (const char* k : {"x", "y", "z", "x"}) m.upsert(std::string(k), 1, std::plus<>{});
