@@ -41,6 +41,21 @@ class CombineMap {
   size_t size() const { return order_.size(); }
   bool empty() const { return order_.empty(); }
 
+  /// Sizes an empty map's table for n entries, so filling it does not grow it step by step.
+  void reserve(size_t n) {
+    if (!empty() || n * 8 <= ctrl_.size() * 7) return;
+    clear();
+    size_t cap = 16;
+    int bits = 4;
+    while (n * 8 > cap * 7) cap <<= 1, ++bits;
+    ctrl_.assign(cap, 0);
+    slots_.reset(new Storage[cap]);
+    mask_ = cap - 1;
+    shift_ = 64 - bits;
+    order_.reserve(n);
+    hashes_.reserve(n);
+  }
+
   /// Inserts (key, value), or sets the existing value to merge(old, value); h = stable_hash(key).
   template <class Key, class Merge>
   void upsert(uint64_t h, Key&& key, V&& value, Merge&& merge) {
