@@ -44,8 +44,9 @@ class PumpedCoordinator;
 /// which actor a kill finds in which state. What it does not:
 /// - Receivers' own threads (the one Receiver::on_start starts): when they store records
 ///   relative to a cut follows thread timing, unless they sleep on the ManualClock (advance()
-///   lets them store before a tick); their restart requests are post()ed at whatever moment
-///   they make them. Receiver actors themselves run on the pump (not detached). Replayable,
+///   fires a tick at t, then wakes them at t and lets them store before time moves past t;
+///   what they store at t is the next batch's); their restart requests are post()ed at whatever
+///   moment they make them. Receiver actors themselves run on the pump (not detached). Replayable,
 ///   receiver-less sources (generator, directory, file tail) have no such thread.
 /// - A SystemClock: ticks come at real times from its timer thread (still one at a time).
 /// - Real time read inside actors: steady_clock for the slow-wait warning and for durations

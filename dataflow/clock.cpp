@@ -161,7 +161,17 @@ void ManualClock::advance(Millis d) {
     for (const Sleeper* s : sleepers_) next = std::min(next, s->until);
     if (next > target) break;
     now_ = std::max(now_, next);
-    // Sleepers first, so what they store at now_ is in place before a tick at now_ seals.
+    // Ticks first: a batch at now_ cuts records stamped before now_ only (what a sleeper
+    // stores at now_ belongs to the next batch), so waking sleepers after the tick changes no
+    // batch, and their work at now_ (a reliable receiver's durable writes of the next batch)
+    // runs while the batch does, as on the system clock, instead of before it starts.
+    while (!timers_.empty() && timers_.begin()->first <= now_) {
+      auto fn = std::move(timers_.begin()->second.second);
+      timers_.erase(timers_.begin());
+      lock.unlock();
+      fn();
+      lock.lock();
+    }
     bool woke = false;
     std::erase_if(sleepers_, [&](Sleeper* s) {
       if (s->until > now_) return false;
@@ -173,13 +183,6 @@ void ManualClock::advance(Millis d) {
     if (woke) {
       cv_.notify_all();
       settle(lock);
-    }
-    while (!timers_.empty() && timers_.begin()->first <= now_) {
-      auto fn = std::move(timers_.begin()->second.second);
-      timers_.erase(timers_.begin());
-      lock.unlock();
-      fn();
-      lock.lock();
     }
   }
   now_ = target;

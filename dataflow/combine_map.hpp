@@ -5,8 +5,11 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <new>
+#include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -38,6 +41,21 @@ class CombineMap {
   size_t size() const { return order_.size(); }
   bool empty() const { return order_.empty(); }
 
+  /// Sizes an empty map's table for n entries, so filling it does not grow it step by step.
+  void reserve(size_t n) {
+    if (!empty() || n * 8 <= ctrl_.size() * 7) return;
+    clear();
+    size_t cap = 16;
+    int bits = 4;
+    while (n * 8 > cap * 7) cap <<= 1, ++bits;
+    ctrl_.assign(cap, 0);
+    slots_.reset(new Storage[cap]);
+    mask_ = cap - 1;
+    shift_ = 64 - bits;
+    order_.reserve(n);
+    hashes_.reserve(n);
+  }
+
   /// Inserts (key, value), or sets the existing value to merge(old, value); h = stable_hash(key).
   template <class Key, class Merge>
   void upsert(uint64_t h, Key&& key, V&& value, Merge&& merge) {
@@ -47,7 +65,7 @@ class CombineMap {
     for (;; i = (i + 1) & mask_) {
       const uint8_t c = ctrl_[i];
       if (c == 0) break;
-      if (c == t && slot(i)->first == key) {
+      if (c == t && keys_equal(slot(i)->first, key)) {
         V& old = slot(i)->second;
         old = merge(std::move(old), std::move(value));
         return;
@@ -85,6 +103,39 @@ class CombineMap {
   }
 
  private:
+  // Word-count keys are mostly a few bytes: comparing them inline, with overlapping loads of
+  // their first and last bytes, costs a fraction of a call to memcmp.
+  template <class Key>
+  static bool keys_equal(const K& a, const Key& b) {
+    if constexpr (std::is_same_v<K, std::string> &&
+                  std::is_same_v<std::remove_cvref_t<Key>, std::string>) {
+      const size_t n = a.size();
+      if (n != b.size()) return false;
+      const char* x = a.data();
+      const char* y = b.data();
+      if (n >= 8 && n <= 16)
+        return load<uint64_t>(x) == load<uint64_t>(y) &&
+               load<uint64_t>(x + n - 8) == load<uint64_t>(y + n - 8);
+      if (n >= 4 && n < 8)
+        return load<uint32_t>(x) == load<uint32_t>(y) &&
+               load<uint32_t>(x + n - 4) == load<uint32_t>(y + n - 4);
+      if (n < 4) {
+        for (size_t k = 0; k < n; ++k)
+          if (x[k] != y[k]) return false;
+        return true;
+      }
+      return std::memcmp(x, y, n) == 0;
+    } else {
+      return a == b;
+    }
+  }
+  template <class U>
+  static U load(const char* p) {
+    U u;
+    std::memcpy(&u, p, sizeof u);
+    return u;
+  }
+
   static uint8_t tag(uint64_t h) { return static_cast<uint8_t>(0x80 | (h >> 57)); }
   // Fibonacci hashing: the product's high bits. Keys of one shuffle bucket share h % buckets,
   // so the hash's low bits alone would leave part of the table unused.

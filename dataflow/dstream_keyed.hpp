@@ -14,8 +14,10 @@ DStream<T> DStream<T>::reduce_by_key(F f, int partitions) const requires detail:
   Edge e = exchange([f](const AnyPart& p, int n) {
     return ops::combine_and_split<K, V>(part_cast<T>(p), n, f);
   });
-  e.push_split = [f](int n) -> std::unique_ptr<BucketBuilder> {
-    return std::make_unique<ops::CombineBuckets<K, V, F>>(n, f);
+  // Shared by this edge's tasks (any thread): a sizing hint only, see CombineBuckets.
+  auto size_hint = std::make_shared<std::atomic<size_t>>(0);
+  e.push_split = [f, size_hint](int n) -> std::unique_ptr<BucketBuilder> {
+    return std::make_unique<ops::CombineBuckets<K, V, F>>(n, f, size_hint);
   };
   return derive<T>(Node{.kind = "reduce_by_key", .inputs = {e}, .partitions = keyed_partitions(partitions),
                         .compute = [f](const TaskContext&, std::span<const AnyPart> in, NodeState*) {

@@ -4,6 +4,7 @@
 
 #include <deque>
 #include <functional>
+#include <future>
 #include <mutex>
 #include <vector>
 
@@ -60,19 +61,26 @@ class QueueSource final : public InputSource {
   bool one_;
 };
 
-/// gen(t, partition) makes partition's records for batch t: replayable by construction.
+/// gen(t, partition) makes partition's records for batch t: replayable by construction. The
+/// partitions of a batch are made at once, one thread each: gen must be safe to call
+/// concurrently for different partitions (a function of its arguments is).
 template <class T>
 class GeneratorSource final : public InputSource {
  public:
   explicit GeneratorSource(std::function<std::vector<T>(Millis, int)> gen) : gen_(std::move(gen)) {}
   std::string kind() const override { return "generator"; }
   Taken take(Millis t, int partitions) override {
+    // The batch builder waits for the take, serially in the batch: word count at 1 s batches
+    // spent ~120 ms making 1 M line strings on one thread while the other idled.
+    std::vector<std::future<std::vector<T>>> rest;
+    for (int p = 1; p < partitions; ++p) rest.push_back(std::async(std::launch::async, gen_, t, p));
     Taken taken;
-    for (int p = 0; p < partitions; ++p) {
-      auto records = gen_(t, p);
+    auto add = [&taken](std::vector<T> records) {
       taken.records += static_cast<int64_t>(records.size());
       taken.parts.push_back(make_part(std::move(records)));
-    }
+    };
+    if (partitions > 0) add(gen_(t, 0));
+    for (auto& f : rest) add(f.get());
     return taken;
   }
 

@@ -67,6 +67,8 @@ class ReceiverBlocks {
   void detach() {
     std::lock_guard w(write_mu_);
     log_ = nullptr;
+    std::lock_guard lock(mu_);
+    logged_ = false;
   }
 
   // --- Store side (receiver threads) --------------------------------------------------------
@@ -141,7 +143,14 @@ class ReceiverBlocks {
 
   mutable std::mutex mu_;  // guards the members below
   std::condition_variable space_;
-  std::deque<Block> sealed_;  // durable, not taken yet, in seq order
+  // take() waits on it for a block of its batch being appended (appending_at_ < t) instead of
+  // for write_mu_: a reliable store of the next batch's block holds write_mu_ through the
+  // log's durable commit, and the receiver takes it again at once for the block after, so a
+  // take behind write_mu_ waited for every store of the next batch before it could cut.
+  std::condition_variable appended_;
+  std::optional<Millis> appending_at_;  // `at` of the block being appended, while it is
+  bool logged_ = false;                 // log_ != nullptr, readable under mu_
+  std::deque<Block> sealed_;            // durable, not taken yet, in seq order
   std::size_t sealed_records_ = 0;
   uint64_t taken_until_ = 0;  // the seq after the last block a batch took
   std::optional<uint64_t> last_offset_;

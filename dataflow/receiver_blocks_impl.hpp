@@ -13,6 +13,10 @@ Status ReceiverBlocks<T>::attach(BlockLog* log, int stream, Millis zero, Millis 
   interval_ = interval;
   stream_ = stream;
   log_ = options_.write_ahead_log ? log : nullptr;
+  {
+    std::lock_guard lock(mu_);
+    logged_ = log_ != nullptr;
+  }
   if (log_ == nullptr) return Status::ok();
   if constexpr (is_record_v<T>) {
     const uint64_t from = resume_at_.value_or(0);
@@ -129,6 +133,19 @@ Status ReceiverBlocks<T>::seal_open(Millis before) {
 template <class T>
 Status ReceiverBlocks<T>::append(Millis at, std::vector<T>& records, uint64_t offset) {
   if constexpr (is_record_v<T>) {
+    {
+      std::lock_guard lock(mu_);
+      appending_at_ = at;
+    }
+    // Whatever happens below, a take() waiting for this block learns it is done.
+    struct Done {
+      ReceiverBlocks* blocks;
+      ~Done() {
+        std::lock_guard lock(blocks->mu_);
+        blocks->appending_at_.reset();
+        blocks->appended_.notify_all();
+      }
+    } done{this};
     EncodeColumns columns;
     encode_records(records, columns);
     const uint64_t seq = next_seq_;
@@ -153,8 +170,24 @@ Status ReceiverBlocks<T>::append(Millis at, std::vector<T>& records, uint64_t of
 
 template <class T>
 Taken ReceiverBlocks<T>::take(Millis t, int partitions) {
-  std::lock_guard w(write_mu_);
-  if (log_ != nullptr) {
+  // write_mu_ only when there is something to seal or no log: with the log, blocks enter
+  // sealed_ in seq order and an append's `at` only grows, so once no block before t is being
+  // appended, the sealed blocks before t are a complete prefix of the batch's range.
+  std::unique_lock w(write_mu_, std::defer_lock);
+  bool logged = false;
+  {
+    std::unique_lock lock(mu_);
+    logged = logged_;
+    const auto open = buffer_.front_time();
+    if (!logged || (open && *open < t)) {
+      lock.unlock();
+      w.lock();
+      logged = log_ != nullptr;
+    } else {
+      appended_.wait(lock, [this, t] { return !appending_at_ || *appending_at_ >= t; });
+    }
+  }
+  if (w.owns_lock() && logged) {
     if (Status s = seal_open(t); !s)
       spdlog::warn("receiver stream '{}': {}; its records wait for a later batch", name_, s.to_string());
   }
@@ -171,9 +204,9 @@ Taken ReceiverBlocks<T>::take(Millis t, int partitions) {
       taken_until_ = sealed_.front().seq + 1;
       sealed_.pop_front();
     }
-    if (log_ != nullptr) replay = std::to_string(first) + " " + std::to_string(taken_until_);
+    if (logged) replay = std::to_string(first) + " " + std::to_string(taken_until_);
   }
-  if (log_ == nullptr) {  // no log, or detached at stop: what is left in memory
+  if (!logged) {  // no log, or detached at stop: what is left in memory
     std::vector<T> rest = buffer_.take_before(t);
     if (out.empty()) out = std::move(rest);
     else out.insert(out.end(), std::make_move_iterator(rest.begin()), std::make_move_iterator(rest.end()));

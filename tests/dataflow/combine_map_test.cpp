@@ -2,6 +2,7 @@
 // in the same first-insertion order, as OrderedMap gives, through growth, with keys and values
 // that have no default constructor, and the same buckets pushed one pair at a time.
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <memory>
@@ -74,6 +75,46 @@ TEST_CASE("CombineMap keeps first-insertion order and merges repeats, through gr
   m.upsert(std::string("a"), 1, std::plus<>{});
   m.upsert(std::string("a"), 2, std::plus<>{});
   CHECK(m.take_entries() == std::vector<Pair>{{"a", 3}});
+}
+
+TEST_CASE("CombineMap gives the same entries whether reserved ahead, too small, or not") {
+  const std::vector<Pair> in = skewed_pairs(20'000, 11);
+  const std::vector<Pair> want = reference(in);
+  for (size_t n : {size_t{0}, size_t{10}, want.size(), want.size() * 4}) {
+    rill::CombineMap<std::string, int64_t> m;
+    m.reserve(n);
+    for (const auto& [k, v] : in) m.upsert(k, v, std::plus<>{});
+    CHECK(m.take_entries() == want);
+  }
+  // Pushed buckets with a size hint shared between builders: the same buckets, and the hint
+  // left at the last builder's entry count.
+  auto hint = std::make_shared<std::atomic<size_t>>(want.size() / 2);
+  for (int round = 0; round < 2; ++round) {
+    rill::ops::CombineBuckets<std::string, int64_t, std::plus<>> pushed(3, std::plus<>{}, hint);
+    for (Pair kv : in) pushed.push(&kv);
+    const auto got = pushed.finish();
+    const auto expected = rill::ops::combine_and_split<std::string, int64_t>(in, 3, std::plus<>{});
+    for (size_t b = 0; b < 3; ++b)
+      CHECK(rill::part_cast<Pair>(got[b]) == rill::part_cast<Pair>(expected[b]));
+    CHECK(hint->load() == want.size());
+  }
+}
+
+TEST_CASE("CombineMap tells apart keys of one length that differ in a single byte") {
+  // Keys are compared with overlapping loads of their first and last bytes: each length from
+  // 0 to 20, a byte changed at every position, so a wrong overlap would merge two of them.
+  std::vector<Pair> in;
+  for (size_t len = 0; len <= 20; ++len)
+    for (size_t at = 0; at <= len; ++at)
+      for (char c : {'a', 'b', 'z'}) {
+        std::string k(len, 'm');
+        if (at < len) k[at] = c;
+        in.emplace_back(k, 1);
+        in.emplace_back(std::move(k), 2);
+      }
+  rill::CombineMap<std::string, int64_t> m;
+  for (const auto& [k, v] : in) m.upsert(k, v, std::plus<>{});
+  CHECK(m.take_entries() == reference(in));
 }
 
 TEST_CASE("CombineMap hands each entry's stable hash to drain, and moves between owners") {

@@ -11,6 +11,7 @@
 #include "dataflow/ops/exchange.hpp"
 #include "dataflow/plan.hpp"
 #include "dataflow/streaming_context.hpp"
+#include "dataflow/text_output.hpp"
 
 using namespace std::chrono_literals;
 using rill::AnyPart;
@@ -35,6 +36,21 @@ std::vector<Pair> bucket(const rill::TaskResult& r, size_t b) {
 }
 
 }  // namespace
+
+TEST_CASE("split drops empty tokens and keeps every other byte") {
+  using V = std::vector<std::string>;
+  CHECK(rill::split("") == V{});
+  CHECK(rill::split("   ") == V{});
+  CHECK(rill::split("a") == V{"a"});
+  CHECK(rill::split("  to be  or not   ") == V{"to", "be", "or", "not"});
+  CHECK(rill::split("a,,b,", ',') == V{"a", "b"});
+  std::string many;  // more words than split reserves room for at first
+  for (int i = 0; i < 300; ++i) many += "w" + std::to_string(i) + " ";
+  const V words = rill::split(many);
+  REQUIRE(words.size() == 300);
+  CHECK(words.front() == "w0");
+  CHECK(words.back() == "w299");
+}
 
 TEST_CASE("a flat_map → map → filter chain combines into buckets without exporting its parts") {
   rill::StreamingContext ssc(1000ms, {.partitions = 1});
