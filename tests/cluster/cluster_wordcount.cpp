@@ -15,6 +15,13 @@
 
 namespace {
 
+std::optional<int64_t> running_total(const std::vector<int64_t>& added,
+                                     const std::optional<int64_t>& total) {
+  int64_t sum = total.value_or(0);
+  for (int64_t n : added) sum += n;
+  return sum;
+}
+
 // A reliable receiver of `lines` fixed lines of words rx0..rx6, 100 a block: a restarted one
 // continues after the last block the write-ahead log holds.
 class FixedLines final : public rill::Receiver<std::string> {
@@ -74,12 +81,7 @@ int main(int argc, char** argv) {
                      });
     auto counts = words.reduce_by_key(std::plus<>{});
     counts.save_as_text_files(out);
-    auto totals = counts.update_state_by_key(
-        [](const std::vector<int64_t>& added, const std::optional<int64_t>& total) {
-          int64_t sum = total.value_or(0);
-          for (int64_t n : added) sum += n;
-          return std::optional<int64_t>(sum);
-        });
+    auto totals = counts.update_state_by_key(running_total);
     totals.save_as_text_files(out + "-totals");
     auto window = words.reduce_by_key_and_window(std::plus<>{}, std::minus<>{},
                                                  std::chrono::milliseconds(3000),
@@ -93,12 +95,7 @@ int main(int argc, char** argv) {
           .map([](const std::string& w) {
             return std::pair{w, int64_t{1}};
           })
-          .update_state_by_key(
-              [](const std::vector<int64_t>& added, const std::optional<int64_t>& total) {
-                int64_t sum = total.value_or(0);
-                for (int64_t n : added) sum += n;
-                return std::optional<int64_t>(sum);
-              })
+          .update_state_by_key(running_total)
           .save_as_text_files(out + "-rx-totals");
   });
 }

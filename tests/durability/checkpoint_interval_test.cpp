@@ -11,11 +11,12 @@
 #include <vector>
 
 #include "dataflow/config_error.hpp"
-#include "dataflow/fault_injector.hpp"
+#include "tests/support/kill_at.hpp"
 #include "tests/support/manual_run.hpp"
 #include "tests/support/memory_sink.hpp"
 
 using namespace rill;
+using test::KillAt;
 using namespace std::chrono_literals;
 using test::CommittedRows;
 using test::MemorySink;
@@ -47,30 +48,6 @@ struct Heard : StreamingListener {
     std::lock_guard lock(mu);
     return reruns;
   }
-};
-
-// Kills every actor whose name starts with `prefix`, once, at `phase` of batch `at`.
-class KillAt final : public FaultInjector {
- public:
-  KillAt(std::string prefix, Millis at, FaultPhase phase)
-      : prefix_(std::move(prefix)), at_(at), phase_(phase) {}
-  std::vector<std::string> kills(Millis t, FaultPhase phase,
-                                 std::span<const ActorRef> actors) override {
-    std::vector<std::string> out;
-    if (t != at_ || phase != phase_ || done_.exchange(true)) return out;
-    for (const ActorRef& a : actors)
-      if (a.name.rfind(prefix_, 0) == 0) out.push_back(a.name);
-    return out;
-  }
-  bool fail_task(const std::string&, Millis) override { return false; }
-  Millis delay_task(const std::string&, Millis) override { return Millis{0}; }
-  Millis pause_stage(const std::string&, Millis) override { return Millis{0}; }
-
- private:
-  std::string prefix_;
-  Millis at_;
-  FaultPhase phase_;
-  std::atomic<bool> done_{false};
 };
 
 // Per batch: one record per key k0..k2 with value t/1000, on partition 0 only.
