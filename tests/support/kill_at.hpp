@@ -13,8 +13,10 @@ namespace rill::test {
 
 class KillAt final : public FaultInjector {
  public:
-  KillAt(std::string prefix, Millis at, FaultPhase phase) : prefix_(std::move(prefix)), at_(at), phase_(phase) {}
-  std::vector<std::string> kills(Millis t, FaultPhase phase, std::span<const ActorRef> actors) override {
+  KillAt(std::string prefix, Millis at, FaultPhase phase)
+      : prefix_(std::move(prefix)), at_(at), phase_(phase) {}
+  std::vector<std::string> kills(Millis t, FaultPhase phase,
+                                 std::span<const ActorRef> actors) override {
     std::vector<std::string> out;
     if (t != at_ || phase != phase_ || done_.exchange(true)) return out;
     for (const ActorRef& a : actors)
