@@ -54,6 +54,7 @@ struct DriverState {
     std::map<int, std::vector<AnyPart>> sources;
     std::vector<persistence::BlockRef> blocks;
     int64_t records = 0;
+    std::map<int, int64_t> records_by_source;  // for backpressure, as source_records
   };
   std::map<Millis, HeldBatch> held;
   /// Attempts a task (batch time, stage, partition) used before a rollback ran it again.
@@ -289,7 +290,7 @@ void send_task(Self* self, Job* job, int stage, int partition, int attempt) {
               // durable input (a stateful stage has reloaded its state), then give up.
               if (attempt + 1 >= job->max_attempts)
                 return fail(self, job, r.error.to_string() + " (after " + std::to_string(attempt + 1) + " attempts)");
-              if (s.task_after != s.base && stateful(job, stage)) {
+              if (job->store && s.task_after != s.base && stateful(job, stage)) {
                 // The stage cannot reload the state this task needs: run the batches since
                 // the checkpoint again, this task counting the attempt it used.
                 s.attempts[{t.count(), stage, partition}] = attempt + 1;
@@ -403,7 +404,7 @@ void allocate_and_run(Self* self, Job* job) {
   job->status->batch_submitted(st.info);
   st.batch_sources = std::move(st.source_parts);
   st.source_parts.clear();
-  st.held[t] = {st.batch_sources, st.blocks, st.info.input_records};
+  st.held[t] = {st.batch_sources, st.blocks, st.info.input_records, st.source_records};
   st.run.emplace(*job->plan, t, st.batch_sources);
   ++st.run_seq;
   job->status->batch_started(st.info);
@@ -415,6 +416,20 @@ void allocate_and_run(Self* self, Job* job) {
 // a handler), so asking its successor again is safe.
 void cut_source(Self* self, Job* job, Millis t, size_t i) {
   auto& st = self->state;
+  if (st.rerun && !job->sources[i].second->replayable()) {
+    // A batch completed before a restart re-runs (its state was not checkpointed): a source
+    // that cannot replay held its records in memory only, and they are gone. The batch runs
+    // without them, not with records that arrived since (those go to the next new batch):
+    // its outputs were committed already, and state must not take in other records.
+    auto done = job->meta->last_completed();
+    if (done && *done >= t) {
+      const int node = job->sources[i].first;
+      st.source_parts[node] = {};
+      st.blocks.push_back({node, static_cast<uint64_t>(t.count()), 0, {}});
+      if (--st.sources_waiting == 0) allocate_and_run(self, job);
+      return;
+    }
+  }
   caf::actor builder = job->directory.get("builder", static_cast<int>(i));
   auto when = static_cast<int64_t>(t.count());
   auto request = [&] {
@@ -468,6 +483,7 @@ void start_batch(Self* self, Job* job, Millis t) {
     st.source_parts = held->second.sources;
     st.blocks = held->second.blocks;
     st.info.input_records = held->second.records;
+    st.source_records = held->second.records_by_source;
     st.sources_waiting = 0;
     spdlog::info("running batch {} again from the inputs held since the checkpoint", to_string(t));
   } else if (auto it = st.reruns.find(t); it != st.reruns.end()) {

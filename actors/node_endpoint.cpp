@@ -108,6 +108,8 @@ void send_sourced(Self* self, Job* job, uint64_t session, uint64_t id, const net
              net::encode_sourced(*job->graph, session, id, a));
 }
 
+caf::actor recorder_of(Self* self, Job* job);
+
 // The driver's question about a stream whose receiver runs here, for its batch builder or
 // receiver actor; one that is restarting is asked again shortly.
 void serve_source(Self* self, Job* job, uint64_t session, uint64_t id, net::SourceAsk ask) {
@@ -139,12 +141,10 @@ void serve_source(Self* self, Job* job, uint64_t session, uint64_t id, net::Sour
     job->sources[static_cast<size_t>(index)].second->set_rate(ask.rate);
     return send_sourced(self, job, session, id, out);
   }
-  if (ask.kind ==
-      Kind::trim_wal) {  // the driver's retention: no batch after its checkpoint reads these
-    if (job->store)
-      if (auto trimmed = persistence::trim_wal(*job->store, ask.stream, ask.below); !trimmed)
-        spdlog::warn("node {}: cannot trim the WAL of stream '{}': {}", job->node->name,
-                     job->graph->node(ask.stream).name, trimmed.status().to_string());
+  if (ask.kind == Kind::trim_wal) {
+    // The driver's retention: no batch after its checkpoint reads these. On the recorder: with
+    // replication the commit waits for the replica peer, whose endpoint may wait for this one.
+    if (job->store) self->send(recorder_of(self, job), trim_atom::value, ask.stream, ask.below);
     return send_sourced(self, job, session, id, out);
   }
   if (ask.kind == Kind::stop &&
@@ -226,34 +226,44 @@ struct RecorderState {
 };
 
 caf::behavior checkpoint_recorder(caf::stateful_actor<RecorderState>* self, Job* job) {
-  return {[self, job](tick_atom, int64_t base_ms) {
-    auto& st = self->state;
-    Millis base{base_ms};
-    if (st.checkpoint && base <= *st.checkpoint) return;
-    st.checkpoint = base;
-    if (Status s = job->meta->record_completion(base, /*checkpoint=*/true); !s) {
-      spdlog::warn("node {}: cannot record checkpoint {}: {}", job->node->name, to_string(base),
-                   s.to_string());
-      return;
-    }
-    if (++st.since_retention < 10) return;
-    st.since_retention = 0;
-    auto stats = persistence::retain(*job->store, base);
-    if (!stats)
-      spdlog::warn("node {}: retention at {}: {}", job->node->name, to_string(base),
-                   stats.status().to_string());
-  }};
+  return {[job](trim_atom, int stream, uint64_t below) {
+            if (auto trimmed = persistence::trim_wal(*job->store, stream, below); !trimmed)
+              spdlog::warn("node {}: cannot trim the WAL of stream '{}': {}", job->node->name,
+                           job->graph->node(stream).name, trimmed.status().to_string());
+          },
+          [self, job](tick_atom, int64_t base_ms) {
+            auto& st = self->state;
+            Millis base{base_ms};
+            if (st.checkpoint && base <= *st.checkpoint) return;
+            st.checkpoint = base;
+            if (Status s = job->meta->record_completion(base, /*checkpoint=*/true); !s) {
+              spdlog::warn("node {}: cannot record checkpoint {}: {}", job->node->name,
+                           to_string(base), s.to_string());
+              return;
+            }
+            if (++st.since_retention < 10) return;
+            st.since_retention = 0;
+            auto stats = persistence::retain(*job->store, base);
+            if (!stats)
+              spdlog::warn("node {}: retention at {}: {}", job->node->name, to_string(base),
+                           stats.status().to_string());
+          }};
+}
+
+caf::actor recorder_of(Self* self, Job* job) {
+  auto& st = self->state;
+  if (!st.recorder) {
+    st.recorder = self->spawn(checkpoint_recorder, job);
+    self->link_to(st.recorder);
+  }
+  return st.recorder;
 }
 
 void note_checkpoint(Self* self, Job* job, std::optional<Millis> base) {
   auto& st = self->state;
   if (!base || !job->store || (st.checkpoint && *base <= *st.checkpoint)) return;
   st.checkpoint = base;
-  if (!st.recorder) {
-    st.recorder = self->spawn(checkpoint_recorder, job);
-    self->link_to(st.recorder);
-  }
-  self->send(st.recorder, tick_atom::value, base->count());
+  self->send(recorder_of(self, job), tick_atom::value, base->count());
 }
 
 // A task's exchange inputs arrive as references: fetch every bucket (from this node's own

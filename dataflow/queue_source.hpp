@@ -83,6 +83,9 @@ class GeneratorSource final : public InputSource {
     for (auto& f : rest) add(f.get());
     return taken;
   }
+  /// Its records are a function of the batch time: any batch can be made again.
+  bool replayable() const override { return true; }
+  Result<Taken> replay(Millis t, std::string_view, int partitions) override { return take(t, partitions); }
 
  private:
   std::function<std::vector<T>(Millis, int)> gen_;

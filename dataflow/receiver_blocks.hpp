@@ -127,6 +127,22 @@ class ReceiverBlocks {
     return zero_ + interval_ * (k + 1);
   }
   Result<std::vector<T>> decode(const DecodeColumns& columns) const;
+  // Marks, from before records leave the buffer until their block is sealed (or the write
+  // failed), that a block stamped `at` is being written: a take() of a later batch waits.
+  struct Appending {
+    ReceiverBlocks& blocks;
+    Appending(ReceiverBlocks& b, Millis at) : blocks(b) {
+      std::lock_guard lock(blocks.mu_);
+      blocks.appending_at_ = at;
+    }
+    ~Appending() {
+      std::lock_guard lock(blocks.mu_);
+      blocks.appending_at_.reset();
+      blocks.appended_.notify_all();
+    }
+    Appending(const Appending&) = delete;
+    Appending& operator=(const Appending&) = delete;
+  };
 
   const std::string name_;
   const ReceiverOptions options_;

@@ -86,6 +86,7 @@ bool ReceiverBlocks<T>::store(uint64_t generation, Millis at, std::vector<T>&& r
   // Blocks never straddle a batch boundary, so sealing early never moves a record's batch.
   if (log_ != nullptr && first &&
       (slot(*first) != slot(at) || at - *first >= options_.block_interval)) {
+    Appending appending(*this, *first);
     if (Status s = seal_open(Millis::max()); !s)
       spdlog::warn("receiver stream '{}': {}; the records stay in memory", name_, s.to_string());
   }
@@ -108,6 +109,8 @@ Status ReceiverBlocks<T>::store(uint64_t generation, Millis at, std::vector<T>&&
       return Status::ok();
     }
     // Unreliable records stored earlier go first, so blocks keep the order of store().
+    auto open = buffer_.front_time();
+    Appending appending(*this, open ? std::min(*open, at) : at);
     if (Status s = seal_open(Millis::max()); !s) return s;
     if (Status s = append(at, records, offset); !s) return s;
   }
@@ -133,19 +136,6 @@ Status ReceiverBlocks<T>::seal_open(Millis before) {
 template <class T>
 Status ReceiverBlocks<T>::append(Millis at, std::vector<T>& records, uint64_t offset) {
   if constexpr (is_record_v<T>) {
-    {
-      std::lock_guard lock(mu_);
-      appending_at_ = at;
-    }
-    // Whatever happens below, a take() waiting for this block learns it is done.
-    struct Done {
-      ReceiverBlocks* blocks;
-      ~Done() {
-        std::lock_guard lock(blocks->mu_);
-        blocks->appending_at_.reset();
-        blocks->appended_.notify_all();
-      }
-    } done{this};
     EncodeColumns columns;
     encode_records(records, columns);
     const uint64_t seq = next_seq_;
@@ -225,6 +215,7 @@ Status ReceiverBlocks<T>::align(uint64_t next) {
   std::lock_guard w(write_mu_);
   if (log_ == nullptr) return Status::ok();
   std::lock_guard lock(mu_);
+  next_seq_ = std::max(next_seq_, next);  // new blocks never reuse a recorded range's seqs
   if (next > taken_until_) {  // behind the record: what a restart reloaded was allocated
     while (!sealed_.empty() && sealed_.front().seq < next) {
       sealed_records_ -= sealed_.front().records.size();
