@@ -117,7 +117,9 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
   for (const Node& n : g.nodes()) job.stateful = job.stateful || static_cast<bool>(n.make_state);
   Millis interval = g.interval();
   job.checkpoint_interval = g.checkpoint_interval(options.checkpoint_interval);
-  if (options.backpressure && !actors::is_worker(job)) set_up_backpressure(options, interval);
+  // On a worker too: the receivers placed there start at the initial rate; the driver's
+  // estimators then send each batch's rate over the link.
+  if (options.backpressure) set_up_backpressure(options, interval);
   const bool deterministic = options.scheduler == Scheduler::deterministic;
   if (deterministic && job.cluster)
     throw ConfigError("scheduler = deterministic runs one process only: CAF's network layer would "
