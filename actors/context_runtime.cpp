@@ -402,6 +402,8 @@ actors::SupervisorSpec ContextRuntime::tree_spec(const ContextOptions& options) 
   actors::SupervisorSpec receivers{"receivers", actors::Strategy::one_for_one, {}, {}, 1};
   actors::SupervisorSpec workers{"workers", actors::Strategy::one_for_one, {}, {}, 2};
   std::vector<ChildSpec> builders;  // under the driver: they cut the batches it schedules
+  // A worker has no driver: the builders of the receivers placed there answer its link.
+  std::vector<ChildSpec>& builder_home = actors::is_worker(job) ? workers.children : builders;
   for (size_t i = 0; i < job.sources.size(); ++i) {
     int idx = static_cast<int>(i);
     const std::string& name = job.graph->node(job.sources[i].first).name;
@@ -421,9 +423,9 @@ actors::SupervisorSpec ContextRuntime::tree_spec(const ContextOptions& options) 
                                              [j, slot](caf::local_actor& p) { return actors::spawn_receiver(p, *j, *slot); },
                                              wire("receiver", idx)});
     }
-    builders.push_back(ChildSpec{"builder-" + name, "batch_builder", actors::RestartType::permanent,
-                                 [j, idx](caf::local_actor& p) { return actors::spawn_batch_builder(p, *j, idx); },
-                                 wire("builder", idx)});
+    builder_home.push_back(ChildSpec{"builder-" + name, "batch_builder", actors::RestartType::permanent,
+                                     [j, idx](caf::local_actor& p) { return actors::spawn_batch_builder(p, *j, idx); },
+                                     wire("builder", idx)});
   }
   for (const Stage& s : job.plan->stages())
     for (int p = 0; p < s.partitions; ++p)
@@ -466,10 +468,6 @@ actors::SupervisorSpec ContextRuntime::tree_spec(const ContextOptions& options) 
   actors::SupervisorSpec root{"root", actors::Strategy::one_for_one, {}, {}, 0};
   name_all(receivers);
   workers.children.insert(workers.children.begin(), actors::supervisor_child(std::move(receivers)));
-  if (actors::is_worker(job)) {  // no driver: the builders of the receivers placed here answer its link
-    for (ChildSpec& b : driver.children)
-      if (b.kind == "batch_builder") workers.children.push_back(std::move(b));
-  }
   name_all(workers);
   name_all(driver);
   root.children.push_back(actors::supervisor_child(std::move(workers)));

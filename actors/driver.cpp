@@ -53,8 +53,7 @@ struct DriverState {
   struct HeldBatch {
     std::map<int, std::vector<AnyPart>> sources;
     std::vector<persistence::BlockRef> blocks;
-    int64_t records = 0;
-    std::map<int, int64_t> records_by_source;  // for backpressure, as source_records
+    std::map<int, int64_t> records;  // by source node, as source_records
   };
   std::map<Millis, HeldBatch> held;
   /// Attempts a task (batch time, stage, partition) used before a rollback ran it again.
@@ -151,7 +150,7 @@ void adapt_rates(Job* job, const BatchInfo& info, const std::map<int, int64_t>& 
     double limit = job->max_rate > 0 ? std::min(*rate, job->max_rate) : *rate;
     for (size_t i = 0; i < job->sources.size(); ++i) {
       if (job->sources[i].first != node) continue;
-      if (i < job->source_hosts.size() && job->source_hosts[i])  // its receiver runs on a worker
+      if (runs_elsewhere(*job, i))
         caf::anon_send(job->directory.get("builder", static_cast<int>(i)), rate_atom::value, limit);
       else
         job->sources[i].second->set_rate(limit);
@@ -366,7 +365,7 @@ void roll_back(Self* self, Job* job, const std::string& why) {
     }
   }
   spdlog::warn("batch {}: {}; rolling back to checkpoint {} and running {} batch(es) again", to_string(t), why,
-               st.base ? to_string(*st.base) : std::string("(none: empty state)"), times.size());
+               state_as_of(st.base), times.size());
   for (auto it = times.rbegin(); it != times.rend(); ++it) st.due.push_front(*it);
   st.after = st.base;
   st.checkpoint = {};
@@ -404,7 +403,7 @@ void allocate_and_run(Self* self, Job* job) {
   job->status->batch_submitted(st.info);
   st.batch_sources = std::move(st.source_parts);
   st.source_parts.clear();
-  st.held[t] = {st.batch_sources, st.blocks, st.info.input_records, st.source_records};
+  st.held[t] = {st.batch_sources, st.blocks, st.source_records};
   st.run.emplace(*job->plan, t, st.batch_sources);
   ++st.run_seq;
   job->status->batch_started(st.info);
@@ -482,8 +481,8 @@ void start_batch(Self* self, Job* job, Millis t) {
     st.rerun = true;
     st.source_parts = held->second.sources;
     st.blocks = held->second.blocks;
-    st.info.input_records = held->second.records;
-    st.source_records = held->second.records_by_source;
+    st.source_records = held->second.records;
+    for (const auto& [node, n] : st.source_records) st.info.input_records += n;
     st.sources_waiting = 0;
     spdlog::info("running batch {} again from the inputs held since the checkpoint", to_string(t));
   } else if (auto it = st.reruns.find(t); it != st.reruns.end()) {

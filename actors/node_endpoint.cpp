@@ -135,8 +135,6 @@ void serve_source(Self* self, Job* job, uint64_t session, uint64_t id, net::Sour
     send_sourced(self, job, session, id, out);
   };
   using Kind = net::SourceAsk::Kind;
-  const std::string role = ask.kind == Kind::stop ? "receiver" : "builder";
-  caf::actor actor = job->directory.get(role, index);
   if (ask.kind == Kind::set_rate) {
     job->sources[static_cast<size_t>(index)].second->set_rate(ask.rate);
     return send_sourced(self, job, session, id, out);
@@ -150,6 +148,7 @@ void serve_source(Self* self, Job* job, uint64_t session, uint64_t id, net::Sour
   if (ask.kind == Kind::stop &&
       job->sources[static_cast<size_t>(index)].second->receiver_slot() == nullptr)
     return send_sourced(self, job, session, id, out);
+  caf::actor actor = job->directory.get(ask.kind == Kind::stop ? "receiver" : "builder", index);
   if (!actor) return again(caf::error{});
   switch (ask.kind) {
     case Kind::take:

@@ -2,6 +2,8 @@
 // question goes to that worker over its link, which holds it while the worker is down and
 // asks again in the next session. The worker's builder answers a repeated cut the same way, so
 // a question asked twice is harmless.
+#include <utility>
+
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 
@@ -26,45 +28,40 @@ caf::behavior remote_source(caf::event_based_actor* self, Job* job, int index) {
     return self->request(job->directory.get("link", node_index(*job->cluster, *host)), caf::infinite,
                          source_atom::value, std::move(q));
   };
-  auto cut = [self, ask](net::SourceAsk q) {
-    auto promise = self->make_response_promise<SourceBatch>();
-    ask(std::move(q)).then([promise](net::SourceAnswer& a) mutable { promise.deliver(batch_of(a)); },
+  // Answers the asker with result(the worker's answer), or with the link's error.
+  auto forward = [self, ask](net::SourceAsk q, auto result) {
+    auto promise = self->make_response_promise<decltype(result(std::declval<net::SourceAnswer&>()))>();
+    ask(std::move(q)).then([promise, result](net::SourceAnswer& a) mutable { promise.deliver(result(a)); },
                            [promise](caf::error& e) mutable { promise.deliver(std::move(e)); });
     return promise;
   };
+  // No one waits: a failure is logged.
+  auto tell = [stream, ask](net::SourceAsk q, const char* what) {
+    ask(std::move(q)).then([](net::SourceAnswer&) {}, [stream, what](caf::error& e) {
+      spdlog::warn("stream {}: {} on its worker failed: {}", stream, what, to_string(e));
+    });
+  };
   using Kind = net::SourceAsk::Kind;
   return {
-      [stream, cut](take_atom, int64_t t, const std::string& after) -> caf::result<SourceBatch> {
-        return cut(net::SourceAsk{Kind::take, stream, Millis{t}, after, false, 0});
+      [stream, forward](take_atom, int64_t t, const std::string& after) -> caf::result<SourceBatch> {
+        return forward(net::SourceAsk{Kind::take, stream, Millis{t}, after, false, 0}, batch_of);
       },
-      [stream, cut](replay_atom, int64_t t, const std::string& recorded) -> caf::result<SourceBatch> {
-        return cut(net::SourceAsk{Kind::replay, stream, Millis{t}, recorded, false, 0});
+      [stream, forward](replay_atom, int64_t t, const std::string& recorded) -> caf::result<SourceBatch> {
+        return forward(net::SourceAsk{Kind::replay, stream, Millis{t}, recorded, false, 0}, batch_of);
       },
-      [self, stream, ask](pending_atom) -> caf::result<bool> {
-        auto promise = self->make_response_promise<bool>();
-        ask(net::SourceAsk{Kind::pending, stream, Millis{0}, {}, false, 0})
-            .then([promise](net::SourceAnswer& a) mutable { promise.deliver(a.pending); },
-                  [promise](caf::error& e) mutable { promise.deliver(std::move(e)); });
-        return promise;
+      [stream, forward](pending_atom) -> caf::result<bool> {
+        return forward(net::SourceAsk{Kind::pending, stream, Millis{0}, {}, false, 0},
+                       [](net::SourceAnswer& a) { return a.pending; });
       },
-      [self, stream, ask](stop_atom, bool graceful) -> caf::result<bool> {
-        auto promise = self->make_response_promise<bool>();
-        ask(net::SourceAsk{Kind::stop, stream, Millis{0}, {}, graceful, 0})
-            .then([promise](net::SourceAnswer&) mutable { promise.deliver(true); },
-                  [promise](caf::error& e) mutable { promise.deliver(std::move(e)); });
-        return promise;
+      [stream, forward](stop_atom, bool graceful) -> caf::result<bool> {
+        return forward(net::SourceAsk{Kind::stop, stream, Millis{0}, {}, graceful, 0},
+                       [](net::SourceAnswer&) { return true; });
       },
-      [stream, ask](trim_atom, uint64_t below) {
-        net::SourceAsk q{Kind::trim_wal, stream, Millis{0}, {}, false, 0, below};
-        ask(std::move(q)).then([](net::SourceAnswer&) {}, [stream](caf::error& e) {
-          spdlog::warn("retention: the WAL of stream {} was not trimmed: {}", stream, to_string(e));
-        });
+      [stream, tell](trim_atom, uint64_t below) {
+        tell(net::SourceAsk{Kind::trim_wal, stream, Millis{0}, {}, false, 0, below}, "retention's WAL trim");
       },
-      [stream, ask](rate_atom, double records_per_s) {
-        ask(net::SourceAsk{Kind::set_rate, stream, Millis{0}, {}, false, records_per_s})
-            .then([](net::SourceAnswer&) {}, [stream](caf::error& e) {
-              spdlog::warn("backpressure: the rate of stream {} was not set: {}", stream, to_string(e));
-            });
+      [stream, tell](rate_atom, double records_per_s) {
+        tell(net::SourceAsk{Kind::set_rate, stream, Millis{0}, {}, false, records_per_s}, "the backpressure rate");
       },
   };
 }

@@ -29,8 +29,6 @@ struct StageState {
   bool loaded = false;
 };
 
-std::string describe(std::optional<Millis> t) { return t ? to_string(*t) : std::string("(none: empty state)"); }
-
 std::string where(const Node& n, int partition) {
   return "state of '" + n.name + "' partition " + std::to_string(partition);
 }
@@ -136,8 +134,8 @@ caf::behavior stage_actor(caf::stateful_actor<StageState>* self, Job* job, int s
             reply.ok = false;
             reply.stale_state = true;
             reply.error = TaskError{s.name, req.time,
-                                    "operator state is not as of batch " + describe(req.after) +
-                                        "; it can be reloaded only at checkpoint " + describe(req.base)};
+                                    "operator state is not as of batch " + state_as_of(req.after) +
+                                        "; it can be reloaded only at checkpoint " + state_as_of(req.base)};
             return reply;
           }
           reload(s, *job, sp, partition, req.base);
@@ -160,10 +158,9 @@ caf::behavior stage_actor(caf::stateful_actor<StageState>* self, Job* job, int s
         TaskContext ctx{req.time, req.zero, job->graph->interval(), partition, sp.partitions};
         reply.ok = job->plan->run_task(stage, ctx, req.inputs, s.states, reply.result, reply.error);
         failpoint("stage.mid_batch");
-        if (reply.ok && stateful && job->store && !req.checkpoint) {
-          s.applied = req.time;
-        } else if (reply.ok && stateful && job->store) {
-          if (auto e = snapshot(s, *job, sp, partition, req.time, reply)) {
+        if (reply.ok && stateful && job->store) {
+          // Between checkpoints the state changes in memory only.
+          if (auto e = req.checkpoint ? snapshot(s, *job, sp, partition, req.time, reply) : std::nullopt) {
             reply.ok = false;
             reply.error = TaskError{s.name, req.time, *e};
           } else {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "dataflow/plan.hpp"
@@ -27,6 +28,11 @@ struct TaskRequest {
   /// Snapshot the state after this batch (a checkpoint time): every checkpoint interval.
   bool checkpoint = true;
 };
+
+/// A task's `base` or `after` for messages: the batch time, or the empty state.
+inline std::string state_as_of(std::optional<Millis> t) {
+  return t ? to_string(*t) : std::string("(none: empty state)");
+}
 
 struct TaskReply {
   int stage = -1;
