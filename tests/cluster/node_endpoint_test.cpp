@@ -12,6 +12,7 @@
 #include "dataflow/streaming_context.hpp"
 #include "net/handshake.hpp"
 #include "net/task_frames.hpp"
+#include "tests/cluster/word_count_graph.hpp"
 #include "tests/support/log_lines.hpp"
 
 using namespace std::chrono_literals;
@@ -57,14 +58,7 @@ struct Worker {
   int reduce_node = -1;
 
   Worker() {
-    auto q = std::make_shared<rill::BatchQueue<std::string>>();
-    ssc.queue_stream(q)
-        .flat_map([](const std::string& l) { return rill::split(l); })
-        .map([](const std::string& w) {
-          return std::pair{w, int64_t{1}};
-        })
-        .reduce_by_key(std::plus<>{})
-        .print();
+    rill::test::define_word_count(ssc);
     job.graph = &ssc.graph();
     job.plan = std::make_shared<const rill::Plan>(ssc.graph());
     auto cluster = std::make_shared<net::ClusterConfig>(

@@ -13,6 +13,7 @@
 #include "net/handshake.hpp"
 #include "net/task_frames.hpp"
 #include "net/wire.capnp.h"
+#include "tests/cluster/word_count_graph.hpp"
 
 using namespace std::chrono_literals;
 using rill::AnyPart;
@@ -21,19 +22,9 @@ using KV = std::pair<std::string, int64_t>;
 
 namespace {
 
-// Nodes: 0 lines (source), 1 flat_map, 2 map, 3 reduce_by_key (its edge 0 an exchange from 2).
 struct WordCountGraph {
   rill::StreamingContext ssc{1000ms, {.partitions = 2}};
-  WordCountGraph() {
-    auto q = std::make_shared<rill::BatchQueue<std::string>>();
-    ssc.queue_stream(q)
-        .flat_map([](const std::string& l) { return rill::split(l); })
-        .map([](const std::string& w) {
-          return std::pair{w, int64_t{1}};
-        })
-        .reduce_by_key(std::plus<>{})
-        .print();
-  }
+  WordCountGraph() { rill::test::define_word_count(ssc); }
   const rill::JobGraph& graph() { return ssc.graph(); }
 };
 
