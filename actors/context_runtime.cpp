@@ -451,8 +451,9 @@ actors::SupervisorSpec ContextRuntime::tree_spec(const ContextOptions& options) 
                                              j->directory.set("link", actors::node_index(*j->cluster, *node), a);
                                            }});
     }
-  if (!actors::is_worker(job))
-    for (const OutputOp& op : job.graph->outputs())
+  // A worker writes the partitions it computed of streams only Sinks read; the driver the rest.
+  for (const OutputOp& op : job.graph->outputs())
+    if (!actors::is_worker(job) || (op.sink && job.graph->written_where_computed(op.node)))
       workers.children.push_back(ChildSpec{"sink-" + op.name, "sink", actors::RestartType::permanent,
                                          [j, id = op.id](caf::local_actor& p) { return actors::spawn_sink(p, *j, id); },
                                          wire("sink", op.id)});

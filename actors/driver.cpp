@@ -203,6 +203,8 @@ void complete_batch(Self* self, Job* job) {
   maybe_start(self, job);
 }
 
+void roll_back(Self* self, Job* job, const std::string& why);
+
 void run_outputs(Self* self, Job* job) {
   auto& st = self->state;
   const auto& outputs = job->graph->outputs();
@@ -229,6 +231,8 @@ void run_outputs(Self* self, Job* job) {
               out.failure = r.error;
               job->status->output_completed(out);
               s.progressed();
+              // A worker restarted since it computed a part this output writes there.
+              if (r.lost) return roll_back(self, job, *r.error);
               if (r.error) return fail(self, job, *r.error);
               ++s.next_output;
               run_outputs(self, job);
@@ -255,8 +259,6 @@ bool stateful(const Job* job, int stage) {
     if (job->graph->node(id).make_state) return true;
   return false;
 }
-
-void roll_back(Self* self, Job* job, const std::string& why);
 
 void send_task(Self* self, Job* job, int stage, int partition, int attempt) {
   auto& st = self->state;

@@ -37,6 +37,25 @@ struct OutputReply {
   int output = -1;
   Millis time{0};
   std::optional<std::string> error;
+  /// With error: a worker no longer holds a part it computed (it restarted): the driver runs
+  /// the batches since the checkpoint again instead of failing the job.
+  bool lost = false;
+};
+
+/// On a worker: write partition `partition` of output `output`'s stream at `time`, held here
+/// since its task ran, to the output's Sink. `logged`: the commit the driver's log holds.
+struct PartOutputRequest {
+  int output = -1;
+  Millis time{0};
+  int partition = -1;
+  AnyPart part;
+  std::optional<uint64_t> logged;
+};
+
+/// The hash committed for it (0: unknown), or what failed.
+struct PartOutputReply {
+  uint64_t hash = 0;
+  std::optional<std::string> error;
 };
 
 }  // namespace rill::actors

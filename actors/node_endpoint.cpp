@@ -193,15 +193,61 @@ void run_task(Self* self, Job* job, uint64_t session, uint64_t id, TaskRequest t
   self->request(stage, caf::infinite, run_atom::value, task)
       .then(
           [self, job, session, id](TaskReply& reply) {
-            if (reply.ok)
+            if (reply.ok) {
+              std::vector<std::pair<int, AnyPart>> held;  // the frame says only where they are
+              for (const auto& [node, part] : reply.result.exported)
+                if (job->graph->written_where_computed(node)) held.emplace_back(node, part);
               self->state.outputs.put(reply.time, reply.stage, reply.partition,
-                                      reply.result.buckets);
+                                      reply.result.buckets, std::move(held));
+            }
             send_to_driver(self, job, session, id, reply);
           },
           [self, session, id, task](caf::error&) mutable {
             self->delayed_send(self, std::chrono::milliseconds(20), run_atom::value, session, id,
                                std::move(task));
           });
+}
+
+void send_output_done(Self* self, Job* job, uint64_t session, uint64_t id,
+                      const net::OutputDone& done) {
+  if (!driver_session_is(self, job, session)) {
+    spdlog::warn("node {}: output {} partition {} at {} not reported: its session {} is over",
+                 job->node->name, done.output, done.partition, to_string(done.time), session);
+    return;
+  }
+  self->send(self->state.sessions[driver_key(job)].link, frame_atom::value,
+             net::encode_output_done(session, id, done));
+}
+
+// Writes a part this node computed and holds to its output's Sink, on this node's sink actor
+// for that output (restarting: asked again shortly). A part no longer held (this process
+// started after its task ran) is answered not found: the driver rolls back.
+void serve_output(Self* self, Job* job, uint64_t session, uint64_t id, net::OutputAsk ask) {
+  const OutputOp& op = job->graph->outputs()[static_cast<size_t>(ask.output)];
+  net::OutputDone done{ask.output, ask.time, ask.partition, true, 0, std::nullopt};
+  auto part =
+      self->state.outputs.held(ask.time, job->plan->stage_of(op.node), ask.partition, op.node);
+  if (!part) {
+    done.found = false;
+    done.error = "node " + job->node->name + " does not hold partition " +
+                 std::to_string(ask.partition) + " of stream '" + job->graph->node(op.node).name +
+                 "' at " + to_string(ask.time) + " (restarted since its task ran?)";
+    return send_output_done(self, job, session, id, done);
+  }
+  caf::actor sink = job->directory.get("sink", op.id);
+  auto again = [self, session, id, ask](const caf::error&) {
+    self->delayed_send(self, std::chrono::milliseconds(20), output_atom::value, session, id, ask);
+  };
+  if (!sink) return again(caf::error{});
+  self->request(sink, caf::infinite, output_atom::value,
+                PartOutputRequest{ask.output, ask.time, ask.partition, *part, ask.logged})
+      .then(
+          [self, job, session, id, done](PartOutputReply& r) mutable {
+            done.hash = r.hash;
+            done.error = std::move(r.error);
+            send_output_done(self, job, session, id, done);
+          },
+          again);
 }
 
 caf::actor link_to(Self* self, Job* job, const std::string& node) {
@@ -496,6 +542,19 @@ void on_frame(Self* self, Job* job, const net::Frame& frame) {
       }
       return serve_source(self, job, env->session, env->id, std::move(env->source));
     }
+    case net::EnvelopeKind::output: {
+      const auto* from = session_of(self, self->current_sender());
+      const auto& ask = env->output;
+      if (!from || from->first != driver_key(job) || from->second.number != env->session ||
+          !runs_partition(*job, ask.partition)) {
+        spdlog::warn(
+            "node {}: refused to write output {} partition {} at {}: not from the driver's open "
+            "session, or not placed here",
+            job->node->name, ask.output, ask.partition, to_string(ask.time));
+        return;
+      }
+      return serve_output(self, job, env->session, env->id, ask);
+    }
     case net::EnvelopeKind::replicate:
     case net::EnvelopeKind::restore:
       return on_replica(self, job, *env);
@@ -540,6 +599,9 @@ caf::behavior node_endpoint(Self* self, Job* job) {
       [self, job](run_atom, uint64_t session, uint64_t id, TaskRequest& task) {
         if (driver_session_is(self, job, session))
           run_task(self, job, session, id, std::move(task));
+      },
+      [self, job](output_atom, uint64_t session, uint64_t id, net::OutputAsk& ask) {
+        if (driver_session_is(self, job, session)) serve_output(self, job, session, id, ask);
       },
       [self, job](source_atom, uint64_t session, uint64_t id, net::SourceAsk& ask) {
         if (driver_session_is(self, job, session))

@@ -31,7 +31,9 @@ struct LinkState {
   // A task (from the driver) or a fetch (from a worker's endpoint), sent again in each new
   // session until answered.
   struct Pending {
-    std::variant<TaskRequest, net::FetchRequest, net::ReplicaRequest, net::SourceAsk> request;
+    std::variant<TaskRequest, net::FetchRequest, net::ReplicaRequest, net::SourceAsk,
+                 net::OutputAsk>
+        request;
     caf::response_promise promise;
   };
   std::map<uint64_t, Pending> pending;
@@ -62,6 +64,8 @@ void send_request(Self* self, Job* job, uint64_t id, const LinkState::Pending& p
     self->send(st.remote, frame_atom::value, net::encode_fetch(st.session, id, *fetch));
   else if (auto* ask = std::get_if<net::SourceAsk>(&p.request))
     self->send(st.remote, frame_atom::value, net::encode_source(st.session, id, *ask));
+  else if (auto* out = std::get_if<net::OutputAsk>(&p.request))
+    self->send(st.remote, frame_atom::value, net::encode_output(st.session, id, *out));
   else if (auto* r = std::get_if<net::ReplicaRequest>(&p.request); r->restore)
     self->send(st.remote, frame_atom::value, net::encode_restore(st.session, id));
   else
@@ -178,6 +182,7 @@ void on_frame(Self* self, Job* job, const net::Frame& frame) {
     }
     case net::EnvelopeKind::fetched:
     case net::EnvelopeKind::sourced:
+    case net::EnvelopeKind::output_done:
     case net::EnvelopeKind::replicated:
     case net::EnvelopeKind::restored: {
       if (st.phase != Phase::open || env->session != st.session) return;  // asked again since
@@ -187,6 +192,8 @@ void on_frame(Self* self, Job* job, const net::Frame& frame) {
         it->second.promise.deliver(std::move(env->fetched));
       else if (env->kind == net::EnvelopeKind::sourced)
         it->second.promise.deliver(std::move(env->sourced));
+      else if (env->kind == net::EnvelopeKind::output_done)
+        it->second.promise.deliver(std::move(env->output_done));
       else
         it->second.promise.deliver(std::move(env->replica_reply));
       st.pending.erase(it);
@@ -238,6 +245,11 @@ caf::behavior node_link(Self* self, Job* job, const net::NodeConfig* peer, std::
       },
       [self, job](source_atom, net::SourceAsk& ask) -> caf::result<net::SourceAnswer> {
         auto promise = self->make_response_promise<net::SourceAnswer>();
+        add_pending(self, job, LinkState::Pending{std::move(ask), promise});
+        return promise;
+      },
+      [self, job](output_atom, net::OutputAsk& ask) -> caf::result<net::OutputDone> {
+        auto promise = self->make_response_promise<net::OutputDone>();
         add_pending(self, job, LinkState::Pending{std::move(ask), promise});
         return promise;
       },

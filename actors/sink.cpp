@@ -6,6 +6,7 @@
 
 #include <stdexcept>
 
+#include "actors/cluster_runtime.hpp"
 #include "actors/type_ids.hpp"
 #include "dataflow/failpoint.hpp"
 #include "actors/workers.hpp"
@@ -54,40 +55,112 @@ void record(Job& job, const OutputOp& op, Millis t, int partition, uint64_t hash
   failpoint("sink.after_commit");  // committed, the batch not yet complete
 }
 
-// A Sink output, partition by partition: skip what an earlier run committed (the sink's own
-// marker first: it is written in one transaction with the data), else write, commit, log.
-void run_sink(SinkState& state, Job& job, const OutputOp& op, const OutputRequest& req) {
-  Sink& sink = *op.sink;
-  if (!state.opened) {
-    const Node& node = job.graph->node(op.node);
-    try {
-      sink.open(SinkContext{op.name, node.name, node.partitions});
-    } catch (const std::exception& e) {
-      throw OutputFailure(where(job, op, req.time) + ": cannot open the sink: " + e.what());
-    }
-    state.opened = true;
+void open_once(SinkState& state, Job& job, const OutputOp& op, Millis t) {
+  if (state.opened) return;
+  const Node& node = job.graph->node(op.node);
+  try {
+    op.sink->open(SinkContext{op.name, node.name, node.partitions, job.node ? job.node->name : ""});
+  } catch (const std::exception& e) {
+    throw OutputFailure(where(job, op, t) + ": cannot open the sink: " + e.what());
   }
+  state.opened = true;
+}
+
+// Writes one partition unless an earlier run committed it (the sink's own marker first: it is
+// written in one transaction with the data; then `logged`, the driver's log of commits).
+// Returns the hash of the commit to log, or nullopt when `logged` holds it already.
+std::optional<uint64_t> write_partition(SinkState& state, Job& job, const OutputOp& op, Millis t,
+                                        int p, const AnyPart& part,
+                                        std::optional<uint64_t> logged) {
+  open_once(state, job, op, t);
+  Sink& sink = *op.sink;
+  const uint64_t h = hash_of(op, part);
+  try {
+    std::optional<uint64_t> own = sink.committed(t, p);
+    if (own || logged) {
+      check_same_output(job, op, t, p, own ? *own : *logged, h);
+      // Committed by the sink but not yet logged: a crash fell between the two.
+      if (logged) return std::nullopt;
+      return *own;
+    }
+    sink.write(t, p, part);
+    sink.commit(t, p, h);
+  } catch (const std::exception& e) {
+    throw OutputFailure(where(job, op, t, p) + " failed: " + e.what());
+  }
+  return h;
+}
+
+// A Sink output, partition by partition: write, commit, log.
+void run_sink(SinkState& state, Job& job, const OutputOp& op, const OutputRequest& req) {
   for (size_t i = 0; i < req.parts.size(); ++i) {
     const int p = static_cast<int>(i);
-    const uint64_t h = hash_of(op, req.parts[i]);
-    try {
-      std::optional<uint64_t> own = sink.committed(req.time, p);
-      std::optional<uint64_t> logged = job.meta->commit_hash(op.id, req.time, p);
-      if (own || logged) {
-        check_same_output(job, op, req.time, p, own ? *own : *logged, h);
-        // Committed by the sink but not yet logged: a crash fell between the two.
-        if (!logged) record(job, op, req.time, p, *own);
-        continue;
-      }
-      sink.write(req.time, p, req.parts[i]);
-      sink.commit(req.time, p, h);
-    } catch (const OutputFailure&) {
-      throw;
-    } catch (const std::exception& e) {
-      throw OutputFailure(where(job, op, req.time, p) + " failed: " + e.what());
-    }
-    record(job, op, req.time, p, h);
+    auto logged = job.meta->commit_hash(op.id, req.time, p);
+    if (auto h = write_partition(state, job, op, req.time, p, req.parts[i], logged))
+      record(job, op, req.time, p, *h);
   }
+}
+
+// On a cluster's driver, a Sink output whose stream stays on the workers: each worker that
+// computed a partition writes it (asked over its link); the driver logs the commits. A worker
+// that lost its part (it restarted) answers not found: the reply says lost, and the driver
+// rolls back. A link that died answers an error: the driver runs the output again.
+caf::result<OutputReply> run_on_workers(caf::event_based_actor* self, Job& job, const OutputOp& op,
+                                        const OutputRequest& req) {
+  struct Gathering {
+    OutputReply reply;
+    size_t waiting = 0;
+    caf::response_promise promise;
+    std::optional<caf::error> link_lost;
+  };
+  auto g = std::make_shared<Gathering>();
+  g->reply = OutputReply{op.id, req.time, std::nullopt, false};
+  g->waiting = req.parts.size();
+  g->promise = self->make_response_promise<OutputReply>();
+  auto finish = [g] {
+    if (--g->waiting > 0) return;
+    if (g->link_lost && !g->reply.error) return g->promise.deliver(std::move(*g->link_lost));
+    g->promise.deliver(std::move(g->reply));
+  };
+  auto fail = [g](std::string why, bool lost) {
+    if (g->reply.error && (g->reply.lost || !lost)) return;  // keep the first, a loss first
+    g->reply.error = std::move(why);
+    g->reply.lost = lost;
+  };
+  for (size_t i = 0; i < req.parts.size(); ++i) {
+    const int p = static_cast<int>(i);
+    const net::NodeConfig& owner = job.cluster->owner_of(p);
+    net::OutputAsk ask{op.id, req.time, p, job.meta->commit_hash(op.id, req.time, p)};
+    caf::actor link = job.directory.get("link", node_index(*job.cluster, owner));
+    if (!link) {  // restarting with its supervisor
+      g->link_lost = caf::make_error(caf::sec::request_receiver_down);
+      finish();
+      continue;
+    }
+    self->request(link, caf::infinite, output_atom::value, ask)
+        .then(
+            [&job, &op, ask, g, fail, finish, worker = owner.name](net::OutputDone& d) {
+              const std::string at = where(job, op, ask.time, ask.partition) + " on node " + worker;
+              if (!d.found) {
+                fail(at + ": " + d.error.value_or("the worker no longer holds it"), true);
+              } else if (d.error) {
+                fail(*d.error + " (on node " + worker + ")", false);
+              } else if (!ask.logged) {
+                try {
+                  record(job, op, ask.time, ask.partition, d.hash);
+                } catch (const std::exception& e) {
+                  fail(e.what(), false);
+                }
+              }
+              finish();
+            },
+            [g, finish](caf::error& e) {
+              if (!g->link_lost) g->link_lost = std::move(e);
+              finish();
+            });
+  }
+  if (req.parts.empty()) g->promise.deliver(std::move(g->reply));
+  return g->promise;
 }
 
 // A whole-batch output (print, foreach_batch, save_as_text_files): runs unless every
@@ -117,10 +190,12 @@ void run_whole(Job& job, const OutputOp& op, const OutputRequest& req) {
 
 caf::behavior sink_actor(caf::stateful_actor<SinkState>* self, Job* job, int output) {
   self->state.name = "sink-" + job->graph->outputs()[static_cast<size_t>(output)].name;
+  const OutputOp& op = job->graph->outputs()[static_cast<size_t>(output)];
   return {
-      [self, job, output](output_atom, const OutputRequest& req) -> OutputReply {
-        const OutputOp& op = job->graph->outputs()[static_cast<size_t>(output)];
-        OutputReply reply{output, req.time, std::nullopt};
+      [self, job, &op](output_atom, const OutputRequest& req) -> caf::result<OutputReply> {
+        if (job->cluster && op.sink && job->graph->written_where_computed(op.node))
+          return run_on_workers(self, *job, op, req);
+        OutputReply reply{op.id, req.time, std::nullopt, false};
         try {
           if (op.sink)
             run_sink(self->state, *job, op, req);
@@ -130,6 +205,22 @@ caf::behavior sink_actor(caf::stateful_actor<SinkState>* self, Job* job, int out
           reply.error = e.what();
         } catch (...) {  // user code may throw anything; the batch still fails with a name
           reply.error = where(*job, op, req.time) + " failed with a non-standard exception";
+        }
+        return reply;
+      },
+      [self, job, &op](output_atom, const PartOutputRequest& req) {
+        PartOutputReply reply;
+        failpoint("sink.before_part_write");  // on a worker: the driver asked, nothing written
+        try {
+          reply.hash = write_partition(self->state, *job, op, req.time, req.partition, req.part,
+                                       req.logged)
+                           .value_or(*req.logged);
+          failpoint("sink.after_part_commit");  // committed, the driver not yet told
+        } catch (const std::exception& e) {
+          reply.error = e.what();
+        } catch (...) {
+          reply.error = where(*job, op, req.time, req.partition) +
+                        " failed with a non-standard exception";
         }
         return reply;
       },

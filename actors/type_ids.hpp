@@ -42,6 +42,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::actors::TaskReply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::actors::SourceBatch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::actors::OutputRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::actors::OutputReply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::actors::PartOutputRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::actors::PartOutputReply)
 // Hold AnyPart too: between a worker's link and its endpoint, inside one process.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::net::FetchRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::net::FetchReply)
@@ -49,6 +51,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::net::ReplicaRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::net::ReplicaReply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::net::SourceAsk)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::net::SourceAnswer)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::net::OutputAsk)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rill::net::OutputDone)
 
 namespace rill::net {
 // The one type that crosses nodes: CAF's serializer carries the bytes, Cap'n Proto the rest.

@@ -73,4 +73,19 @@ Millis JobGraph::checkpoint_interval(Millis configured) const {
   return every;
 }
 
+bool JobGraph::written_where_computed(int id) const {
+  bool any = false;
+  for (const OutputOp& op : outputs_)
+    if (op.node == id) {
+      if (!op.sink) return false;
+      any = true;
+    }
+  // A one-to-one reader may sit in another stage and read the part whole: conservatively, any
+  // such reader keeps the part flowing through the driver. Exchange readers fetch buckets.
+  for (const Node& n : nodes_)
+    for (const Edge& e : n.inputs)
+      if (e.from == id && e.kind == Edge::Kind::one_to_one) return false;
+  return any;
+}
+
 }  // namespace rill

@@ -198,6 +198,11 @@ class JobGraph {
   /// batch. Throws ConfigError unless it is a positive multiple of the batch interval.
   Millis checkpoint_interval(Millis configured) const;
 
+  /// True when every reader of node's output is an output_to(Sink) and no stream reads it
+  /// whole: on a cluster its partitions stay on the workers that computed them, and each is
+  /// written to the sink there (the driver sees only where they are).
+  bool written_where_computed(int node) const;
+
  private:
   Millis interval_;
   int default_partitions_ = 2;

@@ -18,6 +18,9 @@ struct SinkContext {
   std::string output;   ///< the output's name: stable across runs, part of the idempotency key
   std::string stream;   ///< the name of the stream it consumes
   int partitions = 1;   ///< partitions of that stream: write() sees 0 .. partitions-1
+  /// The cluster node running this instance ("" on one machine). On a cluster each worker
+  /// opens its own instance and writes the partitions it computed.
+  std::string node{};
 };
 
 /// An output with its own durable store. For each partition p of batch t the runtime calls
@@ -30,7 +33,9 @@ struct SinkContext {
 /// (the same hash) for the same key, so a sink that makes write + marker atomic in commit()
 /// shows every batch once. Implement it through TypedSink<T>; DStream<T>::output_to checks
 /// the record type. Calls come from the output's sink actor, one at a time; after an actor
-/// restart open() is called again on the same object. Any method may throw: the batch fails
+/// restart open() is called again on the same object. On a cluster, when only Sinks read the
+/// stream, each worker's process writes the partitions it computed (its own instance, its
+/// own open()); otherwise the driver writes them all. Any method may throw: the batch fails
 /// with an error naming the output, batch time and partition.
 class Sink {
  public:

@@ -112,5 +112,8 @@ std::optional<std::string> read_replica_ack(wire::ReplicaAck::Reader in, Replica
 /// Read a source ask or answer into `out` (source_frames.cpp); refusals go to `d`.
 void read_source(Decoder& d, wire::SourceAsk::Reader in, Envelope& out);
 void read_sourced(Decoder& d, wire::SourceAnswer::Reader in, Envelope& out);
+/// Read an output ask or answer into `out` (output_frames.cpp); refusals go to `d`.
+void read_output(Decoder& d, wire::OutputAsk::Reader in, Envelope& out);
+void read_output_done(Decoder& d, wire::OutputDone::Reader in, Envelope& out);
 
 }  // namespace rill::net

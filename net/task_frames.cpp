@@ -104,6 +104,22 @@ void read_task_done(Decoder& d, wire::TaskDone::Reader in, Envelope& out,
   for (auto e : in.getExported()) {
     int node = e.getNode();
     if (!d.node_ok(node)) return;
+    if (e.getHeld() != d.graph.written_where_computed(node)) {
+      d.refuse("output of stream '" + d.graph.node(node).name + "' " +
+               (e.getHeld() ? "held by the worker: only Sinks read it where it is computed"
+                            : "sent whole: only Sinks read it, it stays where it is computed"));
+      return;
+    }
+    if (e.getHeld()) {
+      if (e.hasBatch()) {
+        d.refuse("held output of stream '" + d.graph.node(node).name + "' carries data");
+        return;
+      }
+      r.result.exported.emplace_back(
+          node,
+          e.getPresent() ? bucket_ref_part(BucketRef{sender, r.stage, r.partition}) : nullptr);
+      continue;
+    }
     AnyPart part;
     if (!d.part(e.getBatch(), e.getPresent(), node, part,
                 "output of stream '" + d.graph.node(node).name + "'"))
@@ -215,6 +231,10 @@ const char* envelope_kind_name(EnvelopeKind kind) noexcept {
       return "source";
     case EnvelopeKind::sourced:
       return "sourced";
+    case EnvelopeKind::output:
+      return "output";
+    case EnvelopeKind::output_done:
+      return "output done";
   }
   return "?";
 }
@@ -294,7 +314,7 @@ Frame encode_task_done(const JobGraph& graph, uint64_t session, uint64_t id,
   size_t words = kEnvelopeWords + (done.error.node.size() + done.error.cause.size()) / 8;
   for (size_t i = 0; i < exported.size(); ++i) {
     words += kEntryWords;
-    if (!exported[i].second) continue;
+    if (!exported[i].second || graph.written_where_computed(exported[i].first)) continue;
     parts[i] = encode_part(graph, exported[i].first, exported[i].second);
     words += record_batch_words(parts[i]);
   }
@@ -317,9 +337,11 @@ Frame encode_task_done(const JobGraph& graph, uint64_t session, uint64_t id,
   out.setStaleState(done.stale_state);
   auto ex = out.initExported(static_cast<unsigned>(exported.size()));
   for (unsigned i = 0; i < exported.size(); ++i) {
+    const bool held = graph.written_where_computed(exported[i].first);
     ex[i].setNode(exported[i].first);
     ex[i].setPresent(exported[i].second != nullptr);
-    if (exported[i].second) fill_record_batch(ex[i].initBatch(), parts[i]);
+    ex[i].setHeld(held);
+    if (exported[i].second && !held) fill_record_batch(ex[i].initBatch(), parts[i]);
   }
   const auto& buckets = done.result.buckets;
   auto bs = out.initBuckets(static_cast<unsigned>(buckets.size()));
@@ -449,6 +471,14 @@ Result<Envelope> decode_envelope(const Frame& frame, const JobGraph& graph,
       case wire::Envelope::SOURCED:
         out.kind = EnvelopeKind::sourced;
         read_sourced(d, env.getSourced(), out);
+        break;
+      case wire::Envelope::OUTPUT:
+        out.kind = EnvelopeKind::output;
+        read_output(d, env.getOutput(), out);
+        break;
+      case wire::Envelope::OUTPUT_DONE:
+        out.kind = EnvelopeKind::output_done;
+        read_output_done(d, env.getOutputDone(), out);
         break;
       default:
         d.refuse("not a rill envelope (unknown kind " + std::to_string(int(env.which())) + ")");

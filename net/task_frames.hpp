@@ -9,6 +9,7 @@
 #include "dataflow/result.hpp"
 #include "dataflow/task_request.hpp"
 #include "net/frame.hpp"
+#include "net/output_frames.hpp"
 #include "net/replica_frames.hpp"
 #include "net/source_frames.hpp"
 
@@ -28,7 +29,9 @@ enum class EnvelopeKind {
   restore,
   restored,
   source,
-  sourced
+  sourced,
+  output,
+  output_done
 };
 
 /// "hello", "welcome", ...: for messages.
@@ -95,6 +98,8 @@ struct Envelope {
   ReplicaReply replica_reply;  ///< replicated (the ack), restored (found, contents)
   SourceAsk source;
   SourceAnswer sourced;
+  OutputAsk output;
+  OutputDone output_done;
 };
 
 Frame encode_hello(EnvelopeKind kind, const HelloStep& step);
@@ -105,7 +110,8 @@ Frame encode_refusal(const std::string& reason);
 /// Encodes a task. Its exchange inputs' buckets must be null or bucket_ref_part()s.
 Frame encode_task(const JobGraph& graph, uint64_t session, uint64_t id, const TaskRequest& task);
 /// Encodes a task's answer; its buckets travel as presence flags only (they stay with the
-/// sender, which keeps them in its ShuffleOutputs).
+/// sender, which keeps them in its ShuffleOutputs), and so do the parts of streams only Sinks
+/// read (JobGraph::written_where_computed): the sender writes them when asked (OutputAsk).
 Frame encode_task_done(const JobGraph& graph, uint64_t session, uint64_t id, const TaskReply& done);
 Frame encode_fetch(uint64_t session, uint64_t id, const FetchRequest& fetch);
 /// `fetch` is the request answered: its node and edge give the records' type.
@@ -115,7 +121,8 @@ Frame encode_fetched(const JobGraph& graph, uint64_t session, uint64_t id,
 /// Decodes any envelope. Never throws or crashes on bad bytes: a frame over `limits`, one that
 /// is not an envelope, or one naming nodes, edges or record types `graph` does not have is an
 /// error (Errc::corrupt or Errc::too_large) saying what was wrong.
-/// A task done's buckets become bucket_ref_part()s held by `sender`.
+/// A task done's buckets, and its held exported parts, become bucket_ref_part()s held by
+/// `sender`.
 Result<Envelope> decode_envelope(const Frame& frame, const JobGraph& graph,
                                  const DecodeLimits& limits, const std::string& sender = "");
 

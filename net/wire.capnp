@@ -53,6 +53,8 @@ struct Envelope {
     restored @11 :ReplicaFrame;  # the answer: the whole copy, or found = false
     source @12 :SourceAsk;       # the driver asks for a stream whose receiver runs on a worker
     sourced @13 :SourceAnswer;   # the worker's answer
+    output @14 :OutputAsk;       # the driver asks a worker to write a part it holds to a Sink
+    outputDone @15 :OutputDone;  # the worker's answer
   }
 }
 
@@ -133,6 +135,8 @@ struct ExportedPart {
   node @0 :Int32;
   present @1 :Bool;
   batch @2 :RecordBatch;
+  held @3 :Bool;                # the part stays with the worker, which writes it to the stream's
+                                # Sinks when asked (OutputAsk); no batch travels
 }
 
 # One exchange edge's buckets from this partition: bucket q goes to consumer partition q.
@@ -187,6 +191,30 @@ struct SourceAnswer {
   hasError @8 :Bool;
   error @9 :Text;               # the take or replay failed: why, naming the stream
   pending @10 :Bool;            # pending: data waits at the worker
+}
+
+# The driver asks the worker holding partition `partition` of an output's stream at `time`
+# (ExportedPart.held) to write it to that output's Sink and commit it.
+struct OutputAsk {
+  session @0 :UInt64;
+  id @1 :UInt64;
+  output @2 :Int32;             # the output operation
+  time @3 :Int64;
+  partition @4 :Int32;
+  hasLogged @5 :Bool;           # the driver's log holds this partition's commit: do not write
+  logged @6 :UInt64;            # that commit's output hash, to compare
+}
+
+struct OutputDone {
+  session @0 :UInt64;
+  id @1 :UInt64;
+  output @2 :Int32;
+  time @3 :Int64;
+  partition @4 :Int32;
+  found @5 :Bool;               # false: the worker no longer holds the part (it restarted)
+  hash @6 :UInt64;              # the committed output hash (0: unknown)
+  hasError @7 :Bool;
+  error @8 :Text;               # the sink failed: why, naming output, batch time and partition
 }
 
 # One put, delete or clear of a store (persistence::WriteBatch), value sealed as stored.

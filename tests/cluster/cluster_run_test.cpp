@@ -180,6 +180,26 @@ void expect_equal_trees(const OutputTree& cluster, const OutputTree& one) {
   }
 }
 
+// Every directory the Sink output (DirectorySink) committed was written by the worker that
+// owns its partition (worker-1: 0 and 1, worker-2: 2 and 3), never by the driver. On the
+// manual clock every batch has input: 4 partitions of each.
+void check_sink_writers(const fs::path& out, int at_least = 4 * kBatches) {
+  int dirs = 0;
+  for (const auto& d : fs::directory_iterator(out)) {
+    const std::string name = d.path().filename().string();
+    if (name.rfind("counts-db-", 0) != 0 || name.find(".tmp") != std::string::npos) continue;
+    const int partition = name.back() - '0';
+    std::ifstream marker(d.path() / "_SUCCESS");
+    std::string hash, writer;
+    std::getline(marker, hash);
+    std::getline(marker, writer);
+    INFO("Sink directory " << name);
+    CHECK(writer == (partition < 2 ? "worker-1" : "worker-2"));
+    ++dirs;
+  }
+  CHECK(dirs >= at_least);
+}
+
 // Waits (at most 30 s) until `node`'s log has `text`.
 void wait_for_log(const Cluster& c, const std::string& node, const std::string& text) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -213,6 +233,7 @@ static void run_exact(Cluster& c) {
     run_batches(driver, c.tmp.path / "in");
   }
   expect_equal_trees(rill::test::read_output_tree(c.tmp.path / "out"), one);
+  check_sink_writers(c.tmp.path / "out");
   stop_worker(w1);
   stop_worker(w2);
 }
@@ -269,6 +290,7 @@ static void worker_restart_run(Cluster& c, bool lose_store, int kill_after = 2) 
     });
   }
   expect_equal_trees(rill::test::read_output_tree(c.tmp.path / "out"), one);
+  check_sink_writers(c.tmp.path / "out");
   stop_worker(*w1);
   stop_worker(w2);
 }
@@ -440,15 +462,15 @@ TEST_CASE("checkpoint_interval = 3 s: the driver SIGKILLed between checkpoints r
   stop_worker(w2);
 }
 
-TEST_CASE("a worker killed between a batch's shuffle stages makes the batch run again, exactly") {
+// Worker-2 runs with RILL_FAILPOINTS=`failpoint` and dies there (SIGKILL); it is restarted at
+// once, as rill-launch would. Every output must still be the single-process run's, and the
+// driver's log must say `why` it ran a batch again.
+static void failpoint_restart_run(const std::string& failpoint, const std::string& why) {
   const OutputTree one = single_process_run();
   Cluster c;
   ChildProcess w1(c.worker("worker-1"));
-  // Its third stage task is in batch 1's second stage: it dies after its first-stage tasks
-  // answered, so the buckets they cut die with it. The consumers then cannot fetch them, and
-  // the driver runs batch 1 again from its inputs once the worker is back.
   ChildOptions failing = c.worker("worker-2");
-  failing.env["RILL_FAILPOINTS"] = "stage.mid_batch:3";
+  failing.env["RILL_FAILPOINTS"] = failpoint;
   auto w2 = std::make_unique<ChildProcess>(failing);
   bool restarted = false;
   {
@@ -473,10 +495,31 @@ TEST_CASE("a worker killed between a batch's shuffle stages makes the batch run 
   }
   REQUIRE(restarted);
   expect_equal_trees(rill::test::read_output_tree(c.tmp.path / "out"), one);
-  CHECK(c.log("driver").find("shuffle input lost") != std::string::npos);
+  check_sink_writers(c.tmp.path / "out");
+  CHECK(c.log("driver").find(why) != std::string::npos);
   CHECK(c.log("driver").find("running 1 batch(es) again") != std::string::npos);
   stop_worker(w1);
   stop_worker(*w2);
+}
+
+TEST_CASE("a worker killed between a batch's shuffle stages makes the batch run again, exactly") {
+  // Its third stage task is in batch 1's second stage: it dies after its first-stage tasks
+  // answered, so the buckets they cut die with it. The consumers then cannot fetch them, and
+  // the driver runs batch 1 again from its inputs once the worker is back.
+  failpoint_restart_run("stage.mid_batch:3", "shuffle input lost");
+}
+
+TEST_CASE("a worker killed before writing its part of a Sink output makes the batch run again") {
+  // The driver asks worker-2 to write its first partition of batch 1's counts to the Sink; it
+  // dies first, and the parts it held die with it. The restarted worker answers that it does
+  // not hold them, and the driver runs the batch again: the parts are computed and written anew.
+  failpoint_restart_run("sink.before_part_write:1", "does not hold partition");
+}
+
+TEST_CASE("a worker killed after committing a Sink part, before answering, writes it once") {
+  // The commit is in the Sink; the driver never heard of it. The batch runs again, and the
+  // worker finds the Sink's own marker: it skips the write (a second commit would throw).
+  failpoint_restart_run("sink.after_part_commit:1", "does not hold partition");
 }
 
 TEST_CASE("a worker paused past the heartbeat timeout is dropped, then rejoins in a new session") {
@@ -575,8 +618,9 @@ void add_lines(const std::vector<std::string>& lines, Counts& into) {
   }
 }
 
-// The running totals of the last complete batch, and the per-batch counts summed over all.
-std::pair<Counts, Counts> totals_and_sums(const fs::path& out) {
+// The running totals of the last complete batch, and the per-batch counts summed over all;
+// with `sink`, those the Sink output wrote (counts-db-*) summed over all.
+std::pair<Counts, Counts> totals_and_sums(const fs::path& out, Counts* sink = nullptr) {
   Counts totals, sums;
   long long last = -1;
   for (const auto& [dir, lines] : rill::test::read_output_tree(out)) {
@@ -588,6 +632,8 @@ std::pair<Counts, Counts> totals_and_sums(const fs::path& out) {
         totals.clear();
         add_lines(lines, totals);
       }
+    } else if (dir.rfind("counts-db-", 0) == 0) {
+      if (sink) add_lines(lines, *sink);
     } else if (dir.rfind("counts-window-", 0) != 0) {
       add_lines(lines, sums);
     }
@@ -651,9 +697,12 @@ TEST_CASE(
   for (int i = 3; i < kBatches; ++i)
     rill::test::publish_file(c.tmp.path / "in", "f" + std::to_string(i) + ".txt", file_text(i));
   wait_for_totals(kBatches);
-  auto [totals, sums] = totals_and_sums(c.tmp.path / "out");
+  Counts sink;
+  auto [totals, sums] = totals_and_sums(c.tmp.path / "out", &sink);
   CHECK(totals == input_counts(kBatches));
   CHECK(sums == input_counts(kBatches));  // every word counted in exactly one batch
+  CHECK(sink == sums);                    // and written to the Sink once, by the workers
+  check_sink_writers(c.tmp.path / "out", 4);
   launch.signal(SIGTERM);
   auto code = launch.wait(std::chrono::seconds(60));
   INFO(launch.output());

@@ -3,12 +3,18 @@
 // any node of a cluster (rill::run); with --control R,W it runs on a manual clock the test
 // advances (samples/control_channel.hpp), so batch times and outputs are exact. With
 // --receiver-lines N a receiver stream "rx" also stores N fixed lines once, counted into
-// running totals (where its receiver runs is the config's `receivers`).
+// running totals (where its receiver runs is the config's `receivers`). The counts also go to
+// a Sink (output_to) that writes one directory per batch and partition, its marker naming
+// the node that wrote it: on a cluster, the worker that computed the partition.
 #include <rill/rill.hpp>
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "samples/control_channel.hpp"
@@ -42,6 +48,46 @@ class FixedLines final : public rill::Receiver<std::string> {
 
  private:
   long long lines_;
+};
+
+// PREFIX-<ms>-p<partition>/part-00000 (the records) and _SUCCESS (the output hash, then the
+// node that wrote it), written under a temporary name and renamed: the rename is the commit
+// and the marker in one. A second commit of one key throws: exactly-once would be broken.
+class DirectorySink final : public rill::TypedSink<std::pair<std::string, int64_t>> {
+ public:
+  explicit DirectorySink(std::string prefix) : prefix_(std::move(prefix)) {}
+  void open(const rill::SinkContext& c) override { node_ = c.node; }
+  void write(rill::Millis t, int p, const std::vector<record_type_t>& rows) override {
+    std::string text;
+    for (const auto& r : rows) text += rill::to_text(r) + "\n";
+    staged_[{t, p}] = std::move(text);
+  }
+  void commit(rill::Millis t, int p, uint64_t hash) override {
+    namespace fs = std::filesystem;
+    const fs::path dir = dir_of(t, p);
+    if (fs::exists(dir)) throw std::logic_error("second commit of " + dir.string());
+    const fs::path tmp = dir.string() + ".tmp";
+    fs::remove_all(tmp);
+    fs::create_directories(tmp);
+    std::ofstream(tmp / "part-00000") << staged_[{t, p}];
+    std::ofstream(tmp / "_SUCCESS") << hash << "\n" << node_ << "\n";
+    fs::rename(tmp, dir);
+    staged_.erase({t, p});
+  }
+  std::optional<uint64_t> committed(rill::Millis t, int p) override {
+    std::ifstream in(dir_of(t, p) / "_SUCCESS");
+    uint64_t hash = 0;
+    if (!(in >> hash)) return std::nullopt;
+    return hash;
+  }
+
+ private:
+  std::filesystem::path dir_of(rill::Millis t, int p) const {
+    return prefix_ + "-" + std::to_string(t.count()) + "-p" + std::to_string(p);
+  }
+  std::string prefix_;
+  std::string node_;
+  std::map<std::pair<rill::Millis, int>, std::string> staged_;
 };
 
 }  // namespace
@@ -81,6 +127,8 @@ int main(int argc, char** argv) {
                      });
     auto counts = words.reduce_by_key(std::plus<>{});
     counts.save_as_text_files(out);
+    counts.map([](const std::pair<std::string, int64_t>& c) { return c; })
+        .output_to(std::make_shared<DirectorySink>(out + "-db"), "counts-db");
     auto totals = counts.update_state_by_key(running_total);
     totals.save_as_text_files(out + "-totals");
     auto window = words.reduce_by_key_and_window(std::plus<>{}, std::minus<>{},

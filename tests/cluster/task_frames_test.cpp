@@ -14,6 +14,7 @@
 #include "net/task_frames.hpp"
 #include "net/wire.capnp.h"
 #include "tests/cluster/word_count_graph.hpp"
+#include "tests/support/memory_sink.hpp"
 
 using namespace std::chrono_literals;
 using rill::AnyPart;
@@ -25,6 +26,29 @@ namespace {
 struct WordCountGraph {
   rill::StreamingContext ssc{1000ms, {.partitions = 2}};
   WordCountGraph() { rill::test::define_word_count(ssc); }
+  const rill::JobGraph& graph() { return ssc.graph(); }
+};
+
+// Word count whose counts, mapped (node 4), go to a Sink; or to print() when `to_sink` is
+// false. Only in the first do node 4's parts stay on the worker that computed them.
+struct CountsOutGraph {
+  rill::StreamingContext ssc{1000ms, {.partitions = 2}};
+  explicit CountsOutGraph(bool to_sink) {
+    auto q = std::make_shared<rill::BatchQueue<std::string>>();
+    auto out = ssc.queue_stream(q)
+                   .flat_map([](const std::string& l) { return rill::split(l); })
+                   .map([](const std::string& w) {
+                     return KV{w, 1};
+                   })
+                   .reduce_by_key(std::plus<>{})
+                   .map([](const KV& kv) { return kv; });
+    if (to_sink)
+      out.output_to(std::make_shared<rill::test::MemorySink<KV>>(
+                        std::make_shared<rill::test::CommittedRows>()),
+                    "db");
+    else
+      out.print();
+  }
   const rill::JobGraph& graph() { return ssc.graph(); }
 };
 
@@ -237,6 +261,73 @@ TEST_CASE(
   env = rill::net::decode_envelope(rill::net::encode_source(7, 8, ask), g.graph(), {});
   REQUIRE(!env.is_ok());
   CHECK_THAT(env.status().message(), Catch::Contains("no stream 99"));
+}
+
+TEST_CASE("a part only Sinks read stays on its worker: the answer says where, the driver asks") {
+  CountsOutGraph sink(true), print(false);
+  REQUIRE(sink.graph().written_where_computed(4));
+  rill::TaskReply r;
+  r.stage = 1;
+  r.partition = 1;
+  r.time = Millis{7000};
+  r.result.exported.emplace_back(4, rill::make_part(std::vector<KV>{{"x", 1}}));
+  const rill::net::Frame held = rill::net::encode_task_done(sink.graph(), 42, 9, r);
+  auto done = rill::net::decode_envelope(held, sink.graph(), {}, "worker-2");
+  REQUIRE(done.is_ok());
+  REQUIRE(done->done.result.exported.size() == 1);
+  const rill::net::BucketRef& ref = rill::net::bucket_ref_of(done->done.result.exported[0].second);
+  CHECK(ref.holder == "worker-2");
+  CHECK(ref.stage == 1);
+  CHECK(ref.partition == 1);
+  // The records stayed behind: the frame is smaller than the one that carries them.
+  const rill::net::Frame whole = rill::net::encode_task_done(print.graph(), 42, 9, r);
+  CHECK(held.size() < whole.size());
+  // Each side refuses the other's form: the jobs differ in who reads the stream.
+  auto refused = rill::net::decode_envelope(held, print.graph(), {}, "worker-2");
+  REQUIRE(!refused.is_ok());
+  CHECK_THAT(refused.status().message(), Catch::Contains("held by the worker"));
+  refused = rill::net::decode_envelope(whole, sink.graph(), {}, "worker-2");
+  REQUIRE(!refused.is_ok());
+  CHECK_THAT(refused.status().message(), Catch::Contains("sent whole"));
+  r.result.exported[0].second = nullptr;  // an empty part stays empty
+  done = rill::net::decode_envelope(rill::net::encode_task_done(sink.graph(), 42, 9, r),
+                                    sink.graph(), {}, "worker-2");
+  REQUIRE(done.is_ok());
+  CHECK(done->done.result.exported[0].second == nullptr);
+
+  rill::net::OutputAsk ask{0, Millis{7000}, 1, uint64_t{77}};
+  auto env = rill::net::decode_envelope(rill::net::encode_output(5, 6, ask), sink.graph(), {});
+  REQUIRE(env.is_ok());
+  CHECK(env->kind == rill::net::EnvelopeKind::output);
+  CHECK(env->session == 5);
+  CHECK(env->id == 6);
+  CHECK(env->output == ask);
+  ask.logged.reset();
+  env = rill::net::decode_envelope(rill::net::encode_output(5, 6, ask), sink.graph(), {});
+  REQUIRE(env.is_ok());
+  CHECK(env->output == ask);
+  rill::net::OutputDone answer{0, Millis{7000}, 1, true, 1234, std::nullopt};
+  env = rill::net::decode_envelope(rill::net::encode_output_done(5, 6, answer), sink.graph(), {});
+  REQUIRE(env.is_ok());
+  CHECK(env->kind == rill::net::EnvelopeKind::output_done);
+  CHECK(env->output_done == answer);
+  answer = {0, Millis{7000}, 1, false, 0, "node worker-2 does not hold partition 1"};
+  env = rill::net::decode_envelope(rill::net::encode_output_done(5, 6, answer), sink.graph(), {});
+  REQUIRE(env.is_ok());
+  CHECK(env->output_done == answer);
+
+  // Only an output whose stream stays on the workers is written there, and only its partitions.
+  refused = rill::net::decode_envelope(rill::net::encode_output(5, 6, ask), print.graph(), {});
+  REQUIRE(!refused.is_ok());
+  CHECK_THAT(refused.status().message(), Catch::Contains("is not written where its stream"));
+  ask.partition = 2;
+  refused = rill::net::decode_envelope(rill::net::encode_output(5, 6, ask), sink.graph(), {});
+  REQUIRE(!refused.is_ok());
+  CHECK_THAT(refused.status().message(), Catch::Contains("no partition 2"));
+  ask = {3, Millis{7000}, 0, std::nullopt};
+  refused = rill::net::decode_envelope(rill::net::encode_output(5, 6, ask), sink.graph(), {});
+  REQUIRE(!refused.is_ok());
+  CHECK_THAT(refused.status().message(), Catch::Contains("no output 3"));
 }
 
 TEST_CASE("the handshake refuses every mismatch with its reason and accepts the right peer") {

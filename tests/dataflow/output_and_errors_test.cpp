@@ -15,6 +15,7 @@
 
 #include "dataflow/config_error.hpp"
 #include "tests/support/manual_run.hpp"
+#include "tests/support/memory_sink.hpp"
 
 using namespace std::chrono_literals;
 using Catch::Matchers::Contains;
@@ -173,6 +174,26 @@ TEST_CASE("several outputs of one stream run in definition order, once per batch
   run.steps(2);
   CHECK(out.str() == header(1000) + "p\n\n" + header(1000) + "pp\n\n" +  //
                          header(2000) + "q\n\n" + header(2000) + "qq\n\n");
+}
+
+TEST_CASE("a stream only Sinks read is written where computed; any other reader ships it") {
+  ManualRun run(1000ms, 2, nullptr);
+  auto rows = std::make_shared<rill::test::CommittedRows>();
+  auto words = run.ssc.queue_stream(queue_of<std::string>({{"a"}}));
+  auto pairs = words.map([](const std::string& w) { return std::pair{w, int64_t{1}}; });
+  auto counts = pairs.reduce_by_key(std::plus<>{});
+  counts.output_to(std::make_shared<rill::test::MemorySink<std::pair<std::string, int64_t>>>(rows),
+                   "db");
+  auto printed = pairs.map([](const auto& p) { return p.first; });
+  printed.print();
+  printed.output_to(std::make_shared<rill::test::MemorySink<std::string>>(rows), "db2");
+  auto chained = counts.map([](const auto& p) { return p.second; });
+  chained.output_to(std::make_shared<rill::test::MemorySink<int64_t>>(rows), "db3");
+  const rill::JobGraph& g = run.ssc.graph();
+  CHECK(g.written_where_computed(chained.id()));        // one Sink, no reader
+  CHECK_FALSE(g.written_where_computed(counts.id()));   // its map reads it whole
+  CHECK_FALSE(g.written_where_computed(printed.id()));  // print runs on the driver
+  CHECK_FALSE(g.written_where_computed(words.id()));    // no output at all
 }
 
 TEST_CASE("print of a windowed stream prints only on the slide grid") {
