@@ -14,6 +14,7 @@
 #include "net/task_frames.hpp"
 #include "tests/cluster/word_count_graph.hpp"
 #include "tests/support/log_lines.hpp"
+#include "tests/support/memory_sink.hpp"
 
 using namespace std::chrono_literals;
 namespace actors = rill::actors;
@@ -46,7 +47,8 @@ role = "worker"
 partitions = [2, 3]
 )";
 
-// Worker-1's job: word count on 4 partitions (stage 1 reduces an exchange from stage 0).
+// Worker-1's job: word count on 4 partitions (stage 1 reduces an exchange from stage 0),
+// printed, or with `sink` written to it where computed.
 struct Worker {
   rill::StreamingContext ssc{1000ms, {.partitions = 4}};
   actors::Job job;
@@ -57,8 +59,8 @@ struct Worker {
   int reduce_stage = -1;
   int reduce_node = -1;
 
-  Worker() {
-    rill::test::define_word_count(ssc);
+  explicit Worker(std::shared_ptr<rill::Sink> sink = nullptr) {
+    rill::test::define_word_count(ssc, std::move(sink));
     job.graph = &ssc.graph();
     job.plan = std::make_shared<const rill::Plan>(ssc.graph());
     auto cluster = std::make_shared<net::ClusterConfig>(
@@ -163,5 +165,37 @@ TEST_CASE("the endpoint refuses stale sessions, misplaced partitions and foreign
   CHECK_THAT(done.done.error.cause, Catch::EndsWith("on node intruder at 5000 ms: no such worker"));
   CHECK(log.contains("a task names 'intruder' as the holder of"));
   // The stale session's task never ran: the only answer went to the new session.
+  CHECK(old_link->mailbox().empty());
+}
+
+TEST_CASE("the endpoint writes Sink parts only for the driver's session, and only those it holds") {
+  rill::test::LogLines log;
+  using KV = std::pair<std::string, int64_t>;
+  Worker w(
+      std::make_shared<rill::test::MemorySink<KV>>(std::make_shared<rill::test::CommittedRows>()));
+  caf::scoped_actor old_link{*w.system};
+  caf::scoped_actor new_link{*w.system};
+  w.open(old_link, 5, "tasks");
+  REQUIRE(log.wait_for("tasks session 5 with node driver open"));
+  w.open(new_link, 6, "tasks");
+  REQUIRE(log.wait_for("tasks session 6 with node driver open"));
+  const net::OutputAsk ask{0, Millis{5000}, 0, std::nullopt};
+  old_link->send(w.endpoint, actors::frame_atom::value, net::encode_output(5, 1, ask));
+  CHECK(
+      log.wait_for("refused to write output 0 partition 0 at 5000 ms: not from the driver's "
+                   "open session, or not placed here"));
+  net::OutputAsk elsewhere = ask;
+  elsewhere.partition = 3;  // worker-2's
+  new_link->send(w.endpoint, actors::frame_atom::value, net::encode_output(6, 2, elsewhere));
+  CHECK(log.wait_for("refused to write output 0 partition 3 at 5000 ms"));
+  // No task of that batch ran here (as after a restart): the part is not held, and the answer
+  // says so, for the driver to run the batch again.
+  net::Envelope done = w.ask(new_link, net::encode_output(6, 3, ask));
+  REQUIRE(done.kind == net::EnvelopeKind::output_done);
+  CHECK(done.session == 6);
+  CHECK(done.id == 3);
+  CHECK_FALSE(done.output_done.found);
+  CHECK_THAT(*done.output_done.error,
+             Catch::Contains("node worker-1 does not hold partition 0 of stream"));
   CHECK(old_link->mailbox().empty());
 }
