@@ -221,12 +221,23 @@ void send_output_done(Self* self, Job* job, uint64_t session, uint64_t id,
 
 // Writes a part this node computed and holds to its output's Sink, on this node's sink actor
 // for that output (restarting: asked again shortly). A part no longer held (this process
-// started after its task ran) is answered not found: the driver rolls back.
+// started after its task ran) is answered not found, for the driver to roll back, unless the
+// driver's log has its commit already. An ask repeated in a new session (the answer was lost)
+// gets the hash this process committed, without a second write.
 void serve_output(Self* self, Job* job, uint64_t session, uint64_t id, net::OutputAsk ask) {
   const OutputOp& op = job->graph->outputs()[static_cast<size_t>(ask.output)];
+  const int stage = job->plan->stage_of(op.node);
   net::OutputDone done{ask.output, ask.time, ask.partition, true, 0, std::nullopt};
-  auto part =
-      self->state.outputs.held(ask.time, job->plan->stage_of(op.node), ask.partition, op.node);
+  auto& outputs = self->state.outputs;
+  if (auto hash = outputs.written(ask.time, stage, ask.partition, ask.output)) {
+    done.hash = *hash;
+    return send_output_done(self, job, session, id, done);
+  }
+  auto part = outputs.held(ask.time, stage, ask.partition, op.node);
+  if (!part && ask.logged) {  // written by an earlier run: nothing left to do
+    done.hash = *ask.logged;
+    return send_output_done(self, job, session, id, done);
+  }
   if (!part) {
     done.found = false;
     done.error = "node " + job->node->name + " does not hold partition " +
@@ -242,9 +253,12 @@ void serve_output(Self* self, Job* job, uint64_t session, uint64_t id, net::Outp
   self->request(sink, caf::infinite, output_atom::value,
                 PartOutputRequest{ask.output, ask.time, ask.partition, *part, ask.logged})
       .then(
-          [self, job, session, id, done](PartOutputReply& r) mutable {
+          [self, job, session, id, stage, done](PartOutputReply& r) mutable {
             done.hash = r.hash;
             done.error = std::move(r.error);
+            if (!done.error)
+              self->state.outputs.note_written(done.time, stage, done.partition, done.output,
+                                               done.hash);
             send_output_done(self, job, session, id, done);
           },
           again);

@@ -105,22 +105,32 @@ void run_sink(SinkState& state, Job& job, const OutputOp& op, const OutputReques
 // computed a partition writes it (asked over its link); the driver logs the commits. A worker
 // that lost its part (it restarted) answers not found: the reply says lost, and the driver
 // rolls back. A link that died answers an error: the driver runs the output again.
+// One output's answers being gathered from the workers, answering the driver once.
+struct Gathering {
+  OutputReply reply;
+  size_t waiting = 0;
+  caf::response_promise promise;
+  std::optional<caf::error> link_lost;
+  bool answered = false;
+  void answer() {
+    if (answered) return;
+    answered = true;
+    if (link_lost && !reply.error) return promise.deliver(std::move(*link_lost));
+    promise.deliver(std::move(reply));
+  }
+};
+using OpenGatherings = std::vector<std::shared_ptr<Gathering>>;
+
 caf::result<OutputReply> run_on_workers(caf::event_based_actor* self, Job& job, const OutputOp& op,
-                                        const OutputRequest& req) {
-  struct Gathering {
-    OutputReply reply;
-    size_t waiting = 0;
-    caf::response_promise promise;
-    std::optional<caf::error> link_lost;
-  };
+                                        const OutputRequest& req, OpenGatherings& open) {
   auto g = std::make_shared<Gathering>();
   g->reply = OutputReply{op.id, req.time, std::nullopt, false};
   g->waiting = req.parts.size();
   g->promise = self->make_response_promise<OutputReply>();
+  std::erase_if(open, [](const auto& o) { return o->answered; });
+  open.push_back(g);
   auto finish = [g] {
-    if (--g->waiting > 0) return;
-    if (g->link_lost && !g->reply.error) return g->promise.deliver(std::move(*g->link_lost));
-    g->promise.deliver(std::move(g->reply));
+    if (--g->waiting == 0) g->answer();
   };
   auto fail = [g](std::string why, bool lost) {
     if (g->reply.error && (g->reply.lost || !lost)) return;  // keep the first, a loss first
@@ -159,7 +169,7 @@ caf::result<OutputReply> run_on_workers(caf::event_based_actor* self, Job& job, 
               finish();
             });
   }
-  if (req.parts.empty()) g->promise.deliver(std::move(g->reply));
+  if (req.parts.empty()) g->answer();
   return g->promise;
 }
 
@@ -191,10 +201,20 @@ void run_whole(Job& job, const OutputOp& op, const OutputRequest& req) {
 caf::behavior sink_actor(caf::stateful_actor<SinkState>* self, Job* job, int output) {
   self->state.name = "sink-" + job->graph->outputs()[static_cast<size_t>(output)].name;
   const OutputOp& op = job->graph->outputs()[static_cast<size_t>(output)];
+  // Killed while workers write (a promise is no answer once its actor is gone): the driver
+  // hears of it and runs the output again on the restarted sink.
+  auto open = std::make_shared<OpenGatherings>();
+  self->attach_functor([open] {
+    for (auto& g : *open)
+      if (!g->answered) {
+        g->answered = true;
+        g->promise.deliver(caf::make_error(caf::sec::request_receiver_down));
+      }
+  });
   return {
-      [self, job, &op](output_atom, const OutputRequest& req) -> caf::result<OutputReply> {
+      [self, job, &op, open](output_atom, const OutputRequest& req) -> caf::result<OutputReply> {
         if (job->cluster && op.sink && job->graph->written_where_computed(op.node))
-          return run_on_workers(self, *job, op, req);
+          return run_on_workers(self, *job, op, req, *open);
         OutputReply reply{op.id, req.time, std::nullopt, false};
         try {
           if (op.sink)
@@ -212,9 +232,9 @@ caf::behavior sink_actor(caf::stateful_actor<SinkState>* self, Job* job, int out
         PartOutputReply reply;
         failpoint("sink.before_part_write");  // on a worker: the driver asked, nothing written
         try {
-          reply.hash = write_partition(self->state, *job, op, req.time, req.partition, req.part,
-                                       req.logged)
-                           .value_or(*req.logged);
+          auto written = write_partition(self->state, *job, op, req.time, req.partition,
+                                         req.part, req.logged);
+          reply.hash = written ? *written : req.logged.value_or(0);
           failpoint("sink.after_part_commit");  // committed, the driver not yet told
         } catch (const std::exception& e) {
           reply.error = e.what();
