@@ -1,5 +1,9 @@
 #include "actors/deterministic_pump.hpp"
 
+#include <execinfo.h>
+
+#include <cstdlib>
+
 #include <spdlog/spdlog.h>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -46,6 +50,11 @@ class PumpedCoordinator final : public caf::scheduler::test_coordinator {
       }
     }
     if (!wake) return test_coordinator::enqueue(job);
+    if (std::getenv("RILL_TRACE_STRAYS") != nullptr) {  // who sent around the pump: the stack
+      void* frames[48];
+      spdlog::error("deterministic scheduler: a stray wakeup; the sending thread's stack:");
+      backtrace_symbols_fd(frames, backtrace(frames, 48), 2);
+    }
     wake();  // outside mu_: it takes the pump's lock
   }
 
