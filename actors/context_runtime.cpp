@@ -130,7 +130,10 @@ ContextRuntime::ContextRuntime(StreamingContext& ctx, const ContextOptions& opti
     job.status->ready();  // a worker schedules no batches: it is ready once it listens
   }
   // Spawned on this thread before the pump starts: queued, they run first on the pump thread.
-  if (deterministic) job.pump = std::make_shared<actors::DeterministicPump>(*system);
+  if (deterministic) {
+    job.pump = std::make_shared<actors::DeterministicPump>(*system);
+    job.pump->start();  // after: an actor that started first would capture no pump
+  }
   start_status_endpoint(options);  // last: its requests read the supervision tree
 }
 

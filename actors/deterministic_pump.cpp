@@ -73,7 +73,9 @@ void DeterministicPump::install(caf::actor_system_config& cfg) {
 }
 
 DeterministicPump::DeterministicPump(caf::actor_system& sys)
-    : coordinator_(dynamic_cast<PumpedCoordinator&>(sys.scheduler())) {
+    : coordinator_(dynamic_cast<PumpedCoordinator&>(sys.scheduler())) {}
+
+void DeterministicPump::start() {
   std::lock_guard lock(mu_);  // run() starts once the owner is set
   thread_ = std::thread([this] { run(); });
   thread_id_ = thread_.get_id();

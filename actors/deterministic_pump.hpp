@@ -69,9 +69,13 @@ class DeterministicPump {
 
   /// Makes the actor system built from `cfg` use the pump's coordinator. Call before building.
   static void install(caf::actor_system_config& cfg);
-  /// Takes over the coordinator of `sys` (built from a config install() prepared) and starts
-  /// the pump thread, which runs what spawning has queued so far.
+  /// Takes over the coordinator of `sys` (built from a config install() prepared); nothing
+  /// runs until start().
   explicit DeterministicPump(caf::actor_system& sys);
+  /// Starts the pump thread, which runs what spawning has queued so far. Call once the pump is
+  /// where actors find it (Job::pump): an actor that starts before would see no pump, and
+  /// later send around it from other threads (a clock tick, a receiver's restart request).
+  void start();
   /// stop()s.
   ~DeterministicPump();
   DeterministicPump(const DeterministicPump&) = delete;
