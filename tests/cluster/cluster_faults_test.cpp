@@ -24,9 +24,7 @@ static void failpoint_restart_run(const std::string& failpoint, const std::strin
   auto w2 = std::make_unique<ChildProcess>(failing);
   bool restarted = false;
   {
-    Harness driver(
-        ChildOptions{app(), c.args(c.config, "driver"), {}, true, c.tmp.path / "driver.log"},
-        kClockStart);
+    Harness driver(c.driver(), kClockStart);
     for (int i = 0; i < kBatches + 3; ++i) {
       if (i < kBatches)
         rill::test::publish_file(c.tmp.path / "in", "f" + std::to_string(i) + ".txt", file_text(i));
@@ -78,9 +76,7 @@ TEST_CASE("a worker paused past the heartbeat timeout is dropped, then rejoins i
   ChildProcess w1(c.worker("worker-1"));
   ChildProcess w2(c.worker("worker-2"));
   {
-    Harness driver(
-        ChildOptions{app(), c.args(c.config, "driver"), {}, true, c.tmp.path / "driver.log"},
-        kClockStart);
+    Harness driver(c.driver(), kClockStart);
     for (int i = 0; i < kBatches + 3; ++i) {
       if (i < kBatches)
         rill::test::publish_file(c.tmp.path / "in", "f" + std::to_string(i) + ".txt", file_text(i));
@@ -123,9 +119,7 @@ TEST_CASE("a worker without the secret, or running another job, is refused and r
   ChildProcess w1(c.worker("worker-1", wrong));
   ChildProcess w2(c.worker("worker-2", "", {"--extra-output"}));
   {
-    Harness driver(
-        ChildOptions{app(), c.args(c.config, "driver"), {}, true, c.tmp.path / "driver.log"},
-        kClockStart, std::chrono::seconds(4));
+    Harness driver(c.driver(), kClockStart, std::chrono::seconds(4));
     rill::test::publish_file(c.tmp.path / "in", "f0.txt", file_text(0));
     auto step = driver.advance(1000);
     CHECK(!step.ok());  // the batch cannot complete: no worker may run its tasks

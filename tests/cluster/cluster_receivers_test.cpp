@@ -49,9 +49,7 @@ static void receiver_run(bool kill_host) {
     // The receiver stamps its records with worker-1's clock: the driver's starts at the real time.
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::system_clock::now().time_since_epoch());
-    Harness driver(
-        ChildOptions{app(), c.args(c.config, "driver"), {}, true, c.tmp.path / "driver.log"},
-        now.count());
+    Harness driver(c.driver(), now.count());
     for (int i = 0; i < 4; ++i) {
       auto step = driver.advance(1000);
       INFO(step.describe());

@@ -117,6 +117,11 @@ struct Cluster {
     a.insert(a.end(), app_extra.begin(), app_extra.end());
     return a;
   }
+  // The driver's process, driven over its control channel (a Harness) unless `controlled` is
+  // false.
+  ChildOptions driver(bool controlled = true) const {
+    return ChildOptions{app(), args(config, "driver"), {}, controlled, tmp.path / "driver.log"};
+  }
   ChildOptions worker(const std::string& node, const std::string& config_file = "",
                       std::vector<std::string> extra = {}) const {
     auto a = args(config_file.empty() ? config : config_file, node);

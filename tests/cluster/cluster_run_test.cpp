@@ -17,9 +17,7 @@ static void run_exact(Cluster& c) {
   ChildProcess w1(c.worker("worker-1"));
   ChildProcess w2(c.worker("worker-2"));
   {
-    Harness driver(
-        ChildOptions{app(), c.args(c.config, "driver"), {}, true, c.tmp.path / "driver.log"},
-        kClockStart);
+    Harness driver(c.driver(), kClockStart);
     run_batches(driver, c.tmp.path / "in");
   }
   expect_equal_trees(rill::test::read_output_tree(c.tmp.path / "out"), one);
@@ -51,8 +49,7 @@ TEST_CASE("[tls] on: a node whose certificate another CA signed is never reached
       c.write_config("rogue.toml", "test-secret", rill::test::make_tls_files(c.tmp.path, "rogue-"));
   ChildProcess w1(c.worker("worker-1", rogue));
   wait_for_log(c, "worker-1", "(TLS)");  // listening: a failure to reach it is TLS's
-  ChildProcess driver(
-      ChildOptions{app(), c.args(c.config, "driver"), {}, false, c.tmp.path / "driver.log"});
+  ChildProcess driver(c.driver(false));
   wait_for_log(c, "driver", "node worker-1: cannot reach 127.0.0.1:" + std::to_string(c.ports[1]));
   driver.kill();  // a graceful stop would wait for its batches, which need worker-1
   REQUIRE(driver.wait(std::chrono::seconds(30)));
@@ -69,9 +66,7 @@ static void worker_restart_run(Cluster& c, bool lose_store, int kill_after = 2) 
   auto w1 = std::make_unique<ChildProcess>(c.worker("worker-1"));
   ChildProcess w2(c.worker("worker-2"));
   {
-    Harness driver(
-        ChildOptions{app(), c.args(c.config, "driver"), {}, true, c.tmp.path / "driver.log"},
-        kClockStart);
+    Harness driver(c.driver(), kClockStart);
     run_batches(driver, c.tmp.path / "in", kill_after, [&] {
       w1->kill();
       w1->wait(std::chrono::seconds(10));
@@ -107,8 +102,7 @@ TEST_CASE("replication = 2: a worker back without its store is rebuilt from its 
 // The driver killed after batch `kill_at`'s file is published, and restarted; with `lose_store`
 // its store is deleted first and comes back from worker-1's copy (replication = 2).
 static void driver_restart_run(Cluster& c, bool lose_store, int kill_at = 3) {
-  ChildOptions driver_options{
-      app(), c.args(c.config, "driver"), {}, true, c.tmp.path / "driver.log"};
+  const ChildOptions driver_options = c.driver();
   auto driver = std::make_unique<Harness>(driver_options, kClockStart);
   for (int i = 0; i < kBatches + 3; ++i) {
     if (i < kBatches)

@@ -115,6 +115,15 @@ struct Worker {
                                                 welcome.hello.nonce, channel)));
   }
 
+  // Two task sessions, the second replacing the first (the driver lost the node and came back).
+  void open_replaced(caf::scoped_actor& old_link, caf::scoped_actor& new_link,
+                     rill::test::LogLines& log) {
+    open(old_link, 5, "tasks");
+    REQUIRE(log.wait_for("tasks session 5 with node driver open"));
+    open(new_link, 6, "tasks");
+    REQUIRE(log.wait_for("tasks session 6 with node driver open"));
+  }
+
   rill::TaskRequest reduce_task(int partition, const std::string& holder) {
     rill::TaskRequest t{reduce_stage, partition,    Millis{5000}, Millis{1000},
                         {},           std::nullopt, std::nullopt};
@@ -132,11 +141,7 @@ TEST_CASE("the endpoint refuses stale sessions, misplaced partitions and foreign
   Worker w;
   caf::scoped_actor old_link{*w.system};
   caf::scoped_actor new_link{*w.system};
-  w.open(old_link, 5, "tasks");
-  REQUIRE(log.wait_for("tasks session 5 with node driver open"));
-  // The driver lost the node and came back in a new session: the old one's tasks are stale.
-  w.open(new_link, 6, "tasks");
-  REQUIRE(log.wait_for("tasks session 6 with node driver open"));
+  w.open_replaced(old_link, new_link, log);  // the old session's tasks are stale
   old_link->send(w.endpoint, actors::frame_atom::value,
                  net::encode_task(*w.job.graph, 5, 1, w.reduce_task(0, "worker-2")));
   CHECK(log.wait_for("refused stage " + std::to_string(w.reduce_stage) +
@@ -175,10 +180,7 @@ TEST_CASE("the endpoint writes Sink parts only for the driver's session, and onl
       std::make_shared<rill::test::MemorySink<KV>>(std::make_shared<rill::test::CommittedRows>()));
   caf::scoped_actor old_link{*w.system};
   caf::scoped_actor new_link{*w.system};
-  w.open(old_link, 5, "tasks");
-  REQUIRE(log.wait_for("tasks session 5 with node driver open"));
-  w.open(new_link, 6, "tasks");
-  REQUIRE(log.wait_for("tasks session 6 with node driver open"));
+  w.open_replaced(old_link, new_link, log);
   const net::OutputAsk ask{0, Millis{5000}, 0, std::nullopt};
   old_link->send(w.endpoint, actors::frame_atom::value, net::encode_output(5, 1, ask));
   CHECK(
