@@ -1,5 +1,7 @@
 #include "actors/job_status.hpp"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 namespace rill::actors {
@@ -93,6 +95,43 @@ void JobStatus::receiver_stopped(const std::string& receiver) {
     info = r;
   }
   notify([&](StreamingListener& l) { l.on_receiver_stopped(info); });
+}
+
+std::optional<ReceiverInfo> JobStatus::receiver(const std::string& receiver) const {
+  std::lock_guard lock(mu_);
+  auto it = receivers_.find(receiver);
+  if (it == receivers_.end()) return std::nullopt;
+  return it->second;
+}
+
+void JobStatus::mirror_receiver(const ReceiverInfo& remote, uint64_t incarnation) {
+  ReceiverInfo now;
+  bool started = false, failed = false, stopped = false;
+  {
+    std::lock_guard lock(mu_);
+    ReceiverInfo& r = receivers_[remote.name];
+    Mirrored& m = mirrored_[remote.name];
+    if (m.incarnation != incarnation) {  // the worker's process restarted: its count did too
+      m.incarnation = incarnation;
+      m.earlier_starts = r.starts;
+    }
+    now = remote;
+    now.starts = m.earlier_starts + remote.starts;
+    started = now.starts > r.starts;
+    failed = !now.last_error.empty() &&
+             (now.last_error != r.last_error || now.last_error_time != r.last_error_time);
+    stopped = r.active && !now.active;
+    receivers_started_ += now.starts - std::min(now.starts, r.starts);
+    r = now;
+  }
+  if (started) {
+    spdlog::info("stream {}: its receiver on node {} started (start {})", now.name, now.node,
+                 now.starts);
+    cv_.notify_all();
+    notify([&](StreamingListener& l) { l.on_receiver_started(now); });
+  }
+  if (failed) notify([&](StreamingListener& l) { l.on_receiver_error(now.name, now.last_error); });
+  if (stopped) notify([&](StreamingListener& l) { l.on_receiver_stopped(now); });
 }
 
 void JobStatus::actor_restarted(const std::string& kind, const std::string& name,

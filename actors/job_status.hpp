@@ -35,6 +35,12 @@ class JobStatus {
   /// A receiver instance started (counted across restarts: wait_receivers).
   void receiver_started(const std::string& receiver);
   void receiver_stopped(const std::string& receiver);
+  /// What this process knows of `receiver`'s instances, or nullopt.
+  std::optional<ReceiverInfo> receiver(const std::string& receiver) const;
+  /// On a cluster's driver: `remote` is what the worker running the receiver reported (with
+  /// each cut), and `incarnation` its process's. Records it and raises the started, error and
+  /// stopped events the change implies; starts add up across the worker's restarts.
+  void mirror_receiver(const ReceiverInfo& remote, uint64_t incarnation);
   void actor_restarted(const std::string& kind, const std::string& name, const std::string& reason);
   /// Actor restarts so far (every supervisor's, across the job).
   int restarts() const { return restarts_.load(); }
@@ -69,6 +75,11 @@ class JobStatus {
   std::recursive_mutex notify_mu_;  // one event at a time; a listener may cause another
   std::vector<std::shared_ptr<StreamingListener>> listeners_;
   std::map<std::string, ReceiverInfo> receivers_;
+  struct Mirrored {  // a worker's receiver: its process, and the starts of earlier processes
+    uint64_t incarnation = 0;
+    int earlier_starts = 0;
+  };
+  std::map<std::string, Mirrored> mirrored_;
   std::set<Millis> completed_times_;
   std::vector<BatchInfo> infos_;
   bool terminated_ = false;

@@ -5,6 +5,7 @@
 // that timed out while this node was paused) cannot have stale work run or counted.
 #include <map>
 #include <memory>
+#include <random>
 
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
@@ -53,6 +54,7 @@ struct EndpointState {
   std::map<std::string, caf::actor> links;  // to the other workers, for fetches
   std::optional<Millis> checkpoint;         // the latest base a task named
   caf::actor recorder;                      // records it (checkpoint_recorder)
+  uint64_t incarnation = std::random_device{}() * uint64_t{0x100000001};  // this process's
   static inline const char* name = "node-endpoint";
 };
 
@@ -116,6 +118,10 @@ void serve_source(Self* self, Job* job, uint64_t session, uint64_t id, net::Sour
   net::SourceAnswer out;
   out.stream = ask.stream;
   out.time = ask.time;
+  // With every answer, how its receiver fares here: the driver's status page shows it.
+  out.receiver = job->status->receiver(job->graph->node(ask.stream).name);
+  if (out.receiver) out.receiver->node = job->node->name;
+  out.incarnation = self->state.incarnation;
   int index = -1;
   for (size_t i = 0; i < job->sources.size(); ++i)
     if (job->sources[i].first == ask.stream) index = static_cast<int>(i);

@@ -28,16 +28,27 @@ caf::behavior remote_source(caf::event_based_actor* self, Job* job, int index) {
     return self->request(job->directory.get("link", node_index(*job->cluster, *host)), caf::infinite,
                          source_atom::value, std::move(q));
   };
+  // Each answer says how the receiver fares on its worker: the driver's status shows it.
+  auto mirror = [job, host](const net::SourceAnswer& a) {
+    if (!a.receiver) return;
+    ReceiverInfo info = *a.receiver;
+    info.node = host->name;
+    job->status->mirror_receiver(info, a.incarnation);
+  };
   // Answers the asker with result(the worker's answer), or with the link's error.
-  auto forward = [self, ask](net::SourceAsk q, auto result) {
+  auto forward = [self, ask, mirror](net::SourceAsk q, auto result) {
     auto promise = self->make_response_promise<decltype(result(std::declval<net::SourceAnswer&>()))>();
-    ask(std::move(q)).then([promise, result](net::SourceAnswer& a) mutable { promise.deliver(result(a)); },
-                           [promise](caf::error& e) mutable { promise.deliver(std::move(e)); });
+    ask(std::move(q)).then(
+        [promise, result, mirror](net::SourceAnswer& a) mutable {
+          mirror(a);
+          promise.deliver(result(a));
+        },
+        [promise](caf::error& e) mutable { promise.deliver(std::move(e)); });
     return promise;
   };
   // No one waits: a failure is logged.
-  auto tell = [stream, ask](net::SourceAsk q, const char* what) {
-    ask(std::move(q)).then([](net::SourceAnswer&) {}, [stream, what](caf::error& e) {
+  auto tell = [stream, ask, mirror](net::SourceAsk q, const char* what) {
+    ask(std::move(q)).then([mirror](net::SourceAnswer& a) { mirror(a); }, [stream, what](caf::error& e) {
       spdlog::warn("stream {}: {} on its worker failed: {}", stream, what, to_string(e));
     });
   };

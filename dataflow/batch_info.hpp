@@ -53,6 +53,7 @@ struct ReceiverInfo {
   int starts = 0;            ///< instances started so far (1 + restarts)
   std::string last_error;    ///< the last report_error() message, empty if none
   Millis last_error_time{0}; ///< clock time of last_error
+  std::string node{};        ///< the cluster node it runs on ("" on one machine, the driver)
 };
 
 /// A checkpoint of operator state that completed (rill's own event).

@@ -133,6 +133,7 @@ void JobMetrics::on_receiver_stopped(const ReceiverInfo& info) {
   auto& r = receivers_[info.name];
   r.info.name = info.name;
   r.info.active = false;
+  r.info.node = info.node;
   r.info.starts = std::max(r.info.starts, info.starts);
   if (!info.last_error.empty()) {
     r.info.last_error = info.last_error;
@@ -364,7 +365,8 @@ std::string JobMetrics::receivers_json() const {
          ",\"starts\":" + std::to_string(r.info.starts) +
          ",\"errors\":" + std::to_string(r.errors) +
          ",\"last_error\":" + json_quote(r.info.last_error) +
-         ",\"last_error_time\":" + std::to_string(r.info.last_error_time.count()) + "}";
+         ",\"last_error_time\":" + std::to_string(r.info.last_error_time.count()) +
+         ",\"node\":" + json_quote(r.info.node) + "}";
     first = false;
   }
   return s + "]}";

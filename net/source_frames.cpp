@@ -4,6 +4,8 @@
 
 #include <capnp/message.h>
 
+#include <algorithm>
+
 #include "net/envelope_wire.hpp"
 
 namespace rill::net {
@@ -25,7 +27,9 @@ Frame encode_source(uint64_t session, uint64_t id, const SourceAsk& ask) {
 
 Frame encode_sourced(const JobGraph& graph, uint64_t session, uint64_t id, const SourceAnswer& a) {
   std::vector<EncodeColumns> parts(a.parts.size());
-  size_t words = kEnvelopeWords + (a.replay.size() + a.error.value_or("").size()) / 8;
+  size_t words = kEnvelopeWords + (a.replay.size() + a.error.value_or("").size() +
+                                   (a.receiver ? a.receiver->last_error.size() : 0)) /
+                                      8;
   for (size_t i = 0; i < a.parts.size(); ++i) {
     words += kEntryWords;
     if (!a.parts[i]) continue;
@@ -49,6 +53,14 @@ Frame encode_sourced(const JobGraph& graph, uint64_t session, uint64_t id, const
   out.setHasError(a.error.has_value());
   out.setError(a.error.value_or(""));
   out.setPending(a.pending);
+  out.setHasReceiver(a.receiver.has_value());
+  if (a.receiver) {
+    out.setReceiverActive(a.receiver->active);
+    out.setReceiverStarts(a.receiver->starts);
+    out.setReceiverError(a.receiver->last_error);
+    out.setReceiverErrorTime(a.receiver->last_error_time.count());
+  }
+  out.setIncarnation(a.incarnation);
   return to_frame(message);
 }
 
@@ -107,6 +119,16 @@ void read_sourced(Decoder& d, wire::SourceAnswer::Reader in, Envelope& out) {
   a.replay = text_of(in.getReplay());
   if (in.getHasError()) a.error = std::string(in.getError());
   a.pending = in.getPending();
+  if (in.getHasReceiver()) {
+    ReceiverInfo r;
+    r.name = d.graph.node(a.stream).name;
+    r.active = in.getReceiverActive();
+    r.starts = std::max(0, in.getReceiverStarts());
+    r.last_error = in.getReceiverError();
+    r.last_error_time = Millis{in.getReceiverErrorTime()};
+    a.receiver = std::move(r);  // its node: the sender's, which the link knows
+  }
+  a.incarnation = in.getIncarnation();
 }
 
 }  // namespace rill::net

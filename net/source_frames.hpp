@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "dataflow/batch_info.hpp"
 #include "dataflow/graph.hpp"
 #include "net/frame.hpp"
 
@@ -37,6 +38,9 @@ struct SourceAnswer {
   std::string replay;          ///< take: a replayable stream's record of what it read
   std::optional<std::string> error;
   bool pending = false;
+  /// The worker's view of the stream's receiver (its node in `node`), for the driver's status.
+  std::optional<ReceiverInfo> receiver;
+  uint64_t incarnation = 0;  ///< the worker's process: its receiver counts restart with it
 };
 
 Frame encode_source(uint64_t session, uint64_t id, const SourceAsk& ask);

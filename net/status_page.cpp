@@ -148,7 +148,8 @@ function renderBatches(d) {
 function renderReceivers(d) {
   document.querySelector("#receivers tbody").innerHTML = d.receivers.length === 0
     ? `<tr><td class="l" colspan="5">none reported</td></tr>`
-    : d.receivers.map(r => `<tr><td class="l">${esc(r.name)}</td><td class="l">${r.active ? "yes" : "no"}</td>` +
+    : d.receivers.map(r => `<tr><td class="l">${esc(r.name)}${r.node ? " on " + esc(r.node) : ""}</td>` +
+      `<td class="l">${r.active ? "yes" : "no"}</td>` +
       `<td>${r.starts}</td><td>${r.errors}</td><td class="l">${esc(r.last_error)}</td></tr>`).join("");
 }
 

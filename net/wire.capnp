@@ -191,6 +191,12 @@ struct SourceAnswer {
   hasError @8 :Bool;
   error @9 :Text;               # the take or replay failed: why, naming the stream
   pending @10 :Bool;            # pending: data waits at the worker
+  hasReceiver @11 :Bool;        # the worker's view of the stream's receiver, for the driver's
+  receiverActive @12 :Bool;     # status page: a running instance
+  receiverStarts @13 :Int32;    # instances started in the worker's process
+  receiverError @14 :Text;      # its last reported error, and when (clock ms)
+  receiverErrorTime @15 :Int64;
+  incarnation @16 :UInt64;      # the worker's process, random per start
 }
 
 # The driver asks the worker holding partition `partition` of an output's stream at `time`

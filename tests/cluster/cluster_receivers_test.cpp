@@ -67,6 +67,13 @@ static void receiver_run(bool kill_host) {
   CHECK(totals.size() == 7);
   CHECK(totals == last_output(one, "counts-rx-totals"));
   CHECK(c.log("driver").find("receiver rx started") == std::string::npos);
+  // The driver knows of it from the worker's answers (its status page lists it), across the
+  // worker's restart.
+  CHECK(c.log("driver").find("stream rx: its receiver on node worker-1 started (start 1)") !=
+        std::string::npos);
+  if (kill_host)
+    CHECK(c.log("driver").find("stream rx: its receiver on node worker-1 started (start 2)") !=
+          std::string::npos);
   stop_worker(*w1);
   stop_worker(w2);
 }

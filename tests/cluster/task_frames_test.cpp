@@ -250,10 +250,23 @@ TEST_CASE(
   CHECK(records<std::string>(env->sourced.parts[1]) == std::vector<std::string>{"a b", "c"});
   CHECK(env->sourced.replay == "blocks 6-7");
   CHECK(!env->sourced.error);
+  CHECK(!env->sourced.receiver);
   cut.error = "stream 'lines': block 6 is missing";
+  cut.receiver = rill::ReceiverInfo{
+      "ignored: the stream names it",      true, 3, "socket closed", Millis{3500},
+      "ignored: the link knows the sender"};
+  cut.incarnation = 0xfeedULL;
   env = rill::net::decode_envelope(rill::net::encode_sourced(g.graph(), 7, 9, cut), g.graph(), {});
   REQUIRE(env.is_ok());
   CHECK(env->sourced.error == cut.error);
+  REQUIRE(env->sourced.receiver);
+  CHECK(env->sourced.receiver->name == g.graph().node(0).name);
+  CHECK(env->sourced.receiver->active);
+  CHECK(env->sourced.receiver->starts == 3);
+  CHECK(env->sourced.receiver->last_error == "socket closed");
+  CHECK(env->sourced.receiver->last_error_time == Millis{3500});
+  CHECK(env->sourced.receiver->node.empty());
+  CHECK(env->sourced.incarnation == 0xfeedULL);
 
   // Only input streams have receivers; a stream the job lacks is named.
   ask.stream = 3;
