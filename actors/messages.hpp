@@ -56,6 +56,7 @@ struct PartOutputRequest {
 struct PartOutputReply {
   uint64_t hash = 0;
   std::optional<std::string> error;
+  bool differed = false;  ///< a re-run's output differed from the committed one
 };
 
 }  // namespace rill::actors

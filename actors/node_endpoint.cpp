@@ -262,6 +262,7 @@ void serve_output(Self* self, Job* job, uint64_t session, uint64_t id, net::Outp
           [self, job, session, id, stage, done](PartOutputReply& r) mutable {
             done.hash = r.hash;
             done.error = std::move(r.error);
+            done.differed = r.differed;
             if (!done.error)
               self->state.outputs.note_written(done.time, stage, done.partition, done.output,
                                                done.hash);

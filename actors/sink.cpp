@@ -37,14 +37,15 @@ std::string where(const Job& job, const OutputOp& op, Millis t, int partition) {
 
 // A re-run that produced other records than the committed run: the committed output stays
 // (it may have been read), and the difference is reported. 0 on either side is unknown.
-void check_same_output(Job& job, const OutputOp& op, Millis t, int partition, uint64_t recorded,
+bool check_same_output(Job& job, const OutputOp& op, Millis t, int partition, uint64_t recorded,
                        uint64_t now) {
-  if (recorded == 0 || now == 0 || recorded == now) return;
+  if (recorded == 0 || now == 0 || recorded == now) return false;
   spdlog::warn("NONDETERMINISM: {} was committed with output hash {:016x} but its re-run produced "
                "{:016x}; the committed output is kept. Check operators for nondeterminism "
                "(unordered iteration, clocks, randomness).",
                where(job, op, t, partition), recorded, now);
   job.status->nondeterministic_output();
+  return true;
 }
 
 uint64_t hash_of(const OutputOp& op, const AnyPart& part) { return op.hash ? op.hash(part) : 0; }
@@ -68,17 +69,18 @@ void open_once(SinkState& state, Job& job, const OutputOp& op, Millis t) {
 
 // Writes one partition unless an earlier run committed it (the sink's own marker first: it is
 // written in one transaction with the data; then `logged`, the driver's log of commits).
-// Returns the hash of the commit to log, or nullopt when `logged` holds it already.
+// Returns the hash of the commit to log, or nullopt when `logged` holds it already; `differed`
+// says whether this run's output differed from the committed one (NONDETERMINISM).
 std::optional<uint64_t> write_partition(SinkState& state, Job& job, const OutputOp& op, Millis t,
-                                        int p, const AnyPart& part,
-                                        std::optional<uint64_t> logged) {
+                                        int p, const AnyPart& part, std::optional<uint64_t> logged,
+                                        bool& differed) {
   open_once(state, job, op, t);
   Sink& sink = *op.sink;
   const uint64_t h = hash_of(op, part);
   try {
     std::optional<uint64_t> own = sink.committed(t, p);
     if (own || logged) {
-      check_same_output(job, op, t, p, own ? *own : *logged, h);
+      differed = check_same_output(job, op, t, p, own ? *own : *logged, h);
       // Committed by the sink but not yet logged: a crash fell between the two.
       if (logged) return std::nullopt;
       return *own;
@@ -96,7 +98,8 @@ void run_sink(SinkState& state, Job& job, const OutputOp& op, const OutputReques
   for (size_t i = 0; i < req.parts.size(); ++i) {
     const int p = static_cast<int>(i);
     auto logged = job.meta->commit_hash(op.id, req.time, p);
-    if (auto h = write_partition(state, job, op, req.time, p, req.parts[i], logged))
+    bool differed = false;
+    if (auto h = write_partition(state, job, op, req.time, p, req.parts[i], logged, differed))
       record(job, op, req.time, p, *h);
   }
 }
@@ -155,7 +158,13 @@ caf::result<OutputReply> run_on_workers(caf::event_based_actor* self, Job& job, 
                 fail(at + ": " + d.error.value_or("the worker no longer holds it"), true);
               } else if (d.error) {
                 fail(*d.error + " (on node " + worker + ")", false);
-              } else if (!ask.logged) {
+              } else {
+                if (d.differed) {  // logged in full on the worker
+                  spdlog::warn("NONDETERMINISM: {}: a re-run's output differed from the committed one",
+                               at);
+                  job.status->nondeterministic_output();
+                }
+                if (ask.logged) return finish();
                 try {
                   record(job, op, ask.time, ask.partition, d.hash);
                 } catch (const std::exception& e) {
@@ -233,7 +242,7 @@ caf::behavior sink_actor(caf::stateful_actor<SinkState>* self, Job* job, int out
         failpoint("sink.before_part_write");  // on a worker: the driver asked, nothing written
         try {
           auto written = write_partition(self->state, *job, op, req.time, req.partition,
-                                         req.part, req.logged);
+                                         req.part, req.logged, reply.differed);
           reply.hash = written ? *written : req.logged.value_or(0);
           failpoint("sink.after_part_commit");  // committed, the driver not yet told
         } catch (const std::exception& e) {

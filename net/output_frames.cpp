@@ -34,6 +34,7 @@ Frame encode_output_done(uint64_t session, uint64_t id, const OutputDone& done) 
   out.setHash(done.hash);
   out.setHasError(done.error.has_value());
   out.setError(done.error.value_or(""));
+  out.setDiffered(done.differed);
   return to_frame(message);
 }
 
@@ -77,6 +78,7 @@ void read_output_done(Decoder& d, wire::OutputDone::Reader in, Envelope& out) {
   done.found = in.getFound();
   done.hash = in.getHash();
   if (in.getHasError()) done.error = std::string(in.getError());
+  done.differed = in.getDiffered();
   output_ok(d, done.output, done.partition);
 }
 

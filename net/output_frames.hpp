@@ -33,6 +33,9 @@ struct OutputDone {
   bool found = true;
   uint64_t hash = 0;                 ///< the hash committed (0: unknown), for the driver's log
   std::optional<std::string> error;  ///< the sink failed: names output, batch time, partition
+  /// A re-run produced other output than the committed run (NONDETERMINISM, logged on the
+  /// worker): the driver counts it too.
+  bool differed = false;
 
   friend bool operator==(const OutputDone&, const OutputDone&) = default;
 };

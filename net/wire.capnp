@@ -221,6 +221,7 @@ struct OutputDone {
   hash @6 :UInt64;              # the committed output hash (0: unknown)
   hasError @7 :Bool;
   error @8 :Text;               # the sink failed: why, naming output, batch time and partition
+  differed @9 :Bool;            # a re-run's output differed from the committed (NONDETERMINISM)
 }
 
 # One put, delete or clear of a store (persistence::WriteBatch), value sealed as stored.

@@ -327,7 +327,7 @@ TEST_CASE("a part only Sinks read stays on its worker: the answer says where, th
   REQUIRE(env.is_ok());
   CHECK(env->kind == rill::net::EnvelopeKind::output_done);
   CHECK(env->output_done == answer);
-  answer = {0, Millis{7000}, 1, false, 0, "node worker-2 does not hold partition 1"};
+  answer = {0, Millis{7000}, 1, false, 0, "node worker-2 does not hold partition 1", true};
   env = rill::net::decode_envelope(rill::net::encode_output_done(5, 6, answer), sink.graph(), {});
   REQUIRE(env.is_ok());
   CHECK(env->output_done == answer);
