@@ -185,7 +185,9 @@ void ManualClock::advance(Millis d) {
       settle(lock);
     }
   }
-  now_ = target;
+  // Another thread's advance (a batch's work on this clock) may have moved past target while
+  // this one waited in settle(): time never goes back.
+  now_ = std::max(now_, target);
 }
 
 }  // namespace rill
