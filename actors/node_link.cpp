@@ -43,7 +43,10 @@ struct LinkState {
 
 using Self = caf::stateful_actor<LinkState>;
 
-constexpr auto kReconnect = std::chrono::milliseconds(250);
+// A lost peer is tried again soon (a restarted worker listens within tens of ms, and every
+// batch waits for it), then less and less often while it stays away.
+constexpr auto kReconnectFirst = std::chrono::milliseconds(20);
+constexpr auto kReconnectMax = std::chrono::milliseconds(250);
 constexpr auto kAfterRefusal = std::chrono::seconds(2);
 
 // Later sessions get larger numbers, also across driver restarts (the clock moves on).
@@ -55,6 +58,12 @@ uint64_t new_session(uint64_t previous) {
 }
 
 std::string peer_name(Self* self) { return self->state.peer->name; }
+
+// 20, 40, 80, 160, then 250 ms between attempts, by the attempts that failed in a row.
+caf::timespan reconnect_delay(const LinkState& st) {
+  auto delay = kReconnectFirst * (1 << std::min(st.failed_connects, 4));
+  return std::min<caf::timespan>(delay, kReconnectMax);
+}
 
 void send_request(Self* self, Job* job, uint64_t id, const LinkState::Pending& p) {
   auto& st = self->state;
@@ -104,7 +113,10 @@ void connect(Self* self, Job* job) {
           [self, job](const caf::node_id&, caf::strong_actor_ptr& ptr,
                       const std::set<std::string>&) {
             auto& s = self->state;
-            if (!ptr) return disconnect(self, kReconnect);
+            if (!ptr) {
+              ++s.failed_connects;
+              return disconnect(self, reconnect_delay(s));
+            }
             s.remote = caf::actor_cast<caf::actor>(ptr);
             self->monitor(s.remote);
             s.nonce = net::make_nonce();
@@ -121,12 +133,12 @@ void connect(Self* self, Job* job) {
           },
           [self](caf::error& e) {
             auto& s = self->state;
-            // Said once, then every 40 attempts (10 s): a worker starting up is no error.
+            // Said once, then every 40 attempts (about 10 s): a worker starting up is no error.
             if (s.failed_connects++ % 40 == 0)
               spdlog::warn("node {}: cannot reach {}:{} ({}); {} task(s) wait, retrying",
                            peer_name(self), s.peer->host, s.peer->port, self->system().render(e),
                            s.pending.size());
-            disconnect(self, kReconnect);
+            disconnect(self, reconnect_delay(s));
           });
 }
 
@@ -139,7 +151,7 @@ void on_frame(Self* self, Job* job, const net::Frame& frame) {
                   env.status().to_string());
     self->send(st.remote, frame_atom::value,
                net::encode_refusal("malformed frame: " + env.status().message()));
-    return disconnect(self, kReconnect);
+    return disconnect(self, reconnect_delay(self->state));
   }
   switch (env->kind) {
     case net::EnvelopeKind::welcome: {
@@ -215,7 +227,7 @@ caf::behavior node_link(Self* self, Job* job, const net::NodeConfig* peer, std::
     spdlog::warn("node {} lost ({}); {} task(s) wait until it is back", peer_name(self),
                  self->system().render(m.reason), st.pending.size());
     st.remote = nullptr;  // already down: nothing to demonitor
-    disconnect(self, kReconnect);
+    disconnect(self, reconnect_delay(self->state));
   });
   self->send(self, link_atom::value);
   return {
