@@ -104,10 +104,6 @@ void run_sink(SinkState& state, Job& job, const OutputOp& op, const OutputReques
   }
 }
 
-// On a cluster's driver, a Sink output whose stream stays on the workers: each worker that
-// computed a partition writes it (asked over its link); the driver logs the commits. A worker
-// that lost its part (it restarted) answers not found: the reply says lost, and the driver
-// rolls back. A link that died answers an error: the driver runs the output again.
 // One output's answers being gathered from the workers, answering the driver once.
 struct Gathering {
   OutputReply reply;
@@ -124,6 +120,10 @@ struct Gathering {
 };
 using OpenGatherings = std::vector<std::shared_ptr<Gathering>>;
 
+// On a cluster's driver, a Sink output whose stream stays on the workers: each worker that
+// computed a partition writes it (asked over its link); the driver logs the commits. A worker
+// that lost its part (it restarted) answers not found: the reply says lost, and the driver
+// rolls back. A link that died answers an error: the driver runs the output again.
 caf::result<OutputReply> run_on_workers(caf::event_based_actor* self, Job& job, const OutputOp& op,
                                         const OutputRequest& req, OpenGatherings& open) {
   auto g = std::make_shared<Gathering>();
