@@ -111,6 +111,7 @@ void DeterministicPump::stop() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
+    if (!thread_.joinable()) stopped_ = true;  // never started: nothing will take events
     cv_.notify_all();
   }
   if (thread_.joinable() && !on_pump_thread()) thread_.join();

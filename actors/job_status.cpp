@@ -114,9 +114,12 @@ void JobStatus::mirror_receiver(const ReceiverInfo& remote, uint64_t incarnation
     if (m.incarnation != incarnation) {  // the worker's process restarted: its count did too
       m.incarnation = incarnation;
       m.earlier_starts = r.starts;
+    } else if (remote.starts < m.remote_starts) {
+      return;  // an older view than one already recorded
     }
+    m.remote_starts = remote.starts;
     now = remote;
-    now.starts = m.earlier_starts + remote.starts;
+    now.starts = m.earlier_starts + std::min(remote.starts, 1 << 20);
     started = now.starts > r.starts;
     failed = !now.last_error.empty() &&
              (now.last_error != r.last_error || now.last_error_time != r.last_error_time);

@@ -78,6 +78,7 @@ class JobStatus {
   struct Mirrored {  // a worker's receiver: its process, and the starts of earlier processes
     uint64_t incarnation = 0;
     int earlier_starts = 0;
+    int remote_starts = 0;  // the latest view's, in this process: an older view is ignored
   };
   std::map<std::string, Mirrored> mirrored_;
   std::set<Millis> completed_times_;

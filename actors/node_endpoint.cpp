@@ -100,12 +100,17 @@ void send_to_driver(Self* self, Job* job, uint64_t session, uint64_t id, const T
              net::encode_task_done(*job->graph, session, id, reply));
 }
 
-void send_sourced(Self* self, Job* job, uint64_t session, uint64_t id, const net::SourceAnswer& a) {
+// With every answer goes how the stream's receiver fares here, as of the moment it is sent
+// (answers reach the driver in order): the driver's status shows it.
+void send_sourced(Self* self, Job* job, uint64_t session, uint64_t id, net::SourceAnswer a) {
   if (!driver_session_is(self, job, session)) {
     spdlog::warn("node {}: answer about stream {} at {} dropped: its session {} is over",
                  job->node->name, a.stream, to_string(a.time), session);
     return;
   }
+  a.receiver = job->status->receiver(job->graph->node(a.stream).name);
+  if (a.receiver) a.receiver->node = job->node->name;
+  a.incarnation = self->state.incarnation;
   self->send(self->state.sessions[driver_key(job)].link, frame_atom::value,
              net::encode_sourced(*job->graph, session, id, a));
 }
@@ -118,10 +123,6 @@ void serve_source(Self* self, Job* job, uint64_t session, uint64_t id, net::Sour
   net::SourceAnswer out;
   out.stream = ask.stream;
   out.time = ask.time;
-  // With every answer, how its receiver fares here: the driver's status page shows it.
-  out.receiver = job->status->receiver(job->graph->node(ask.stream).name);
-  if (out.receiver) out.receiver->node = job->node->name;
-  out.incarnation = self->state.incarnation;
   int index = -1;
   for (size_t i = 0; i < job->sources.size(); ++i)
     if (job->sources[i].first == ask.stream) index = static_cast<int>(i);

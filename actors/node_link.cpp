@@ -37,7 +37,11 @@ struct LinkState {
     caf::response_promise promise;
   };
   std::map<uint64_t, Pending> pending;
-  int failed_connects = 0;
+  int failed_connects = 0;  // in a row, for the log
+  // Failed connects and sessions that ended before any answer (a frame refused as malformed
+  // every time): each doubles the wait before the next attempt. An answer resets it.
+  int backoff = 0;
+  bool answered = false;  // an answer came in the current connection
   static inline const char* name = "node-link";
 };
 
@@ -61,7 +65,7 @@ std::string peer_name(Self* self) { return self->state.peer->name; }
 
 // 20, 40, 80, 160, then 250 ms between attempts, by the attempts that failed in a row.
 caf::timespan reconnect_delay(const LinkState& st) {
-  auto delay = kReconnectFirst * (1 << std::min(st.failed_connects, 4));
+  auto delay = kReconnectFirst * (1 << std::min(st.backoff, 4));
   return std::min<caf::timespan>(delay, kReconnectMax);
 }
 
@@ -115,9 +119,11 @@ void connect(Self* self, Job* job) {
             auto& s = self->state;
             if (!ptr) {
               ++s.failed_connects;
+              ++s.backoff;
               return disconnect(self, reconnect_delay(s));
             }
             s.remote = caf::actor_cast<caf::actor>(ptr);
+            s.answered = false;
             self->monitor(s.remote);
             s.nonce = net::make_nonce();
             s.session = new_session(s.session);
@@ -134,6 +140,7 @@ void connect(Self* self, Job* job) {
           [self](caf::error& e) {
             auto& s = self->state;
             // Said once, then every 40 attempts (about 10 s): a worker starting up is no error.
+            ++s.backoff;
             if (s.failed_connects++ % 40 == 0)
               spdlog::warn("node {}: cannot reach {}:{} ({}); {} task(s) wait, retrying",
                            peer_name(self), s.peer->host, s.peer->port, self->system().render(e),
@@ -151,7 +158,8 @@ void on_frame(Self* self, Job* job, const net::Frame& frame) {
                   env.status().to_string());
     self->send(st.remote, frame_atom::value,
                net::encode_refusal("malformed frame: " + env.status().message()));
-    return disconnect(self, reconnect_delay(self->state));
+    ++st.backoff;
+    return disconnect(self, reconnect_delay(st));
   }
   switch (env->kind) {
     case net::EnvelopeKind::welcome: {
@@ -190,6 +198,8 @@ void on_frame(Self* self, Job* job, const net::Frame& frame) {
       if (it == st.pending.end()) return;  // answered before a reconnect sent it again
       it->second.promise.deliver(std::move(env->done));
       st.pending.erase(it);
+      st.backoff = 0;
+      st.answered = true;
       return;
     }
     case net::EnvelopeKind::fetched:
@@ -209,6 +219,8 @@ void on_frame(Self* self, Job* job, const net::Frame& frame) {
       else
         it->second.promise.deliver(std::move(env->replica_reply));
       st.pending.erase(it);
+      st.backoff = 0;
+      st.answered = true;
       return;
     }
     default:
@@ -226,8 +238,9 @@ caf::behavior node_link(Self* self, Job* job, const net::NodeConfig* peer, std::
     if (m.source != st.remote.address()) return;
     spdlog::warn("node {} lost ({}); {} task(s) wait until it is back", peer_name(self),
                  self->system().render(m.reason), st.pending.size());
-    st.remote = nullptr;  // already down: nothing to demonitor
-    disconnect(self, reconnect_delay(self->state));
+    st.remote = nullptr;             // already down: nothing to demonitor
+    if (!st.answered) ++st.backoff;  // it died before answering anything: do not spin
+    disconnect(self, reconnect_delay(st));
   });
   self->send(self, link_atom::value);
   return {
