@@ -32,6 +32,13 @@ caf::actor spawn_node_link(caf::actor_system& system, Job& job, const net::NodeC
 /// trim_atom trims its WAL there.
 caf::actor spawn_remote_source(caf::local_actor& parent, Job& job, int source_index);
 
+/// On a worker node, beside its endpoint: records the checkpoint each task names as its base
+/// (tick_atom, base ms) and runs the worker's retention every few; trim_atom (stream, seq)
+/// trims that stream's receiver WAL below seq. An actor of its own because, with replication,
+/// its commits wait for the replica peer, whose endpoint may at that moment wait for this
+/// node's.
+caf::actor spawn_checkpoint_recorder(caf::local_actor& parent, Job& job);
+
 /// On a worker node: answers the handshakes of its peers, runs the tasks of the driver's open
 /// session on this node's stage actors (held until the node's store is open: send it
 /// ready_atom), serves shuffle buckets, and keeps the store copies of the nodes whose replica

@@ -15,7 +15,6 @@
 #include "actors/type_ids.hpp"
 #include "dataflow/shuffle_outputs.hpp"
 #include "net/task_frames.hpp"
-#include "persistence/retention.hpp"
 #include "persistence/store_mirror.hpp"
 
 namespace rill::actors {
@@ -90,29 +89,46 @@ bool driver_session_is(Self* self, Job* job, uint64_t session) {
   return it != self->state.sessions.end() && it->second.number == session;
 }
 
-void send_to_driver(Self* self, Job* job, uint64_t session, uint64_t id, const TaskReply& reply) {
+// True when the message being handled came over the driver's open task session `session`.
+bool from_driver(Self* self, Job* job, uint64_t session) {
+  const auto* from = session_of(self, self->current_sender());
+  return from && from->first == driver_key(job) && from->second.number == session;
+}
+
+// Sends the frame encode() makes over the driver's session `session`; an answer whose session
+// is over is dropped, and logged naming what() it answered.
+template <class Encode, class What>
+void to_driver(Self* self, Job* job, uint64_t session, Encode encode, What what) {
   if (!driver_session_is(self, job, session)) {
-    spdlog::warn("node {}: result of stage {} partition {} at {} dropped: its session {} is over",
-                 job->node->name, reply.stage, reply.partition, to_string(reply.time), session);
+    spdlog::warn("node {}: {} dropped: its session {} is over", job->node->name, what(), session);
     return;
   }
-  self->send(self->state.sessions[driver_key(job)].link, frame_atom::value,
-             net::encode_task_done(*job->graph, session, id, reply));
+  self->send(self->state.sessions[driver_key(job)].link, frame_atom::value, encode());
+}
+
+void send_to_driver(Self* self, Job* job, uint64_t session, uint64_t id, const TaskReply& reply) {
+  to_driver(
+      self, job, session, [&] { return net::encode_task_done(*job->graph, session, id, reply); },
+      [&] {
+        return "result of stage " + std::to_string(reply.stage) + " partition " +
+               std::to_string(reply.partition) + " at " + to_string(reply.time);
+      });
 }
 
 // With every answer goes how the stream's receiver fares here, as of the moment it is sent
 // (answers reach the driver in order): the driver's status shows it.
 void send_sourced(Self* self, Job* job, uint64_t session, uint64_t id, net::SourceAnswer a) {
-  if (!driver_session_is(self, job, session)) {
-    spdlog::warn("node {}: answer about stream {} at {} dropped: its session {} is over",
-                 job->node->name, a.stream, to_string(a.time), session);
-    return;
-  }
-  a.receiver = job->status->receiver(job->graph->node(a.stream).name);
-  if (a.receiver) a.receiver->node = job->node->name;
-  a.incarnation = self->state.incarnation;
-  self->send(self->state.sessions[driver_key(job)].link, frame_atom::value,
-             net::encode_sourced(*job->graph, session, id, a));
+  to_driver(
+      self, job, session,
+      [&] {
+        a.receiver = job->status->receiver(job->graph->node(a.stream).name);
+        if (a.receiver) a.receiver->node = job->node->name;
+        a.incarnation = self->state.incarnation;
+        return net::encode_sourced(*job->graph, session, id, a);
+      },
+      [&] {
+        return "answer about stream " + std::to_string(a.stream) + " at " + to_string(a.time);
+      });
 }
 
 caf::actor recorder_of(Self* self, Job* job);
@@ -217,13 +233,12 @@ void run_task(Self* self, Job* job, uint64_t session, uint64_t id, TaskRequest t
 
 void send_output_done(Self* self, Job* job, uint64_t session, uint64_t id,
                       const net::OutputDone& done) {
-  if (!driver_session_is(self, job, session)) {
-    spdlog::warn("node {}: output {} partition {} at {} not reported: its session {} is over",
-                 job->node->name, done.output, done.partition, to_string(done.time), session);
-    return;
-  }
-  self->send(self->state.sessions[driver_key(job)].link, frame_atom::value,
-             net::encode_output_done(session, id, done));
+  to_driver(
+      self, job, session, [&] { return net::encode_output_done(session, id, done); },
+      [&] {
+        return "the write of output " + std::to_string(done.output) + " partition " +
+               std::to_string(done.partition) + " at " + to_string(done.time);
+      });
 }
 
 // Writes a part this node computed and holds to its output's Sink, on this node's sink actor
@@ -282,45 +297,12 @@ caf::actor link_to(Self* self, Job* job, const std::string& node) {
 }
 
 // A task's base is a checkpoint every node holds its state at: recovery never goes back
-// further, so the worker records it and deletes, every few checkpoints, the state snapshots
-// before it (the driver's retention covers only the driver's store). A recorder actor of its
-// own does it: with replication its commits wait for the replica peer, whose endpoint may at
-// that moment wait for this one's.
-struct RecorderState {
-  std::optional<Millis> checkpoint;  // the latest recorded
-  int since_retention = 0;
-  static inline const char* name = "checkpoint-recorder";
-};
-
-caf::behavior checkpoint_recorder(caf::stateful_actor<RecorderState>* self, Job* job) {
-  return {[job](trim_atom, int stream, uint64_t below) {
-            if (auto trimmed = persistence::trim_wal(*job->store, stream, below); !trimmed)
-              spdlog::warn("node {}: cannot trim the WAL of stream '{}': {}", job->node->name,
-                           job->graph->node(stream).name, trimmed.status().to_string());
-          },
-          [self, job](tick_atom, int64_t base_ms) {
-            auto& st = self->state;
-            Millis base{base_ms};
-            if (st.checkpoint && base <= *st.checkpoint) return;
-            st.checkpoint = base;
-            if (Status s = job->meta->record_completion(base, /*checkpoint=*/true); !s) {
-              spdlog::warn("node {}: cannot record checkpoint {}: {}", job->node->name,
-                           to_string(base), s.to_string());
-              return;
-            }
-            if (++st.since_retention < 10) return;
-            st.since_retention = 0;
-            auto stats = persistence::retain(*job->store, base);
-            if (!stats)
-              spdlog::warn("node {}: retention at {}: {}", job->node->name, to_string(base),
-                           stats.status().to_string());
-          }};
-}
-
+// further, so the worker records it, and its retention deletes the snapshots before it (the
+// driver's retention covers only the driver's store).
 caf::actor recorder_of(Self* self, Job* job) {
   auto& st = self->state;
   if (!st.recorder) {
-    st.recorder = self->spawn(checkpoint_recorder, job);
+    st.recorder = spawn_checkpoint_recorder(*self, *job);
     self->link_to(st.recorder);
   }
   return st.recorder;
@@ -527,8 +509,7 @@ void on_frame(Self* self, Job* job, const net::Frame& frame) {
       return;
     case net::EnvelopeKind::task: {
       const auto& t = env->task;
-      const auto* from = session_of(self, self->current_sender());
-      if (!from || from->first != driver_key(job) || from->second.number != env->session) {
+      if (!from_driver(self, job, env->session)) {
         spdlog::warn(
             "node {}: refused stage {} partition {} at {}: session {} is not the driver's open one",
             job->node->name, t.stage, t.partition, to_string(t.time), env->session);
@@ -551,8 +532,7 @@ void on_frame(Self* self, Job* job, const net::Frame& frame) {
       return start_task(self, job, env->session, env->id, std::move(env->task));
     }
     case net::EnvelopeKind::source: {
-      const auto* from = session_of(self, self->current_sender());
-      if (!from || from->first != driver_key(job) || from->second.number != env->session) {
+      if (!from_driver(self, job, env->session)) {
         spdlog::warn(
             "node {}: refused a question about stream {}: session {} is not the driver's open one",
             job->node->name, env->source.stream, env->session);
@@ -565,10 +545,8 @@ void on_frame(Self* self, Job* job, const net::Frame& frame) {
       return serve_source(self, job, env->session, env->id, std::move(env->source));
     }
     case net::EnvelopeKind::output: {
-      const auto* from = session_of(self, self->current_sender());
       const auto& ask = env->output;
-      if (!from || from->first != driver_key(job) || from->second.number != env->session ||
-          !runs_partition(*job, ask.partition)) {
+      if (!from_driver(self, job, env->session) || !runs_partition(*job, ask.partition)) {
         spdlog::warn(
             "node {}: refused to write output {} partition {} at {}: not from the driver's open "
             "session, or not placed here",
