@@ -149,6 +149,22 @@ void connect(Self* self, Job* job) {
           });
 }
 
+// Hands an answer to the request it answers (its promise was made for that answer's type).
+void deliver_answer(caf::response_promise& promise, net::Envelope& env) {
+  switch (env.kind) {
+    case net::EnvelopeKind::task_done:
+      return promise.deliver(std::move(env.done));
+    case net::EnvelopeKind::fetched:
+      return promise.deliver(std::move(env.fetched));
+    case net::EnvelopeKind::sourced:
+      return promise.deliver(std::move(env.sourced));
+    case net::EnvelopeKind::output_done:
+      return promise.deliver(std::move(env.output_done));
+    default:  // replicated, restored
+      return promise.deliver(std::move(env.replica_reply));
+  }
+}
+
 void on_frame(Self* self, Job* job, const net::Frame& frame) {
   auto& st = self->state;
   if (!st.remote || self->current_sender() != st.remote.address()) return;  // a stale link
@@ -185,39 +201,24 @@ void on_frame(Self* self, Job* job, const net::Frame& frame) {
     case net::EnvelopeKind::refusal:
       spdlog::error("node {} refused this node: {}", peer_name(self), env->refusal);
       return disconnect(self, kAfterRefusal);
-    case net::EnvelopeKind::task_done: {
-      if (st.phase != Phase::open || env->session != st.session) {
-        spdlog::warn(
-            "node {}: refused the result of stage {} partition {} at {}: session {} is over "
-            "(now {})",
-            peer_name(self), env->done.stage, env->done.partition, to_string(env->done.time),
-            env->session, st.session);
-        return;
-      }
-      auto it = st.pending.find(env->id);
-      if (it == st.pending.end()) return;  // answered before a reconnect sent it again
-      it->second.promise.deliver(std::move(env->done));
-      st.pending.erase(it);
-      st.backoff = 0;
-      st.answered = true;
-      return;
-    }
+    case net::EnvelopeKind::task_done:
     case net::EnvelopeKind::fetched:
     case net::EnvelopeKind::sourced:
     case net::EnvelopeKind::output_done:
     case net::EnvelopeKind::replicated:
     case net::EnvelopeKind::restored: {
-      if (st.phase != Phase::open || env->session != st.session) return;  // asked again since
+      if (st.phase != Phase::open || env->session != st.session) {  // asked again since
+        if (env->kind == net::EnvelopeKind::task_done)
+          spdlog::warn(
+              "node {}: refused the result of stage {} partition {} at {}: session {} is over "
+              "(now {})",
+              peer_name(self), env->done.stage, env->done.partition, to_string(env->done.time),
+              env->session, st.session);
+        return;
+      }
       auto it = st.pending.find(env->id);
-      if (it == st.pending.end()) return;
-      if (env->kind == net::EnvelopeKind::fetched)
-        it->second.promise.deliver(std::move(env->fetched));
-      else if (env->kind == net::EnvelopeKind::sourced)
-        it->second.promise.deliver(std::move(env->sourced));
-      else if (env->kind == net::EnvelopeKind::output_done)
-        it->second.promise.deliver(std::move(env->output_done));
-      else
-        it->second.promise.deliver(std::move(env->replica_reply));
+      if (it == st.pending.end()) return;  // answered before a reconnect sent it again
+      deliver_answer(it->second.promise, *env);
       st.pending.erase(it);
       st.backoff = 0;
       st.answered = true;
