@@ -112,10 +112,16 @@ struct Gathering {
   std::optional<caf::error> link_lost;
   bool answered = false;
   void answer() {
+    if (link_lost && !reply.error) return abandon(std::move(*link_lost));
     if (answered) return;
     answered = true;
-    if (link_lost && !reply.error) return promise.deliver(std::move(*link_lost));
     promise.deliver(std::move(reply));
+  }
+  // Answers with an error: the driver runs the output again.
+  void abandon(caf::error e) {
+    if (answered) return;
+    answered = true;
+    promise.deliver(std::move(e));
   }
 };
 using OpenGatherings = std::vector<std::shared_ptr<Gathering>>;
@@ -208,17 +214,13 @@ void run_whole(Job& job, const OutputOp& op, const OutputRequest& req) {
 }
 
 caf::behavior sink_actor(caf::stateful_actor<SinkState>* self, Job* job, int output) {
-  self->state.name = "sink-" + job->graph->outputs()[static_cast<size_t>(output)].name;
   const OutputOp& op = job->graph->outputs()[static_cast<size_t>(output)];
+  self->state.name = "sink-" + op.name;
   // Killed while workers write (a promise is no answer once its actor is gone): the driver
   // hears of it and runs the output again on the restarted sink.
   auto open = std::make_shared<OpenGatherings>();
   self->attach_functor([open] {
-    for (auto& g : *open)
-      if (!g->answered) {
-        g->answered = true;
-        g->promise.deliver(caf::make_error(caf::sec::request_receiver_down));
-      }
+    for (auto& g : *open) g->abandon(caf::make_error(caf::sec::request_receiver_down));
   });
   return {
       [self, job, &op, open](output_atom, const OutputRequest& req) -> caf::result<OutputReply> {
