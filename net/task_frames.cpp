@@ -311,10 +311,12 @@ Frame encode_task_done(const JobGraph& graph, uint64_t session, uint64_t id,
                        const TaskReply& done) {
   const auto& exported = done.result.exported;
   std::vector<EncodeColumns> parts(exported.size());
+  std::vector<bool> held(exported.size());  // stays with the worker: presence only
   size_t words = kEnvelopeWords + (done.error.node.size() + done.error.cause.size()) / 8;
   for (size_t i = 0; i < exported.size(); ++i) {
     words += kEntryWords;
-    if (!exported[i].second || graph.written_where_computed(exported[i].first)) continue;
+    held[i] = graph.written_where_computed(exported[i].first);
+    if (!exported[i].second || held[i]) continue;
     parts[i] = encode_part(graph, exported[i].first, exported[i].second);
     words += record_batch_words(parts[i]);
   }
@@ -337,11 +339,10 @@ Frame encode_task_done(const JobGraph& graph, uint64_t session, uint64_t id,
   out.setStaleState(done.stale_state);
   auto ex = out.initExported(static_cast<unsigned>(exported.size()));
   for (unsigned i = 0; i < exported.size(); ++i) {
-    const bool held = graph.written_where_computed(exported[i].first);
     ex[i].setNode(exported[i].first);
     ex[i].setPresent(exported[i].second != nullptr);
-    ex[i].setHeld(held);
-    if (exported[i].second && !held) fill_record_batch(ex[i].initBatch(), parts[i]);
+    ex[i].setHeld(held[i]);
+    if (exported[i].second && !held[i]) fill_record_batch(ex[i].initBatch(), parts[i]);
   }
   const auto& buckets = done.result.buckets;
   auto bs = out.initBuckets(static_cast<unsigned>(buckets.size()));
