@@ -127,6 +127,16 @@ class ReceiverBlocks {
     return zero_ + interval_ * (k + 1);
   }
   Result<std::vector<T>> decode(const DecodeColumns& columns) const;
+  // Blocks read back from the log, not taken by any batch yet.
+  struct Reloaded {
+    std::deque<Block> blocks;
+    std::size_t records = 0;
+    std::optional<uint64_t> offset;  // the source offset the last one ends at
+    uint64_t next = 0;               // the seq after the last one
+  };
+  // Decodes `stored` from seq `first`, stopping before seq `until`; a missing seq is corrupt
+  // (batches take contiguous ranges: a hole would silently drop a block).
+  Result<Reloaded> reload(std::vector<StoredBlock>& stored, uint64_t first, uint64_t until) const;
   // Marks, from before records leave the buffer until their block is sealed (or the write
   // failed), that a block stamped `at` is being written: a take() of a later batch waits.
   struct Appending {

@@ -22,43 +22,50 @@ Status ReceiverBlocks<T>::attach(BlockLog* log, int stream, Millis zero, Millis 
     const uint64_t from = resume_at_.value_or(0);
     auto stored = log_->read_from(stream, from, type_signature<T>());
     if (!stored) return stored.status();
-    std::deque<Block> loaded;
-    std::size_t records = 0;
     // Without a resume point (a worker's receiver: the driver's cuts align it), the log starts
     // where retention trimmed it.
-    uint64_t expect = !resume_at_ && !stored->empty() ? stored->front().seq : from;
-    const uint64_t first = expect;
-    std::optional<uint64_t> offset;
-    for (StoredBlock& b : *stored) {
-      // Batches take contiguous seq ranges: a hole would silently drop a block.
-      if (b.seq != expect)
-        return Status(Errc::corrupt, "receiver stream '" + name_ + "': write-ahead log block " +
-                                         std::to_string(expect) + " is missing (next is " +
-                                         std::to_string(b.seq) + ")");
-      auto decoded = decode(b.columns);
-      if (!decoded) return decoded.status();
-      records += decoded->size();
-      // Durable but never allocated: the first batch after the restart takes them.
-      loaded.push_back(Block{b.seq, Millis::min(), std::move(*decoded)});
-      offset = b.source_offset;
-      ++expect;
-    }
+    const uint64_t first = !resume_at_ && !stored->empty() ? stored->front().seq : from;
+    // Durable but never allocated: the first batch after the restart takes them.
+    auto reloaded = reload(*stored, first, UINT64_MAX);
+    if (!reloaded) return reloaded.status();
+    std::optional<uint64_t> offset = reloaded->offset;
     if (!offset && first > 0) {
       auto previous = log_->read(stream, first - 1, type_signature<T>());
       if (previous) offset = previous->source_offset;
       else if (previous.status().code() != Errc::not_found) return previous.status();
     }
-    next_seq_ = expect;
+    next_seq_ = reloaded->next;
     std::lock_guard lock(mu_);
-    if (!loaded.empty())
+    if (!reloaded->blocks.empty())
       spdlog::info("receiver stream '{}': {} block(s), {} records, were durable but not allocated: "
-                   "they go to the next batch", name_, loaded.size(), records);
-    sealed_ = std::move(loaded);
-    sealed_records_ = records;
+                   "they go to the next batch", name_, reloaded->blocks.size(), reloaded->records);
+    sealed_ = std::move(reloaded->blocks);
+    sealed_records_ = reloaded->records;
     taken_until_ = first;
     last_offset_ = offset;
   }
   return Status::ok();
+}
+
+template <class T>
+auto ReceiverBlocks<T>::reload(std::vector<StoredBlock>& stored, uint64_t first, uint64_t until) const
+    -> Result<Reloaded> {
+  Reloaded out;
+  out.next = first;
+  for (StoredBlock& b : stored) {
+    if (b.seq >= until) break;
+    if (b.seq != out.next)
+      return Status(Errc::corrupt, "receiver stream '" + name_ + "': write-ahead log block " +
+                                       std::to_string(out.next) + " is missing (next is " +
+                                       std::to_string(b.seq) + ")");
+    auto decoded = decode(b.columns);
+    if (!decoded) return decoded.status();
+    out.records += decoded->size();
+    out.blocks.push_back(Block{b.seq, Millis::min(), std::move(*decoded)});
+    out.offset = b.source_offset;
+    ++out.next;
+  }
+  return out;
 }
 
 template <class T>
@@ -230,15 +237,11 @@ Status ReceiverBlocks<T>::align(uint64_t next) {
     // (its asker died first); they belong to the next take.
     auto stored = log_->read_from(stream_, next, type_signature<T>());
     if (!stored) return stored.status();
-    std::deque<Block> back;
-    for (StoredBlock& b : *stored) {
-      if (b.seq >= taken_until_) break;
-      auto decoded = decode(b.columns);
-      if (!decoded) return decoded.status();
-      sealed_records_ += decoded->size();
-      back.push_back(Block{b.seq, Millis::min(), std::move(*decoded)});
-    }
-    sealed_.insert(sealed_.begin(), std::make_move_iterator(back.begin()), std::make_move_iterator(back.end()));
+    auto back = reload(*stored, next, taken_until_);
+    if (!back) return back.status();
+    sealed_records_ += back->records;
+    sealed_.insert(sealed_.begin(), std::make_move_iterator(back->blocks.begin()),
+                   std::make_move_iterator(back->blocks.end()));
     taken_until_ = next;
   }
   return Status::ok();
