@@ -10,6 +10,7 @@
 #include "dataflow/queue_source.hpp"
 #include "dataflow/streaming_context.hpp"
 #include "tests/support/manual_run.hpp"
+#include "tests/support/running_total.hpp"
 
 using namespace std::chrono_literals;
 using rill::Millis;
@@ -121,17 +122,12 @@ TEST_CASE(
   auto thrower = std::make_shared<ThrowingListener>();
   run.ssc.add_listener(thrower);  // first: the next listener still hears every event
   run.ssc.add_listener(listener);
-  auto totals =
-      run.ssc.queue_stream(queue_of({{1, 2, 2}, {3}, {}}))
-          .name("numbers")
-          .map([](int x) {
-            return std::pair{x, int64_t{1}};
-          })
-          .update_state_by_key([](const std::vector<int64_t>& vs, const std::optional<int64_t>& s) {
-            int64_t sum = s.value_or(0);
-            for (int64_t v : vs) sum += v;
-            return std::optional<int64_t>{sum};
-          });
+  auto totals = run.ssc.queue_stream(queue_of({{1, 2, 2}, {3}, {}}))
+                    .name("numbers")
+                    .map([](int x) {
+                      return std::pair{x, int64_t{1}};
+                    })
+                    .update_state_by_key(rill::test::running_total);
   totals.foreach_batch([](const std::vector<std::pair<int, int64_t>>&, Millis) {});
   totals.count().foreach_batch([](const std::vector<int64_t>&, Millis) {});
   run.ssc.start();

@@ -26,6 +26,7 @@
 #include "dataflow/text_output.hpp"
 #include "tests/support/manual_run.hpp"
 #include "tests/support/memory_sink.hpp"
+#include "tests/support/running_total.hpp"
 
 using namespace rill;
 using KV = std::pair<std::string, int64_t>;
@@ -124,11 +125,7 @@ Outcome run_job(std::shared_ptr<chaos::Monkey> monkey, Scheduler scheduler, Mill
   words.reduce_by_key_and_window(std::plus<>{}, std::minus<>{}, kInterval * 3, kInterval)
       .output_to(std::make_shared<MemorySink<KV>>(out), "window");
   counted
-      .update_state_by_key([](const std::vector<int64_t>& added, const std::optional<int64_t>& total) {
-        int64_t sum = total.value_or(0);
-        for (int64_t n : added) sum += n;
-        return std::optional<int64_t>(sum);
-      })
+      .update_state_by_key(rill::test::running_total)
       .output_to(std::make_shared<MemorySink<KV>>(out), "totals");
   counted.join(ssc.generator_stream<KV>(weights).name("weights"))
       .output_to(std::make_shared<MemorySink<std::pair<std::string, std::pair<int64_t, int64_t>>>>(out), "joined");

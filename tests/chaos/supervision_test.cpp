@@ -16,6 +16,7 @@
 #include "tests/support/kill_at.hpp"
 #include "tests/support/manual_run.hpp"
 #include "tests/support/memory_sink.hpp"
+#include "tests/support/running_total.hpp"
 
 using namespace rill;
 using test::KillAt;
@@ -139,11 +140,7 @@ std::unique_ptr<StreamingContext> totals_job(const std::string& dir, std::shared
                                   .supervisor_max_restarts = max_restarts, .fault_injector = faults});
     ssc->generator_stream<KV>(numbers)
         .name("numbers")
-        .update_state_by_key([](const std::vector<int64_t>& vs, const std::optional<int64_t>& s) {
-          int64_t sum = s.value_or(0);
-          for (int64_t v : vs) sum += v;
-          return std::optional<int64_t>(sum);
-        })
+        .update_state_by_key(rill::test::running_total)
         .output_to(std::make_shared<test::MemorySink<KV>>(rows), "totals");
     return ssc;
   });

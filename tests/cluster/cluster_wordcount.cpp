@@ -18,15 +18,9 @@
 #include <string>
 
 #include "samples/control_channel.hpp"
+#include "tests/support/running_total.hpp"
 
 namespace {
-
-std::optional<int64_t> running_total(const std::vector<int64_t>& added,
-                                     const std::optional<int64_t>& total) {
-  int64_t sum = total.value_or(0);
-  for (int64_t n : added) sum += n;
-  return sum;
-}
 
 // A reliable receiver of `lines` fixed lines of words rx0..rx6, 100 a block: a restarted one
 // continues after the last block the write-ahead log holds.
@@ -129,7 +123,7 @@ int main(int argc, char** argv) {
     counts.save_as_text_files(out);
     counts.map([](const std::pair<std::string, int64_t>& c) { return c; })
         .output_to(std::make_shared<DirectorySink>(out + "-db"), "counts-db");
-    auto totals = counts.update_state_by_key(running_total);
+    auto totals = counts.update_state_by_key(rill::test::running_total);
     totals.save_as_text_files(out + "-totals");
     auto window = words.reduce_by_key_and_window(std::plus<>{}, std::minus<>{},
                                                  std::chrono::milliseconds(3000),
@@ -143,7 +137,7 @@ int main(int argc, char** argv) {
           .map([](const std::string& w) {
             return std::pair{w, int64_t{1}};
           })
-          .update_state_by_key(running_total)
+          .update_state_by_key(rill::test::running_total)
           .save_as_text_files(out + "-rx-totals");
   });
 }

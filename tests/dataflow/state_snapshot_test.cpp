@@ -13,6 +13,7 @@
 #include "dataflow/part_codec.hpp"
 #include "dataflow/record_columns.hpp"
 #include "dataflow/streaming_context.hpp"
+#include "tests/support/running_total.hpp"
 
 using namespace std::chrono_literals;
 using rill::DecodeColumns;
@@ -182,11 +183,6 @@ TEST_CASE("a key dropped and re-added between snapshots keeps its new place afte
 }
 
 TEST_CASE("a delta holds only the keys that changed") {
-  const auto plus_old = [](const std::vector<int64_t>& values, const std::optional<int64_t>& old) {
-    int64_t sum = old.value_or(0);
-    for (int64_t v : values) sum += v;
-    return std::optional<int64_t>(sum);
-  };
   rill::ops::KeyedState<int64_t, int64_t> keyed;
   rill::ops::MappedState<int64_t, int64_t> mapped;
   const auto count = rill::state_spec([](int64_t, std::optional<int64_t> v, rill::State<int64_t>& s) {
@@ -195,14 +191,14 @@ TEST_CASE("a delta holds only the keys that changed") {
   });
   std::vector<std::pair<int64_t, int64_t>> all;
   for (int64_t k = 0; k < 1000; ++k) all.emplace_back(k, 1);
-  rill::ops::update_state_step<int64_t, int64_t, int64_t>(keyed, all, plus_old);
+  rill::ops::update_state_step<int64_t, int64_t, int64_t>(keyed, all, rill::test::running_total);
   rill::ops::map_with_state_step<int64_t, int64_t, int64_t, int64_t>(mapped, all, 1000ms, count);
   CHECK(take(keyed, true).entries == 1000);
   CHECK(take(mapped, true).entries == 1000);
   CHECK(keyed.live_entries() == 1000);
 
   const std::vector<std::pair<int64_t, int64_t>> three = {{7, 1}, {500, 2}, {999, 0}};
-  rill::ops::update_state_step<int64_t, int64_t, int64_t>(keyed, three, plus_old);
+  rill::ops::update_state_step<int64_t, int64_t, int64_t>(keyed, three, rill::test::running_total);
   rill::ops::map_with_state_step<int64_t, int64_t, int64_t, int64_t>(mapped, three, 2000ms, count);
   // Key 999 got a 0: its state did not change, so update_state_by_key writes 2 entries;
   // map_with_state counts every touched key (its last-seen time moved).

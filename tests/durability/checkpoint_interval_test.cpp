@@ -14,6 +14,7 @@
 #include "tests/support/kill_at.hpp"
 #include "tests/support/manual_run.hpp"
 #include "tests/support/memory_sink.hpp"
+#include "tests/support/running_total.hpp"
 
 using namespace rill;
 using test::KillAt;
@@ -221,12 +222,7 @@ TEST_CASE("after a restart, completed batches of a source that cannot replay re-
     input.reduce_by_key(std::plus<>{})
         .name("counts")
         .output_to(std::make_shared<MemorySink<KV>>(rows), "counts");
-    input
-        .update_state_by_key([](const std::vector<int64_t>& vs, const std::optional<int64_t>& s) {
-          int64_t sum = s.value_or(0);
-          for (int64_t v : vs) sum += v;
-          return std::optional<int64_t>(sum);
-        })
+    input.update_state_by_key(rill::test::running_total)
         .name("totals")
         .output_to(std::make_shared<MemorySink<KV>>(rows), "totals");
     ssc.start();

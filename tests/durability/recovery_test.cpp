@@ -13,6 +13,7 @@
 #include "dataflow/config_error.hpp"
 #include "persistence/checkpoint_store.hpp"
 #include "tests/support/manual_run.hpp"
+#include "tests/support/running_total.hpp"
 
 using namespace rill;
 using namespace std::chrono_literals;
@@ -55,11 +56,7 @@ struct TotalsJob {
   explicit TotalsJob(StreamingContext& ssc)
       : input(ssc.generator_stream<KV>(generate).name("input")),
         totals(input
-                   .update_state_by_key([](const std::vector<int64_t>& vs, const std::optional<int64_t>& s) {
-                     int64_t sum = s.value_or(0);
-                     for (int64_t v : vs) sum += v;
-                     return std::optional<int64_t>(sum);
-                   })
+                   .update_state_by_key(rill::test::running_total)
                    .name("totals")),
         window(input.reduce_by_key_and_window(std::plus<>{}, std::minus<>{}, 3 * kInterval, kInterval)
                    .name("window")),

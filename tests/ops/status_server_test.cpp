@@ -15,6 +15,7 @@
 #include "dataflow/receiver.hpp"
 #include "dataflow/streaming_context.hpp"
 #include "tests/support/manual_run.hpp"
+#include "tests/support/running_total.hpp"
 
 using namespace std::chrono_literals;
 using rill::Millis;
@@ -120,12 +121,7 @@ TEST_CASE("the status endpoint serves metrics, batches, receivers, supervision a
       .map([](const std::string& w) {
         return std::pair{w, int64_t{1}};
       })
-      .update_state_by_key(
-          [](const std::vector<int64_t>& added, const std::optional<int64_t>& total) {
-            int64_t sum = total.value_or(0);
-            for (int64_t n : added) sum += n;
-            return std::optional<int64_t>(sum);
-          })
+      .update_state_by_key(rill::test::running_total)
       .foreach_batch([](const std::vector<std::pair<std::string, int64_t>>&, Millis) {});
   CHECK(ssc.http_port() == 0);  // not started
   ssc.start();
